@@ -1,0 +1,49 @@
+"""Looking inside the network: feature maps and Gram matrices of any image."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from .device import resolve_device
+from .images import to_tensor
+from .layers import layer, min_image_side, parse_layers
+from .losses import gram_matrix
+from .vgg import VGGEncoder
+from .weights import Weights, resolve_weights
+
+
+def _features(image: np.ndarray, layers: tuple[str, ...], weights: str | Weights, size: int | None,
+              pooling: str, device: str) -> dict[str, torch.Tensor]:
+    resolved = weights if isinstance(weights, Weights) else resolve_weights(weights)
+    target = resolve_device(device)
+    pixels = to_tensor(image, size, "image", min_image_side(layers)).to(target)
+    encoder = VGGEncoder(resolved, layers, pooling).to(target)
+    with torch.no_grad():
+        return encoder(pixels)
+
+
+def feature_maps(image: np.ndarray, layers: str | tuple[str, ...] = ("conv_4",),
+                 weights: str | Weights = "imagenet", size: int | None = 512,
+                 pooling: str = "max", device: str = "auto") -> dict[str, np.ndarray]:
+    """``{layer: float32 (C, H, W) array}`` of ``image``'s activations at each layer.
+
+    ``conv_N`` / ``convB_D`` names give the map before its ReLU, ``reluB_D`` after it.
+    """
+    names = parse_layers(layers)
+    features = _features(image, names, weights, size, pooling, device)
+    return {name: features[name][0].float().cpu().numpy() for name in names}
+
+
+def gram_matrices(image: np.ndarray, layers: str | tuple[str, ...] = ("conv_4",),
+                  weights: str | Weights = "imagenet", size: int | None = 512,
+                  pooling: str = "max", device: str = "auto") -> dict[str, np.ndarray]:
+    """``{layer: float32 (C, C) Gram matrix}`` (:func:`~.losses.gram_matrix`) of ``image``."""
+    names = parse_layers(layers)
+    features = _features(image, names, weights, size, pooling, device)
+    return {name: gram_matrix(features[name])[0].cpu().numpy() for name in names}
+
+
+def channel_axis_label(name: str) -> str:
+    """Axis label for a feature-map stack, e.g. ``channel of conv_9 (conv4_1)``."""
+    return f"channel of {layer(name).label}"

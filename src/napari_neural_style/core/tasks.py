@@ -1,0 +1,271 @@
+"""The three experiments of Gatys et al. as one configurable run.
+
+* ``reconstruct``: match the features of one (or more) layers of an image, from noise;
+* ``texture``: match Gram matrices of an image at chosen layers, from noise;
+* ``transfer``: content features of one image plus Grams of another.
+
+:class:`Run` is the engine every caller shares: iterate it for :class:`~.optimize.Step` s
+(closing the iterator cancels), then ask it for the :class:`Result`.
+"""
+
+from __future__ import annotations
+
+import math
+import platform
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import torch
+
+from .device import preferred_memory_format, resolve_device
+from .errors import InputError, NeuralStyleError
+from .images import MAX_SIZE, to_tensor
+from .layers import min_image_side, parse_layers
+from .objective import Objective
+from .optimize import OPTIMIZERS, Step, optimize
+from .vgg import POOLINGS, VGGEncoder
+from .weights import Weights, resolve_weights
+
+TASKS = ("reconstruct", "texture", "transfer")
+INITS = ("content", "noise")
+DEFAULT_CONTENT_LAYERS = ("conv_9",)
+DEFAULT_STYLE_LAYERS = ("conv_2", "conv_4", "conv_8", "conv_16")
+DEFAULT_RECONSTRUCT_LAYER = "conv_4"
+MAX_STEPS = 100_000
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything that determines a run (given the input images).  Validated on creation."""
+
+    task: str
+    content_layers: tuple[str, ...] = ()
+    style_layers: tuple[str, ...] = ()
+    content_weight: float = 1.0
+    style_weight: float = 0.5
+    tv_weight: float = 0.0
+    steps: int = 300
+    size: int = 512
+    optimizer: str = "lbfgs"
+    learning_rate: float | None = None
+    lbfgs_history: int = 20
+    init: str = "noise"
+    seed: int = 0
+    device: str = "auto"
+    weights: str = "imagenet"
+    pooling: str = "max"
+
+    def __post_init__(self):
+        _check_choice("task", self.task, TASKS)
+        _check_choice("optimizer", self.optimizer, OPTIMIZERS)
+        _check_choice("init", self.init, INITS)
+        _check_choice("pooling", self.pooling, POOLINGS)
+        object.__setattr__(self, "content_layers",
+                           parse_layers(self.content_layers) if self.content_layers else ())
+        object.__setattr__(self, "style_layers",
+                           parse_layers(self.style_layers) if self.style_layers else ())
+        if self.task in ("reconstruct", "transfer") and not self.content_layers:
+            raise InputError(f"{self.task} needs at least one content layer")
+        if self.task in ("texture", "transfer") and not self.style_layers:
+            raise InputError(f"{self.task} needs at least one style layer")
+        if self.task != "transfer" and self.init == "content":
+            raise InputError(f"{self.task} starts from noise; init='content' is for transfer")
+        for name in ("content_weight", "style_weight", "tv_weight"):
+            value = getattr(self, name)
+            if not (math.isfinite(value) and value >= 0):
+                raise InputError(f"{name} must be a finite number >= 0, not {value}")
+        if not 0 <= self.steps <= MAX_STEPS:
+            raise InputError(f"steps must be in 0..{MAX_STEPS}, not {self.steps}")
+        if not 1 <= self.size <= MAX_SIZE:
+            raise InputError(f"size must be in 1..{MAX_SIZE} px, not {self.size}")
+        if self.learning_rate is not None and not self.learning_rate > 0:
+            raise InputError(f"learning_rate must be > 0, not {self.learning_rate}")
+        if self.lbfgs_history < 1:
+            raise InputError(f"lbfgs_history must be >= 1, not {self.lbfgs_history}")
+
+    @property
+    def layers(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(self.content_layers + self.style_layers))
+
+    @property
+    def needs_content(self) -> bool:
+        return self.task in ("reconstruct", "transfer")
+
+    @property
+    def needs_style(self) -> bool:
+        return self.task in ("texture", "transfer")
+
+
+def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise InputError(f"{name} must be one of {', '.join(choices)}; got {value!r}")
+
+
+@dataclass
+class Result:
+    """A finished (or cancelled) run: the image and everything needed to reproduce it."""
+
+    image: np.ndarray  # float32 (H, W, 3) in [0, 1]
+    config: Config
+    history: list[dict]  # Losses.record for every evaluated step
+    steps_done: int
+    seconds: float  # optimisation loop only
+    setup_seconds: float  # weights, network, targets
+    device: str
+    weights: dict
+    cancelled: bool
+    versions: dict = field(default_factory=lambda: _versions())
+
+    @property
+    def seconds_per_step(self) -> float:
+        return self.seconds / self.steps_done if self.steps_done else 0.0
+
+    def provenance(self, full_history: bool = True) -> dict:
+        """Every fact about the run, JSON-ready (layer metadata and ``--json`` both use it)."""
+        history = self.history if full_history else _first_and_last(self.history)
+        return {
+            "task": self.config.task,
+            "params": asdict(self.config),
+            "steps": self.steps_done,
+            "seconds": self.seconds,
+            "setup_seconds": self.setup_seconds,
+            "seconds_per_step": self.seconds_per_step,
+            "device": self.device,
+            "weights": self.weights,
+            "cancelled": self.cancelled,
+            "history": history,
+            "versions": self.versions,
+        }
+
+
+def _first_and_last(history: list[dict]) -> list[dict]:
+    return history[:1] + history[-1:] if len(history) > 1 else list(history)
+
+
+def _versions() -> dict:
+    import torchvision
+
+    from .. import __version__
+
+    return {"napari_neural_style": __version__, "torch": torch.__version__,
+            "torchvision": torchvision.__version__, "numpy": np.__version__,
+            "python": platform.python_version()}
+
+
+class Run:
+    """One run of ``config`` on numpy images.  Inputs are converted (and checked) at once.
+
+    ``for step in run: ...`` optimises; breaking out and closing the iterator cancels, and
+    :meth:`result` then reports the partial image as cancelled.
+    """
+
+    def __init__(self, config: Config, content: np.ndarray | None = None,
+                 style: np.ndarray | None = None, weights: Weights | None = None):
+        self.config = config
+        min_side = min_image_side(config.layers)
+        self.content = self._input(content, "content image", config.needs_content, min_side)
+        self.style = self._input(style, "style image", config.needs_style, min_side)
+        self.weights = weights
+        self.device: torch.device | None = None
+        self.history: list[dict] = []
+        self.last: Step | None = None
+        self.finished = False
+        self.seconds = 0.0
+        self.setup_seconds = 0.0
+
+    def _input(self, image: np.ndarray | None, name: str, needed: bool,
+               min_side: int) -> torch.Tensor | None:
+        if not needed:
+            return None
+        if image is None:
+            raise InputError(f"{self.config.task} needs a {name}")
+        return to_tensor(image, self.config.size, name, min_side)
+
+    @property
+    def output_shape(self) -> tuple[int, int]:
+        source = self.content if self.config.needs_content else self.style
+        return tuple(source.shape[-2:])
+
+    def __iter__(self) -> Iterator[Step]:
+        config = self.config
+        start = time.perf_counter()
+        self.device = resolve_device(config.device)
+        if self.weights is None:
+            self.weights = resolve_weights(config.weights)
+        memory_format = preferred_memory_format(self.device)
+        encoder = VGGEncoder(self.weights, config.layers, config.pooling).to(
+            self.device, memory_format=memory_format)
+        content = None if self.content is None else self.content.to(self.device)
+        style = None if self.style is None else self.style.to(self.device)
+        objective = Objective.from_images(
+            encoder, content, style, config.content_layers, config.style_layers,
+            memory_format=memory_format, content_weight=config.content_weight,
+            style_weight=config.style_weight, tv_weight=config.tv_weight)
+        if config.init == "content":
+            initial = content
+        else:
+            generator = torch.Generator().manual_seed(config.seed)
+            initial = torch.rand((1, 3, *self.output_shape), generator=generator).to(self.device)
+        self.setup_seconds = time.perf_counter() - start
+        try:
+            for step in optimize(objective, initial, config.steps, config.optimizer,
+                                 config.learning_rate, config.lbfgs_history):
+                self.history.append(step.losses.record(step.step))
+                self.last = step
+                self.seconds = step.elapsed
+                yield step
+            self.finished = True
+        finally:
+            del objective, encoder, content, style, initial
+            if self.device.type == "cuda":
+                torch.cuda.empty_cache()
+
+    def complete(self) -> Result:
+        """Run to the end (if not yet run) and return the result."""
+        if self.last is None:
+            for _ in self:
+                pass
+        return self.result()
+
+    def result(self) -> Result:
+        if self.last is None:
+            raise NeuralStyleError("the run was stopped before its first step; nothing to show")
+        return Result(
+            image=self.last.image, config=self.config, history=list(self.history),
+            steps_done=self.last.step, seconds=self.seconds, setup_seconds=self.setup_seconds,
+            device=str(self.device), weights=self.weights.describe(),
+            cancelled=not self.finished,
+        )
+
+
+def run(config: Config, content: np.ndarray | None = None,
+        style: np.ndarray | None = None) -> Run:
+    """A :class:`Run`; iterate it for steps, or call ``.complete()`` for the result."""
+    return Run(config, content, style)
+
+
+def reconstruct(image: np.ndarray, layer: str | tuple[str, ...] = DEFAULT_RECONSTRUCT_LAYER,
+                **options) -> Result:
+    """Content reconstruction: an image from noise whose ``layer`` features match ``image``'s."""
+    return Run(Config("reconstruct", content_layers=layer, **options), content=image).complete()
+
+
+def synthesize_texture(image: np.ndarray,
+                       layers: str | tuple[str, ...] = DEFAULT_STYLE_LAYERS,
+                       **options) -> Result:
+    """Texture synthesis: an image from noise whose Gram matrices at ``layers`` match."""
+    return Run(Config("texture", style_layers=layers, **options), style=image).complete()
+
+
+def transfer(content: np.ndarray, style: np.ndarray,
+             content_layers: str | tuple[str, ...] = DEFAULT_CONTENT_LAYERS,
+             style_layers: str | tuple[str, ...] = DEFAULT_STYLE_LAYERS,
+             **options) -> Result:
+    """Style transfer: ``content``'s features at ``content_layers``, ``style``'s Grams."""
+    options.setdefault("init", "content")
+    config = Config("transfer", content_layers=content_layers, style_layers=style_layers,
+                    **options)
+    return Run(config, content=content, style=style).complete()
+

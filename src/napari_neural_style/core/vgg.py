@@ -1,0 +1,70 @@
+"""VGG-19 as a named multi-layer encoder: one forward pass gives every tapped layer at once.
+
+The network is built to mirror torchvision's ``vgg19().features`` index for index (so its state
+dicts load unchanged), cut after the deepest layer any loss needs, frozen, and fed images in
+[0, 1] that it normalises with the ImageNet mean and standard deviation itself.  ReLUs are not
+in place: a loss tapped at a convolution output would otherwise see it overwritten.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from .layers import LAYERS, deepest, layer
+from .weights import Weights, conv_shapes
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+POOLINGS = ("max", "avg")
+
+
+class VGGEncoder(nn.Module):
+    """``encoder(images) -> {layer name: features}`` for the layers given at construction.
+
+    Args:
+        weights: resolved convolution weights (:func:`~.weights.resolve_weights`).
+        layers: names in either naming; the network is truncated after the deepest one.
+        pooling: ``"max"`` (as trained) or ``"avg"`` (smoother gradients, Gatys et al.).
+    """
+
+    def __init__(self, weights: Weights, layers: tuple[str, ...] | list[str],
+                 pooling: str = "max"):
+        super().__init__()
+        if pooling not in POOLINGS:
+            raise ValueError(f"pooling must be one of {POOLINGS}, not {pooling!r}")
+        self.layer_names = tuple(layer(name).name for name in layers)
+        last = deepest(self.layer_names).index
+        shapes = conv_shapes()
+        modules: list[nn.Module] = []
+        for entry in LAYERS:
+            if entry.index > last:
+                break
+            if entry.kind == "conv":
+                out_channels, in_channels = shapes[entry.index]
+                modules.append(nn.Conv2d(in_channels, out_channels, 3, padding=1))
+            elif entry.kind == "relu":
+                modules.append(nn.ReLU(inplace=False))
+            else:
+                modules.append(nn.MaxPool2d(2, 2) if pooling == "max" else nn.AvgPool2d(2, 2))
+        self.body = nn.Sequential(*modules)
+        self.body.load_state_dict(
+            {key: value for key, value in weights.state.items()
+             if int(key.split(".")[0]) <= last},
+        )
+        self.taps: dict[int, list[str]] = {}
+        for name in self.layer_names:
+            self.taps.setdefault(layer(name).index, []).append(name)
+        self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1))
+        self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1))
+        self.requires_grad_(False)
+        self.eval()
+
+    def forward(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
+        x = (images - self.mean) / self.std
+        features: dict[str, torch.Tensor] = {}
+        for index, module in enumerate(self.body):
+            x = module(x)
+            for name in self.taps.get(index, ()):
+                features[name] = x
+        return features

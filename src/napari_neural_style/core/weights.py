@@ -1,0 +1,199 @@
+"""Where VGG-19 weights come from, decided once for every caller.
+
+Resolution order for ``weights="imagenet"`` (the default):
+
+1. a file named by ``NAPARI_NEURAL_STYLE_WEIGHTS`` (an explicit path given as ``weights=PATH``
+   goes straight here);
+2. torchvision's ``VGG19_Weights.IMAGENET1K_V1`` file in the torch hub cache
+   (``$TORCH_HOME/hub/checkpoints``);
+3. a download through torchvision, with a progress bar;
+4. otherwise :class:`WeightsError`, saying where to put the file.
+
+``weights="random"`` (or ``"random:SEED"``) is an untrained, seeded VGG-19 (He et al. 2016 show
+such networks still reconstruct and synthesise).  It is never chosen silently: results made
+with it carry ``random`` in their labels and metadata.
+
+Files are read with ``torch.load(weights_only=True)``, memory-mapped where the format allows,
+and only the convolutional ``features`` are kept (not the 548 MB classifier).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import torch
+
+from .errors import WeightsError
+from .layers import BLOCK_SIZES
+
+ENV_VAR = "NAPARI_NEURAL_STYLE_WEIGHTS"
+IMAGENET_URL = "https://download.pytorch.org/models/vgg19-dcbb9e9d.pth"
+DEFAULT_RANDOM_SEED = 0
+
+
+@dataclass(frozen=True)
+class Weights:
+    """Convolution weights keyed like ``vgg19().features`` (``"0.weight"``, ``"0.bias"``...)."""
+
+    state: dict[str, torch.Tensor]
+    source: str  # "file", "cache", "download" or "random"
+    sha256: str
+    label: str  # short human description, e.g. "ImageNet (vgg19-dcbb9e9d.pth)"
+    path: str | None = None
+
+    @property
+    def is_random(self) -> bool:
+        return self.source == "random"
+
+    def describe(self) -> dict[str, str | None]:
+        """The provenance record written into metadata and metrics."""
+        return {"source": self.source, "sha256": self.sha256, "label": self.label,
+                "path": self.path}
+
+
+def conv_shapes() -> dict[int, tuple[int, int]]:
+    """``features`` index -> (out_channels, in_channels) for each of the 16 convolutions."""
+    shapes: dict[int, tuple[int, int]] = {}
+    index, channels = 0, 3
+    for block, size in enumerate(BLOCK_SIZES):
+        width = 64 * 2 ** min(block, 3)
+        for _ in range(size):
+            shapes[index] = (width, channels)
+            channels = width
+            index += 2
+        index += 1
+    return shapes
+
+
+def hub_cache_file() -> Path:
+    """Where torchvision keeps ``IMAGENET1K_V1`` once downloaded."""
+    return Path(torch.hub.get_dir()) / "checkpoints" / IMAGENET_URL.rsplit("/", 1)[-1]
+
+
+def resolve_weights(spec: str | os.PathLike = "imagenet", *, download: bool = True,
+                    progress: bool = True) -> Weights:
+    """Weights for ``spec``: ``"imagenet"``, ``"random"``, ``"random:SEED"`` or a file path."""
+    text = os.fspath(spec)
+    if text.lower() == "random" or text.lower().startswith("random:"):
+        _, _, seed = text.partition(":")
+        try:
+            return random_weights(int(seed) if seed else DEFAULT_RANDOM_SEED)
+        except ValueError:
+            raise WeightsError(f"bad random weights seed in {text!r}; write random:SEED") from None
+    if text.lower() != "imagenet":
+        return load_file(text, source="file")
+    env_path = os.environ.get(ENV_VAR)
+    if env_path:
+        return load_file(env_path, source="file")
+    cached = hub_cache_file()
+    if cached.is_file():
+        return load_file(cached, source="cache")
+    if download:
+        return _download(progress)
+    raise _offline_error("downloads are disabled")
+
+
+def _download(progress: bool) -> Weights:
+    try:
+        state = torch.hub.load_state_dict_from_url(
+            IMAGENET_URL, progress=progress, check_hash=True, weights_only=True
+        )
+    except Exception as error:  # urllib, ssl and hash errors all end the same way for the user
+        raise _offline_error(f"{type(error).__name__}: {error}") from None
+    cached = hub_cache_file()
+    sha = file_sha256(cached) if cached.is_file() else state_sha256(_features_only(state))
+    return Weights(_checked(_features_only(state), str(cached)), "download", sha,
+                   f"ImageNet ({cached.name})", str(cached))
+
+
+def _offline_error(reason: str) -> WeightsError:
+    return WeightsError(
+        f"VGG-19 ImageNet weights are not available ({reason}). Download {IMAGENET_URL} "
+        f"and put it at {hub_cache_file()}, or pass its path (--weights PATH or "
+        f"{ENV_VAR}=PATH), or choose the untrained network explicitly with --weights random"
+    )
+
+
+def load_file(path: str | os.PathLike, source: str) -> Weights:
+    """Load and shape-check a state dict file of VGG-19 (full model or ``features`` only)."""
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise WeightsError(f"weights file {path} does not exist; check the path or use "
+                           "--weights imagenet / random")
+    try:
+        try:
+            state = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+        except RuntimeError:  # legacy (pre-zipfile) checkpoints cannot be memory-mapped
+            state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:
+        raise WeightsError(f"cannot read weights file {path}: {error}".splitlines()[0]) from None
+    if not isinstance(state, dict):
+        raise WeightsError(f"weights file {path} holds a {type(state).__name__}, not a state dict")
+    label = f"{'ImageNet' if source == 'cache' else 'file'} ({path.name})"
+    return Weights(_checked(_features_only(state), str(path)), source, file_sha256(path), label,
+                   str(path))
+
+
+def _features_only(state: dict) -> dict[str, torch.Tensor]:
+    """Keep the convolution tensors, accepting full-model or features-only keys."""
+    if any(key.startswith("features.") for key in state):
+        return {key.removeprefix("features."): value for key, value in state.items()
+                if key.startswith("features.")}
+    return {key: value for key, value in state.items() if key.split(".", 1)[0].isdigit()}
+
+
+def _checked(state: dict[str, torch.Tensor], where: str) -> dict[str, torch.Tensor]:
+    for index, (out_channels, in_channels) in conv_shapes().items():
+        expected = {f"{index}.weight": (out_channels, in_channels, 3, 3),
+                    f"{index}.bias": (out_channels,)}
+        for key, shape in expected.items():
+            tensor = state.get(key)
+            if not isinstance(tensor, torch.Tensor):
+                raise WeightsError(f"weights from {where} lack features.{key}; "
+                                   "expected a torchvision VGG-19 state dict")
+            if tuple(tensor.shape) != shape:
+                raise WeightsError(
+                    f"weights from {where}: features.{key} has shape {tuple(tensor.shape)}, "
+                    f"expected {shape}; is this a VGG-19 state dict?"
+                )
+    return {key: state[key] for index in conv_shapes() for key in
+            (f"{index}.weight", f"{index}.bias")}
+
+
+@lru_cache(maxsize=2)
+def random_weights(seed: int = DEFAULT_RANDOM_SEED) -> Weights:
+    """Untrained VGG-19: Kaiming-normal (fan-out) weights and zero biases, as torchvision."""
+    generator = torch.Generator().manual_seed(seed)
+    state: dict[str, torch.Tensor] = {}
+    for index, (out_channels, in_channels) in conv_shapes().items():
+        std = (2.0 / (out_channels * 9)) ** 0.5
+        state[f"{index}.weight"] = torch.randn(out_channels, in_channels, 3, 3,
+                                               generator=generator) * std
+        state[f"{index}.bias"] = torch.zeros(out_channels)
+    return Weights(state, "random", state_sha256(state), f"random (untrained, seed {seed})")
+
+
+def state_sha256(state: dict[str, torch.Tensor]) -> str:
+    digest = hashlib.sha256()
+    for key in sorted(state):
+        digest.update(key.encode())
+        digest.update(state[key].detach().contiguous().cpu().numpy().tobytes())
+    return digest.hexdigest()
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    stat = Path(path).stat()
+    return _cached_file_sha256(str(path), stat.st_size, stat.st_mtime_ns)
+
+
+@lru_cache(maxsize=8)
+def _cached_file_sha256(path: str, size: int, mtime_ns: int) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()

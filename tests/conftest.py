@@ -1,0 +1,26 @@
+import numpy as np
+import pytest
+
+
+@pytest.fixture
+def photo() -> np.ndarray:
+    """A small uint8 RGB photograph (scikit-image's astronaut, bundled)."""
+    from skimage import data, transform
+
+    return (transform.resize(data.astronaut(), (96, 96), anti_aliasing=True) * 255).astype(
+        np.uint8)
+
+
+@pytest.fixture
+def texture() -> np.ndarray:
+    from skimage import data, transform
+
+    return (transform.resize(data.coffee(), (64, 96), anti_aliasing=True) * 255).astype(
+        np.uint8)
+
+
+@pytest.fixture(autouse=True)
+def _no_user_weights(monkeypatch, tmp_path_factory):
+    """Tests never see the user's weights file or torch hub cache."""
+    monkeypatch.delenv("NAPARI_NEURAL_STYLE_WEIGHTS", raising=False)
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path_factory.mktemp("torch_home")))

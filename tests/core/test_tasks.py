@@ -1,0 +1,130 @@
+import numpy as np
+import pytest
+
+from napari_neural_style.core.errors import DeviceError, InputError, LayerNameError
+from napari_neural_style.core.images import to_numpy, to_tensor
+from napari_neural_style.core.tasks import (
+    Config,
+    Run,
+    reconstruct,
+    synthesize_texture,
+    transfer,
+)
+
+FAST = {"weights": "random", "device": "cpu"}
+
+
+def _psnr(a, b):
+    return 10 * np.log10(1.0 / np.mean((a.astype(np.float64) - b) ** 2))
+
+
+def test_reconstruction_from_conv_1_is_near_exact(photo):
+    result = reconstruct(photo, "conv_1", size=64, steps=150, **FAST)
+    original = to_numpy(to_tensor(photo, 64))
+    assert result.image.shape == original.shape
+    assert _psnr(result.image, original) > 40
+    assert result.history[-1]["content"] < result.history[0]["content"]
+
+
+def test_texture_synthesis_lowers_gram_loss_a_hundredfold(texture):
+    result = synthesize_texture(texture, "conv_1,conv_2", size=64, steps=100, **FAST)
+    first, last = result.history[0], result.history[-1]
+    assert set(last["style"]) == {"conv_1", "conv_2"}
+    assert first["total"] / last["total"] > 100
+    assert result.image.shape == (43, 64, 3)  # the texture source's working shape
+
+
+def test_transfer_moves_both_losses_down(photo, texture):
+    result = transfer(photo, texture, size=48, steps=40, init="noise", **FAST)
+    first, last = result.history[0], result.history[-1]
+    assert last["content"] < first["content"]
+    assert sum(last["style"].values()) < sum(first["style"].values())
+    assert result.steps_done == 40 and len(result.history) == 41
+    assert result.config.content_layers == ("conv_9",)
+    assert result.config.style_layers == ("conv_2", "conv_4", "conv_8", "conv_16")
+
+
+def test_same_seed_same_bits_other_seed_other_result(photo):
+    a = reconstruct(photo, "conv_4", size=32, steps=5, seed=1, **FAST).image
+    b = reconstruct(photo, "conv_4", size=32, steps=5, seed=1, **FAST).image
+    c = reconstruct(photo, "conv_4", size=32, steps=5, seed=2, **FAST).image
+    assert a.tobytes() == b.tobytes()
+    assert not np.array_equal(a, c)
+
+
+def test_adam_and_avg_pooling_also_optimise(photo):
+    result = reconstruct(photo, "conv_4", size=32, steps=20, optimizer="adam", pooling="avg",
+                         **FAST)
+    assert result.history[-1]["total"] < result.history[0]["total"]
+
+
+def test_lbfgs_runs_every_step_asked_even_when_loss_is_tiny(photo):
+    result = reconstruct(photo, "conv_1", size=32, steps=300, **FAST)
+    assert result.steps_done == 300
+    assert result.history[-1]["total"] < 1e-6
+
+
+def test_cancelling_keeps_the_partial_result(photo, texture):
+    content, style = photo.copy(), texture.copy()
+    run = Run(Config("transfer", "conv_9", "conv_2,conv_4", steps=50, size=48, init="content",
+                     **FAST), content=content, style=style)
+    steps = iter(run)
+    for step in steps:
+        if step.step == 3:
+            break
+    steps.close()
+    result = run.result()
+    assert result.cancelled and result.steps_done == 3
+    assert result.image.shape == (48, 48, 3)
+    np.testing.assert_array_equal(content, photo)
+    np.testing.assert_array_equal(style, texture)
+
+
+def test_provenance_carries_everything(photo):
+    result = reconstruct(photo, "conv2_2", size=32, steps=2, **FAST)
+    record = result.provenance(full_history=False)
+    assert record["task"] == "reconstruct" and record["params"]["content_layers"] == ("conv_4",)
+    assert record["weights"]["source"] == "random" and len(record["weights"]["sha256"]) == 64
+    assert [entry["step"] for entry in record["history"]] == [0, 2]
+    assert record["device"] == "cpu" and not record["cancelled"]
+    assert "torch" in record["versions"]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"task": "transfer", "content_layers": "conv_99", "style_layers": "conv_1"},
+         LayerNameError, "conv_1..conv_16"),
+        ({"task": "texture"}, InputError, "style layer"),
+        ({"task": "reconstruct", "content_layers": "conv_1", "init": "content"}, InputError,
+         "starts from noise"),
+        ({"task": "reconstruct", "content_layers": "conv_1", "steps": -1}, InputError, "steps"),
+        ({"task": "reconstruct", "content_layers": "conv_1", "content_weight": float("nan")},
+         InputError, "content_weight"),
+        ({"task": "reconstruct", "content_layers": "conv_1", "optimizer": "sgd"}, InputError,
+         "optimizer"),
+        ({"task": "paint"}, InputError, "task"),
+    ],
+)
+def test_bad_configs_are_refused(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        Config(**kwargs)
+
+
+def test_bad_inputs_are_refused_before_any_work(photo):
+    config = Config("transfer", "conv_9", "conv_16", size=24, **FAST)
+    with pytest.raises(InputError, match="at least 32 px"):
+        Run(config, content=photo, style=photo)
+    nan_image = photo.astype(np.float32)
+    nan_image[0, 0, 0] = np.nan
+    with pytest.raises(InputError, match="NaN"):
+        Run(Config("reconstruct", "conv_1", size=32, **FAST), content=nan_image)
+    with pytest.raises(InputError, match="needs a style image"):
+        Run(Config("texture", style_layers="conv_1", **FAST), content=photo)
+
+
+def test_missing_device_is_a_clear_error(photo):
+    run = Run(Config("reconstruct", "conv_1", size=32, weights="random", device="cuda:7"),
+              content=photo)
+    with pytest.raises(DeviceError, match="cuda:7"):
+        next(iter(run))

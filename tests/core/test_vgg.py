@@ -1,0 +1,60 @@
+import pytest
+import torch
+import torchvision
+
+from napari_neural_style.core.vgg import VGGEncoder
+from napari_neural_style.core.weights import random_weights
+
+
+@pytest.fixture(scope="module")
+def weights():
+    return random_weights(0)
+
+
+def test_truncated_after_the_deepest_layer(weights):
+    assert len(VGGEncoder(weights, ["conv_2"]).body) == 3  # conv, relu, conv
+    assert len(VGGEncoder(weights, ["conv_1", "conv_9"]).body) == 20
+    assert len(VGGEncoder(weights, ["conv_16"]).body) == 35
+
+
+def test_frozen_and_no_inplace_relu(weights):
+    encoder = VGGEncoder(weights, ["relu5_4"])
+    assert not any(parameter.requires_grad for parameter in encoder.parameters())
+    assert all(not module.inplace for module in encoder.body if isinstance(module,
+                                                                            torch.nn.ReLU))
+
+
+def test_taps_match_torchvision_vgg19(weights):
+    reference = torchvision.models.vgg19(weights=None).features.eval()
+    for module in reference:
+        if isinstance(module, torch.nn.ReLU):
+            module.inplace = False  # keep each tapped output intact for the comparison
+    reference.load_state_dict(weights.state)
+    encoder = VGGEncoder(weights, ["conv_9", "conv4_1", "relu1_2", "pool2"])
+    image = torch.rand(1, 3, 40, 48)
+    features = encoder(image)
+    x = (image - encoder.mean) / encoder.std
+    expected = {}
+    with torch.no_grad():
+        for index, module in enumerate(reference[:20]):
+            x = module(x)
+            expected[index] = x.clone()
+    torch.testing.assert_close(features["conv_9"], expected[19])
+    assert set(features) == {"conv_9", "relu1_2", "pool2"}  # canonical names, once each
+    torch.testing.assert_close(features["relu1_2"], expected[3])
+    torch.testing.assert_close(features["pool2"], expected[9])
+
+
+def test_gradients_reach_the_input_through_tapped_layers(weights):
+    encoder = VGGEncoder(weights, ["conv_1", "conv_2"])
+    image = torch.rand(1, 3, 16, 16, requires_grad=True)
+    features = encoder(image)
+    (features["conv_1"].sum() + features["conv_2"].sum()).backward()
+    assert image.grad is not None and image.grad.abs().sum() > 0
+
+
+def test_average_pooling(weights):
+    encoder = VGGEncoder(weights, ["pool1"], pooling="avg")
+    assert isinstance(encoder.body[4], torch.nn.AvgPool2d)
+    with pytest.raises(ValueError, match="pooling"):
+        VGGEncoder(weights, ["pool1"], pooling="min")

@@ -1,0 +1,114 @@
+import hashlib
+import urllib.error
+
+import pytest
+import torch
+
+from napari_neural_style.core import weights as weights_module
+from napari_neural_style.core.errors import WeightsError
+from napari_neural_style.core.weights import (
+    ENV_VAR,
+    hub_cache_file,
+    random_weights,
+    resolve_weights,
+)
+
+
+def _full_model_state(seed=3):
+    """A torchvision-style VGG-19 state dict (features + a tiny stand-in classifier)."""
+    state = {f"features.{key}": value.clone() for key, value in random_weights(seed).state.items()}
+    state["classifier.0.weight"] = torch.zeros(4, 4)
+    return state
+
+
+def _sha(path):
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_explicit_file_full_model_keys(tmp_path):
+    path = tmp_path / "vgg.pth"
+    torch.save(_full_model_state(), path)
+    weights = resolve_weights(str(path))
+    assert weights.source == "file" and weights.sha256 == _sha(path)
+    assert set(weights.state) == set(random_weights(3).state)
+    assert torch.equal(weights.state["34.weight"], random_weights(3).state["34.weight"])
+    assert "classifier.0.weight" not in weights.state
+
+
+def test_features_only_file_and_environment_variable(tmp_path, monkeypatch):
+    path = tmp_path / "features.pth"
+    torch.save(random_weights(4).state, path)
+    monkeypatch.setenv(ENV_VAR, str(path))
+    weights = resolve_weights("imagenet")
+    assert weights.source == "file" and weights.path == str(path)
+    assert torch.equal(weights.state["0.weight"], random_weights(4).state["0.weight"])
+
+
+def test_hub_cache_is_used_before_any_download(monkeypatch):
+    cached = hub_cache_file()
+    cached.parent.mkdir(parents=True)
+    torch.save(_full_model_state(), cached)
+
+    def no_download(*args, **kwargs):
+        raise AssertionError("must not download when the cache has the file")
+
+    monkeypatch.setattr(torch.hub, "load_state_dict_from_url", no_download)
+    weights = resolve_weights("imagenet")
+    assert weights.source == "cache" and "ImageNet" in weights.label
+    assert weights.sha256 == _sha(cached)
+
+
+def test_download_through_torchvision_when_not_cached(monkeypatch):
+    calls = []
+
+    def fake_download(url, progress, check_hash, weights_only):
+        calls.append((url, progress, check_hash, weights_only))
+        return _full_model_state()
+
+    monkeypatch.setattr(torch.hub, "load_state_dict_from_url", fake_download)
+    weights = resolve_weights("imagenet")
+    assert weights.source == "download"
+    assert calls == [(weights_module.IMAGENET_URL, True, True, True)]
+
+
+def test_offline_error_says_where_to_put_the_file(monkeypatch):
+    def offline(*args, **kwargs):
+        raise urllib.error.URLError("Name or service not known")
+
+    monkeypatch.setattr(torch.hub, "load_state_dict_from_url", offline)
+    with pytest.raises(WeightsError) as error:
+        resolve_weights("imagenet")
+    message = str(error.value)
+    assert str(hub_cache_file()) in message and "--weights random" in message
+    assert ENV_VAR in message
+    with pytest.raises(WeightsError, match="downloads are disabled"):
+        resolve_weights("imagenet", download=False)
+
+
+def test_wrong_shapes_and_junk_are_refused(tmp_path):
+    state = _full_model_state()
+    state["features.10.weight"] = torch.zeros(256, 128, 5, 5)
+    torch.save(state, tmp_path / "bad.pth")
+    with pytest.raises(WeightsError, match=r"features.10.weight has shape \(256, 128, 5, 5\)"):
+        resolve_weights(tmp_path / "bad.pth")
+    del state["features.10.weight"]
+    torch.save(state, tmp_path / "missing.pth")
+    with pytest.raises(WeightsError, match=r"lack features\.10\.weight"):
+        resolve_weights(tmp_path / "missing.pth")
+    (tmp_path / "junk.pth").write_bytes(b"junk")
+    with pytest.raises(WeightsError, match="cannot read"):
+        resolve_weights(tmp_path / "junk.pth")
+    torch.save([1, 2], tmp_path / "list.pth")
+    with pytest.raises(WeightsError, match="not a state dict"):
+        resolve_weights(tmp_path / "list.pth")
+    with pytest.raises(WeightsError, match="does not exist"):
+        resolve_weights(tmp_path / "absent.pth")
+
+
+def test_random_weights_are_seeded_and_labelled():
+    first, again, other = resolve_weights("random"), resolve_weights("random:0"), resolve_weights(
+        "random:1")
+    assert first.is_random and "random" in first.label and "untrained" in first.label
+    assert first.sha256 == again.sha256 != other.sha256
+    with pytest.raises(WeightsError, match="random:SEED"):
+        resolve_weights("random:x")
