@@ -1,0 +1,118 @@
+import json
+import subprocess
+import sys
+import urllib.error
+
+import numpy as np
+import pytest
+import tifffile
+import torch
+
+from napari_neural_style.cli import main
+from napari_neural_style.core.images import read_image, write_image
+
+FAST = ["--size", "48", "--steps", "3", "--weights", "random", "--device", "cpu"]
+
+
+@pytest.fixture
+def images(tmp_path, photo, texture):
+    write_image(tmp_path / "content.png", photo / 255)
+    write_image(tmp_path / "style.png", texture / 255)
+    return tmp_path
+
+
+def test_transfer_writes_image_and_metrics(images, capsys):
+    out, metrics = images / "out.png", images / "m.json"
+    code = main(["transfer", str(images / "content.png"), str(images / "style.png"), "-o",
+                 str(out), "--json", str(metrics), "--style-layers", "conv_2,conv4_1",
+                 "--init", "noise", *FAST])
+    assert code == 0
+    assert read_image(out).shape == (48, 48, 3)
+    record = json.loads(metrics.read_text())
+    for key in ("task", "params", "steps", "seconds", "seconds_per_step", "device", "weights",
+                "history"):
+        assert key in record
+    assert record["task"] == "transfer" and record["steps"] == 3
+    assert record["weights"]["source"] == "random" and len(record["weights"]["sha256"]) == 64
+    assert [entry["step"] for entry in record["history"]] == [0, 3]
+    assert set(record["history"][0]) >= {"step", "total", "content", "style", "tv"}
+    assert set(record["history"][-1]["style"]) == {"conv_2", "conv_9"}
+    assert "random (untrained" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "args", [["reconstruct", "{content}", "--layer", "conv_4"],
+             ["texture", "{style}", "--layers", "conv_1,conv_2"]],
+)
+def test_reconstruct_and_texture(images, args):
+    paths = {"content": str(images / "content.png"), "style": str(images / "style.png")}
+    argv = [arg.format(**paths) for arg in args]
+    assert main([*argv, "-o", str(images / "out.tif"), *FAST]) == 0
+    result = read_image(images / "out.tif")
+    assert result.dtype == np.float32 and result.shape[-1] == 3
+
+
+def test_features_writes_a_multipage_tiff(images):
+    out = images / "f.tif"
+    assert main(["features", str(images / "content.png"), "--layer", "conv_4", "-o", str(out),
+                 "--size", "48", "--weights", "random", "--device", "cpu"]) == 0
+    assert tifffile.imread(out).shape == (128, 24, 24)
+
+
+def _error_line(capsys):
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "Traceback" not in err[0]
+    return err[0]
+
+
+def test_bad_inputs_exit_2_with_one_line(images, tmp_path, capsys):
+    content = str(images / "content.png")
+    out = ["-o", str(tmp_path / "o.png")]
+    assert main(["reconstruct", str(tmp_path / "absent.png"), *out, *FAST]) == 2
+    assert "no such file" in _error_line(capsys)
+
+    (tmp_path / "junk.png").write_text("junk")
+    assert main(["reconstruct", str(tmp_path / "junk.png"), *out, *FAST]) == 2
+    assert "cannot read" in _error_line(capsys)
+
+    nan = np.zeros((48, 48, 3), np.float32)
+    nan[1, 1, 1] = np.nan
+    tifffile.imwrite(tmp_path / "nan.tif", nan, photometric="rgb")
+    assert main(["reconstruct", str(tmp_path / "nan.tif"), *out, *FAST]) == 2
+    assert "NaN" in _error_line(capsys)
+
+    assert main(["transfer", content, content, *out, *FAST[2:], "--size", "20"]) == 2
+    assert "too small" in _error_line(capsys)
+
+    assert main(["texture", content, "--layers", "conv_1,fc6", *out, *FAST]) == 2
+    assert "conv_1..conv_16" in _error_line(capsys)
+
+    torch.save({"features.0.weight": torch.zeros(1)}, tmp_path / "bad.pth")
+    assert main(["reconstruct", content, *out, "--weights", str(tmp_path / "bad.pth")]) == 2
+    assert "features.0.weight" in _error_line(capsys)
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["reconstruct", content, *out, "--steps", "many"])
+    assert exit_info.value.code == 2
+    assert "invalid int value" in _error_line(capsys)
+
+
+def test_offline_imagenet_is_a_clear_error(images, tmp_path, capsys, monkeypatch):
+    def offline(*args, **kwargs):
+        raise urllib.error.URLError("no network")
+
+    monkeypatch.setattr(torch.hub, "load_state_dict_from_url", offline)
+    assert main(["reconstruct", str(images / "content.png"), "-o", str(tmp_path / "o.png"),
+                 "--size", "32", "--steps", "1"]) == 2
+    line = _error_line(capsys)
+    assert "--weights random" in line and "vgg19-dcbb9e9d.pth" in line
+
+
+def test_module_entry_point_runs(images, tmp_path):
+    completed = subprocess.run(
+        [sys.executable, "-m", "napari_neural_style", "reconstruct",
+         str(images / "content.png"), "--layer", "conv_1", "-o", str(tmp_path / "o.png"), *FAST],
+        capture_output=True, text=True, check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert (tmp_path / "o.png").is_file()
