@@ -46,3 +46,18 @@ def test_tv_loss_matches_numpy():
     x = image.numpy().astype(np.float64)
     expected = (np.diff(x, axis=2) ** 2).mean() + (np.diff(x, axis=3) ** 2).mean()
     np.testing.assert_allclose(tv_loss(image).item(), expected, rtol=1e-5)
+
+
+def test_gram_gradient_matches_autograd_in_both_memory_formats():
+    for memory_format in (torch.contiguous_format, torch.channels_last):
+        features = torch.randn(2, 4, 5, 3, dtype=torch.float64).contiguous(
+            memory_format=memory_format).requires_grad_(True)
+        weight = torch.randn(2, 4, 4, dtype=torch.float64)
+        (gram_matrix(features).double() * weight).sum().backward()
+        reference = features.detach().clone().requires_grad_(True)
+        flat = reference.reshape(2, 4, 15)
+        ((flat @ flat.transpose(1, 2) / 15) * weight).sum().backward()
+        torch.testing.assert_close(features.grad, reference.grad, rtol=1e-5, atol=1e-6)
+        torch.testing.assert_close(gram_matrix(features).double(),
+                                   (flat @ flat.transpose(1, 2) / 15).detach().double(),
+                                   rtol=1e-5, atol=1e-6)

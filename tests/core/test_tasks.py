@@ -128,3 +128,9 @@ def test_missing_device_is_a_clear_error(photo):
               content=photo)
     with pytest.raises(DeviceError, match="cuda:7"):
         next(iter(run))
+
+
+def test_images_already_at_working_size_optimise_too(photo):
+    # no resize: the tensor comes straight from the HxWxC array
+    result = transfer(photo, photo, size=photo.shape[0], steps=2, **FAST)
+    assert result.image.shape == photo.shape

@@ -72,7 +72,7 @@ def to_tensor(
     raises :class:`InputError` that says which size would work.
     """
     rgb = to_rgb_float(array, name)
-    tensor = torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1)[None]
+    tensor = torch.from_numpy(rgb).permute(2, 0, 1)[None].contiguous()
     if size is not None:
         tensor = resize(tensor, working_shape(*rgb.shape[:2], size))
     if min(tensor.shape[-2:]) < min_side:

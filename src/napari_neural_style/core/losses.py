@@ -28,9 +28,43 @@ def gram_matrix(features: torch.Tensor) -> torch.Tensor:
     positions makes ``G[i, j]`` the spatial mean of ``f_i * f_j``, so Grams of images of
     different sizes compare directly.  Computed in float32 whatever the input precision.
     """
+    return _Gram.apply(features.float())
+
+
+class _Gram(torch.autograd.Function):
+    """``G = F F^T / n`` with the backward pass ``dF = (dG + dG^T) F / n``.
+
+    Autograd's generic matmul backward would multiply by ``F`` twice (once per operand) and add
+    the two large results; the symmetric form needs one product.  ``F`` is read in the layout
+    the features already have, so channels_last maps need no copy either.
+    """
+
+    @staticmethod
+    def forward(ctx, features: torch.Tensor) -> torch.Tensor:
+        matrix, channels_last = _as_matrix(features)
+        ctx.save_for_backward(matrix)
+        ctx.channels_last, ctx.shape = channels_last, features.shape
+        positions = features.shape[-2] * features.shape[-1]
+        if channels_last:  # matrix is (N, HW, C)
+            return matrix.transpose(1, 2) @ matrix / positions
+        return matrix @ matrix.transpose(1, 2) / positions
+
+    @staticmethod
+    def backward(ctx, grad_gram: torch.Tensor) -> torch.Tensor:
+        (matrix,) = ctx.saved_tensors
+        n, c, h, w = ctx.shape
+        symmetric = (grad_gram + grad_gram.transpose(1, 2)) / (h * w)
+        if ctx.channels_last:
+            return (matrix @ symmetric).reshape(n, h, w, c).permute(0, 3, 1, 2)
+        return (symmetric @ matrix).reshape(n, c, h, w)
+
+
+def _as_matrix(features: torch.Tensor) -> tuple[torch.Tensor, bool]:
+    """``(N, HW, C)`` view of channels_last features, else ``(N, C, HW)``."""
     n, c, h, w = features.shape
-    flat = features.float().reshape(n, c, h * w)
-    return flat @ flat.transpose(1, 2) / (h * w)
+    if features.is_contiguous(memory_format=torch.channels_last) and not features.is_contiguous():
+        return features.permute(0, 2, 3, 1).reshape(n, h * w, c), True
+    return features.reshape(n, c, h * w), False
 
 
 def content_loss(features: torch.Tensor, target: torch.Tensor) -> torch.Tensor:

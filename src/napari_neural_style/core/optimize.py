@@ -51,7 +51,8 @@ def optimize(objective: Objective, image: torch.Tensor, steps: int, optimizer: s
     if optimizer not in OPTIMIZERS:
         raise ValueError(f"optimizer must be one of {OPTIMIZERS}, not {optimizer!r}")
     rate = DEFAULT_LEARNING_RATES[optimizer] if learning_rate is None else learning_rate
-    pixels = image.detach().clone().requires_grad_(True)
+    # L-BFGS flattens gradients with .view(-1), which needs standard strides
+    pixels = image.detach().clone(memory_format=torch.contiguous_format).requires_grad_(True)
     if optimizer == "lbfgs":
         solver: torch.optim.Optimizer = torch.optim.LBFGS(
             [pixels], lr=rate, max_iter=1, history_size=lbfgs_history,
@@ -62,7 +63,7 @@ def optimize(objective: Objective, image: torch.Tensor, steps: int, optimizer: s
     evaluated: list[tuple[torch.Tensor, Losses]] = []
 
     def closure() -> torch.Tensor:
-        solver.zero_grad(set_to_none=False)
+        solver.zero_grad()
         total, losses = objective(pixels)
         total.backward()
         evaluated.append((pixels.detach().clone(), losses))
