@@ -10,7 +10,7 @@ from importlib import import_module
 __version__ = "0.1.0"
 
 _LAZY = {
-    "Config": "core.tasks",
+    "Config": "core.config",
     "Result": "core.tasks",
     "Step": "core.optimize",
     "reconstruct": "core.tasks",

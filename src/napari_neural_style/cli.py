@@ -23,7 +23,7 @@ class _Parser(argparse.ArgumentParser):
 def _common_options() -> argparse.ArgumentParser:
     from dataclasses import fields
 
-    from .core.tasks import Config
+    from .core.config import Config
 
     defaults = argparse.Namespace(**{field.name: field.default for field in fields(Config)})
     common = argparse.ArgumentParser(add_help=False)
@@ -47,7 +47,7 @@ def _common_options() -> argparse.ArgumentParser:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .core.tasks import (
+    from .core.config import (
         DEFAULT_CONTENT_LAYERS,
         DEFAULT_RECONSTRUCT_LAYER,
         DEFAULT_STYLE_LAYERS,
@@ -91,7 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _config(args: argparse.Namespace):
-    from .core.tasks import Config
+    from .core.config import Config
 
     common = {
         "steps": args.steps, "size": args.size, "optimizer": args.optimizer,

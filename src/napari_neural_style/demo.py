@@ -16,9 +16,10 @@ from pathlib import Path
 
 import numpy as np
 
+from .core.config import Config
 from .core.errors import WeightsError
 from .core.images import to_numpy, to_tensor, write_image
-from .core.tasks import Config, Result, Run
+from .core.tasks import Result, Run
 from .core.weights import Weights, resolve_weights
 from .samples import load_sample
 

@@ -1,13 +1,13 @@
 import numpy as np
 import pytest
 
+from napari_neural_style.core.config import working_shape
 from napari_neural_style.core.errors import InputError
 from napari_neural_style.core.images import (
     read_image,
     to_numpy,
     to_rgb_float,
     to_tensor,
-    working_shape,
     write_image,
 )
 

@@ -13,10 +13,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from .config import working_shape
 from .errors import InputError
-
-#: Longest working side the engine accepts; beyond it a single feature map outgrows most RAM.
-MAX_SIZE = 8192
 
 
 def to_rgb_float(array: np.ndarray, name: str = "image") -> np.ndarray:
@@ -53,14 +51,6 @@ def to_rgb_float(array: np.ndarray, name: str = "image") -> np.ndarray:
     if high == low:
         return np.zeros_like(rgb)
     return (rgb - low) / (high - low)
-
-
-def working_shape(height: int, width: int, size: int) -> tuple[int, int]:
-    """(H, W) with the longest side equal to ``size`` and the aspect ratio kept."""
-    if not 1 <= size <= MAX_SIZE:
-        raise InputError(f"working size {size} is out of range; choose 1..{MAX_SIZE} px")
-    scale = size / max(height, width)
-    return max(1, round(height * scale)), max(1, round(width * scale))
 
 
 def to_tensor(

@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from .config import OPTIMIZERS
 from .objective import Losses
 
-OPTIMIZERS = ("lbfgs", "adam")
 DEFAULT_LEARNING_RATES = {"lbfgs": 1.0, "adam": 0.02}
 
 Objective = Callable[[torch.Tensor], tuple[torch.Tensor, Losses]]

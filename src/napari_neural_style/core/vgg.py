@@ -11,12 +11,12 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from .config import POOLINGS
 from .layers import LAYERS, deepest, layer
 from .weights import Weights, conv_shapes
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
-POOLINGS = ("max", "avg")
 
 
 class VGGEncoder(nn.Module):

@@ -1,0 +1,99 @@
+"""Run configuration: every choice that determines a run, validated on creation.
+
+Pure Python (no torch), so the napari widget can build and check a configuration on the main
+thread, and read the defaults, without importing torch.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from .errors import InputError
+from .layers import parse_layers
+
+OPTIMIZERS = ("lbfgs", "adam")
+POOLINGS = ("max", "avg")
+#: Longest working side the engine accepts; beyond it a single feature map outgrows most RAM.
+MAX_SIZE = 8192
+TASKS = ("reconstruct", "texture", "transfer")
+INITS = ("content", "noise")
+DEFAULT_CONTENT_LAYERS = ("conv_9",)
+DEFAULT_STYLE_LAYERS = ("conv_2", "conv_4", "conv_8", "conv_16")
+DEFAULT_RECONSTRUCT_LAYER = "conv_4"
+MAX_STEPS = 100_000
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything that determines a run (given the input images).  Validated on creation."""
+
+    task: str
+    content_layers: tuple[str, ...] = ()
+    style_layers: tuple[str, ...] = ()
+    content_weight: float = 1.0
+    style_weight: float = 0.5
+    tv_weight: float = 0.0
+    steps: int = 300
+    size: int = 512
+    optimizer: str = "lbfgs"
+    learning_rate: float | None = None
+    lbfgs_history: int = 20
+    init: str = "noise"
+    seed: int = 0
+    device: str = "auto"
+    weights: str = "imagenet"
+    pooling: str = "max"
+
+    def __post_init__(self):
+        _check_choice("task", self.task, TASKS)
+        _check_choice("optimizer", self.optimizer, OPTIMIZERS)
+        _check_choice("init", self.init, INITS)
+        _check_choice("pooling", self.pooling, POOLINGS)
+        object.__setattr__(self, "content_layers",
+                           parse_layers(self.content_layers) if self.content_layers else ())
+        object.__setattr__(self, "style_layers",
+                           parse_layers(self.style_layers) if self.style_layers else ())
+        if self.task in ("reconstruct", "transfer") and not self.content_layers:
+            raise InputError(f"{self.task} needs at least one content layer")
+        if self.task in ("texture", "transfer") and not self.style_layers:
+            raise InputError(f"{self.task} needs at least one style layer")
+        if self.task != "transfer" and self.init == "content":
+            raise InputError(f"{self.task} starts from noise; init='content' is for transfer")
+        for name in ("content_weight", "style_weight", "tv_weight"):
+            value = getattr(self, name)
+            if not (math.isfinite(value) and value >= 0):
+                raise InputError(f"{name} must be a finite number >= 0, not {value}")
+        if not 0 <= self.steps <= MAX_STEPS:
+            raise InputError(f"steps must be in 0..{MAX_STEPS}, not {self.steps}")
+        if not 1 <= self.size <= MAX_SIZE:
+            raise InputError(f"size must be in 1..{MAX_SIZE} px, not {self.size}")
+        if self.learning_rate is not None and not self.learning_rate > 0:
+            raise InputError(f"learning_rate must be > 0, not {self.learning_rate}")
+        if self.lbfgs_history < 1:
+            raise InputError(f"lbfgs_history must be >= 1, not {self.lbfgs_history}")
+
+    @property
+    def layers(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(self.content_layers + self.style_layers))
+
+    @property
+    def needs_content(self) -> bool:
+        return self.task in ("reconstruct", "transfer")
+
+    @property
+    def needs_style(self) -> bool:
+        return self.task in ("texture", "transfer")
+
+
+def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise InputError(f"{name} must be one of {', '.join(choices)}; got {value!r}")
+
+
+def working_shape(height: int, width: int, size: int) -> tuple[int, int]:
+    """(H, W) with the longest side equal to ``size`` and the aspect ratio kept."""
+    if not 1 <= size <= MAX_SIZE:
+        raise InputError(f"working size {size} is out of range; choose 1..{MAX_SIZE} px")
+    scale = size / max(height, width)
+    return max(1, round(height * scale)), max(1, round(width * scale))
