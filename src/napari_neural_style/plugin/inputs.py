@@ -1,0 +1,85 @@
+"""What a run reads from napari: a copy of the 2D image a layer shows now, and where it sits.
+
+n-D layers give the slice shown by ``viewer.dims``; multiscale layers the coarsest level that
+still covers the working size.  The copy is taken on the main thread, so the worker never
+touches a layer, and the layer is never modified.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..core.config import working_shape
+from ..core.errors import InputError
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A copy of one layer's displayed 2D image, with its placement in world coordinates."""
+
+    data: np.ndarray  # (H, W) or (H, W, C), a copy
+    name: str  # the layer's name when the run started
+    note: str  # how the 2D image was taken ("" for a plain 2D layer)
+    scale: tuple[float, float]  # world units per pixel of ``data`` (y, x)
+    translate: tuple[float, float]  # world position of data[0, 0] (y, x)
+
+    def placement(self, size: int) -> dict[str, tuple[float, float]]:
+        """``scale`` and ``translate`` that lay a result at working ``size`` over this image."""
+        height, width = self.data.shape[:2]
+        out_height, out_width = working_shape(height, width, size)
+        factors = (height / out_height, width / out_width)
+        return {
+            "scale": tuple(s * f for s, f in zip(self.scale, factors, strict=True)),
+            "translate": tuple(t + s * (f - 1) / 2 for t, s, f in
+                               zip(self.translate, self.scale, factors, strict=True)),
+        }
+
+
+def snapshot(layer, world_point: tuple[float, ...], size: int) -> Snapshot:
+    """Copy the 2D image ``layer`` shows at ``world_point`` (``viewer.dims.point``)."""
+    rgb = bool(getattr(layer, "rgb", False))
+    levels = list(layer.data) if layer.multiscale else [layer.data]
+    level_index = _level_for_size(levels, rgb, size)
+    data = levels[level_index]
+    spatial_ndim = data.ndim - (1 if rgb else 0)
+    if spatial_ndim < 2:
+        raise InputError(f"layer {layer.name!r} is {spatial_ndim}D; choose a 2D (or n-D) image")
+    notes = []
+    leading = spatial_ndim - 2
+    index: tuple[int, ...] = ()
+    if leading:
+        point = layer.world_to_data(tuple(world_point)[-layer.ndim:])
+        index = tuple(
+            int(np.clip(round(float(value) / _level_factor(levels, level_index, axis)), 0,
+                        data.shape[axis] - 1))
+            for axis, value in enumerate(point[:leading]))
+        notes.append(f"slice {index} of the {layer.ndim}D layer (the one on display)")
+    if len(levels) > 1:
+        notes.append(f"level {level_index} of {len(levels)} "
+                     f"({data.shape[leading]}x{data.shape[leading + 1]} px)")
+    image = np.array(data[index] if index else data, copy=True)
+    level_scale = tuple(
+        float(layer.scale[axis]) * _level_factor(levels, level_index, axis)
+        for axis in range(layer.ndim - 2, layer.ndim))
+    translate = tuple(float(value) for value in layer.translate[-2:])
+    translate = tuple(t + (ls - s) / 2 for t, ls, s in
+                      zip(translate, level_scale, (float(v) for v in layer.scale[-2:]),
+                          strict=True))
+    return Snapshot(image, layer.name, "; ".join(notes), level_scale, translate)
+
+
+def _level_for_size(levels: list, rgb: bool, size: int) -> int:
+    """The coarsest level whose longest side still reaches ``size`` (else the finest)."""
+    def longest(level) -> int:
+        shape = level.shape[:-1] if rgb else level.shape
+        return max(shape[-2:])
+
+    covering = [index for index, level in enumerate(levels) if longest(level) >= size]
+    return covering[-1] if covering else 0
+
+
+def _level_factor(levels: list, level_index: int, axis: int) -> float:
+    """How many finest-level pixels one pixel of ``level_index`` spans along spatial ``axis``."""
+    return levels[0].shape[axis] / levels[level_index].shape[axis]

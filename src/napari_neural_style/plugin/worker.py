@@ -1,0 +1,50 @@
+"""The engine in a napari worker thread: steps go out as small updates, the result at the end.
+
+The generator runs in a ``thread_worker``; it imports torch itself (so napari starts without
+it), never touches a layer, and converts pixels to numpy only every ``image_interval`` seconds.
+Setting ``stop`` ends the run after the current step and still returns the partial result.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Generator
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..core.config import Config
+
+
+@dataclass(frozen=True)
+class Update:
+    """What the main thread needs after each step."""
+
+    step: int
+    total: int
+    losses: object  # core.objective.Losses
+    elapsed: float
+    image: np.ndarray | None  # float32 (H, W, 3), or None between image updates
+
+
+def optimise(
+    config: Config, content: np.ndarray | None, style: np.ndarray | None,
+    stop: threading.Event, image_interval: float = 0.25,
+) -> Generator[Update, None, object]:
+    """Yield an :class:`Update` per step; return the ``core.tasks.Result``."""
+    from .engine import import_engine
+
+    run = import_engine().Run(config, content, style)  # torch is imported here, off the UI
+    steps = iter(run)
+    last_image = -float("inf")
+    for step in steps:
+        now = time.monotonic()
+        image = None
+        if step.step in (0, step.total) or now - last_image >= image_interval or stop.is_set():
+            image, last_image = step.image, now
+        yield Update(step.step, step.total, step.losses, step.elapsed, image)
+        if stop.is_set():
+            break
+    steps.close()  # cancels the loop (if still going) and frees the network now
+    return run.result()

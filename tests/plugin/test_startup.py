@@ -1,0 +1,35 @@
+import subprocess
+import sys
+import textwrap
+
+
+def test_napari_plugins_menu_widgets_and_samples_do_not_import_torch():
+    script = textwrap.dedent("""
+        import sys
+        import napari
+        from qtpy.QtWidgets import QApplication
+
+        viewer = napari.Viewer(show=True)
+        menu_titles = []
+        for action in viewer.window._qt_window.menuBar().actions():
+            if action.text().replace("&", "") == "Plugins":
+                menu = action.menu()
+                menu.aboutToShow.emit()
+                for entry in menu.actions():
+                    menu_titles.append(entry.text())
+                    if entry.menu() is not None:
+                        entry.menu().aboutToShow.emit()
+                        menu_titles += [sub.text() for sub in entry.menu().actions()]
+        QApplication.processEvents()
+        viewer.open_sample("napari-neural-style", "astronaut")
+        viewer.window.add_plugin_dock_widget("napari-neural-style", "Style transfer")
+        QApplication.processEvents()
+        print("MENU", menu_titles)
+        print("TORCH", "torch" in sys.modules)
+        viewer.close()
+    """)
+    completed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                               timeout=300, check=False)
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    assert "Style transfer" in completed.stdout, completed.stdout
+    assert "TORCH False" in completed.stdout

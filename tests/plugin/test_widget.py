@@ -1,0 +1,169 @@
+import numpy as np
+import pytest
+
+from conftest import dock, run_to_end, unchanged
+from napari_neural_style.plugin.widget import METADATA_KEY
+
+
+@pytest.mark.parametrize("task", ["transfer", "texture", "reconstruct"])
+def test_end_to_end_run_adds_a_result_with_provenance(qtbot, viewer_with_images, task):
+    viewer = viewer_with_images
+    before = {layer.name: layer.data.copy() for layer in viewer.layers}
+    widget = dock(viewer, task)
+    widget.content.value = viewer.layers["astronaut"]
+    widget.style.value = viewer.layers["coffee"]
+    layer = run_to_end(qtbot, widget)
+    assert layer in viewer.layers and layer.rgb
+    assert layer.data.shape[-1] == 3 and max(layer.data.shape[:2]) == 48
+    record = layer.metadata[METADATA_KEY]
+    assert record["task"] == task and record["status"] == "done"
+    assert record["steps"] == 5 and record["weights"]["source"] == "random"
+    assert record["params"]["size"] == 48 and record["device"] == "cpu"
+    assert len(record["history"]) == 6
+    assert "[random]" in layer.name and "(running)" not in layer.name
+    if task == "transfer":
+        assert layer.name == "transfer: astronaut x coffee [random]"
+    source = viewer.layers["coffee" if task == "texture" else "astronaut"]
+    # the result overlays its source: same world extent
+    np.testing.assert_allclose(np.array(layer.scale) * layer.data.shape[:2],
+                               np.array(source.scale) * source.data.shape[:2], rtol=0.03)
+    for name, data in before.items():
+        assert unchanged(viewer.layers[name], data)
+    assert widget.run_button.enabled and not widget.stop_button.enabled
+
+
+def test_stop_keeps_a_cancelled_partial_result(qtbot, viewer_with_images):
+    widget = dock(viewer_with_images, "transfer", steps=10_000)
+    widget.start()
+    qtbot.waitUntil(lambda: widget._last_update is not None and widget._last_update.step >= 2,
+                    timeout=120_000)
+    assert not widget.run_button.enabled and widget.stop_button.enabled
+    widget.stop()
+    qtbot.waitUntil(lambda: widget.worker is None, timeout=60_000)
+    layer = widget.result_layer
+    record = layer.metadata[METADATA_KEY]
+    assert record["status"] == "cancelled" and record["cancelled"]
+    assert 2 <= record["steps"] < 10_000
+    assert "cancelled at" in layer.name
+    assert layer.data.any()
+
+
+def test_failing_run_notifies_and_reenables_run(qtbot, make_napari_viewer, photo,
+                                                notifications):
+    viewer = make_napari_viewer()
+    bad = photo.astype(np.float32)
+    bad[3, 3, 0] = np.nan
+    viewer.add_image(bad, name="broken", rgb=True)
+    before = bad.copy()
+    widget = dock(viewer, "reconstruct")
+    widget.content.value = viewer.layers["broken"]
+    widget.start()
+    qtbot.waitUntil(lambda: widget.worker is None, timeout=60_000)
+    messages = [str(notification.message) for notification in notifications]
+    assert any("NaN" in message for message in messages), messages
+    assert widget.run_button.enabled and not widget.stop_button.enabled
+    assert [layer.name for layer in viewer.layers] == ["broken"]  # placeholder removed
+    assert np.array_equal(viewer.layers["broken"].data, before, equal_nan=True)
+
+
+def test_offline_imagenet_weights_notify_what_to_do(qtbot, viewer_with_images, notifications,
+                                                    monkeypatch):
+    import urllib.error
+
+    import torch
+
+    def offline(*args, **kwargs):
+        raise urllib.error.URLError("no network")
+
+    monkeypatch.setattr(torch.hub, "load_state_dict_from_url", offline)
+    widget = dock(viewer_with_images, "transfer", weights="imagenet")
+    widget.start()
+    qtbot.waitUntil(lambda: widget.worker is None, timeout=60_000)
+    messages = " ".join(str(notification.message) for notification in notifications)
+    assert "vgg19-dcbb9e9d.pth" in messages and "random" in messages
+
+
+def test_too_small_and_missing_inputs_are_refused_in_the_widget(qtbot, make_napari_viewer,
+                                                                notifications):
+    viewer = make_napari_viewer()
+    widget = dock(viewer, "texture")
+    assert widget.start() is None  # no image layer at all
+    viewer.add_image(np.zeros((8, 8), np.uint8), name="tiny")
+    widget.size.value = 16  # conv_16 needs 32 px
+    widget.start()
+    qtbot.waitUntil(lambda: widget.worker is None, timeout=60_000)
+    messages = " ".join(str(notification.message) for notification in notifications)
+    assert "no texture source image" in messages and "too small" in messages
+
+
+def test_pickers_follow_layers_and_show_both_layer_names(make_napari_viewer, photo):
+    viewer = make_napari_viewer()
+    widget = dock(viewer, "transfer")
+    assert widget.content.choices == ()
+    viewer.add_image(photo, name="first")
+    viewer.add_points(np.zeros((1, 2)), name="points")  # not an image: never offered
+    assert [layer.name for layer in widget.content.choices] == ["first"]
+    viewer.layers["first"].name = "renamed"
+    assert widget.content.current_choice == "renamed"
+    viewer.layers.remove("renamed")
+    assert widget.content.choices == ()
+    native = widget.style_layers.native
+    labels = [native.item(row).text() for row in range(native.count())]
+    assert "conv_9 (conv4_1)" in labels and "relu5_4" in labels
+    assert widget.style_layers.value == ["conv_2", "conv_4", "conv_8", "conv_16"]
+    assert widget.content_layers.value == ["conv_9"]
+    assert widget.style_weight.value == 0.5 and widget.content_weight.value == 1.0
+
+
+def test_nd_grayscale_and_rgba_layers_use_the_displayed_slice(qtbot, make_napari_viewer,
+                                                              notifications):
+    viewer = make_napari_viewer()
+    volume = np.zeros((3, 40, 40), np.uint16)
+    volume[1] = 60000
+    viewer.add_image(volume, name="volume")
+    viewer.dims.set_current_step(0, 1)
+    widget = dock(viewer, "reconstruct", size=32, steps=2)
+    widget.content.value = viewer.layers["volume"]
+    layer = run_to_end(qtbot, widget)
+    assert layer.metadata[METADATA_KEY]["inputs"]["content"]["how"].startswith("slice (1,)")
+    assert any("slice (1,)" in str(n.message) for n in notifications)
+    rgba = np.zeros((40, 40, 4), np.uint8)
+    viewer.add_image(rgba, name="rgba", rgb=True)
+    widget.content.value = viewer.layers["rgba"]
+    assert run_to_end(qtbot, widget).metadata[METADATA_KEY]["status"] == "done"
+
+
+def test_multiscale_layer_uses_a_level_near_the_working_size(qtbot, make_napari_viewer, photo):
+    viewer = make_napari_viewer()
+    levels = [np.repeat(np.repeat(photo, 4, 0), 4, 1), np.repeat(np.repeat(photo, 2, 0), 2, 1),
+              photo]
+    viewer.add_image(levels, name="pyramid", multiscale=True, rgb=True)
+    widget = dock(viewer, "reconstruct", size=96, steps=2)
+    widget.content.value = viewer.layers["pyramid"]
+    layer = run_to_end(qtbot, widget)
+    how = layer.metadata[METADATA_KEY]["inputs"]["content"]["how"]
+    assert how.startswith("level 2 of 3")
+    np.testing.assert_allclose(np.array(layer.scale) * 96, [384, 384], rtol=0.01)
+
+
+def test_closing_the_viewer_mid_run_ends_cleanly(qtbot, make_napari_viewer, photo, texture):
+    viewer = make_napari_viewer()
+    viewer.add_image(photo, name="astronaut")
+    viewer.add_image(texture, name="coffee")
+    widget = dock(viewer, "transfer", steps=10_000)
+    worker = widget.start()
+    finished = []
+    worker.finished.connect(lambda: finished.append(True))
+    qtbot.waitUntil(lambda: widget._last_update is not None, timeout=120_000)
+    viewer.close()
+    qtbot.waitUntil(lambda: bool(finished), timeout=60_000)
+
+
+def test_sample_data_loads(make_napari_viewer):
+    from napari_neural_style.samples import SAMPLES
+
+    viewer = make_napari_viewer()
+    for name in [*SAMPLES, "transfer_pair"]:
+        viewer.open_sample("napari-neural-style", name)
+    assert {layer.name for layer in viewer.layers} >= set(SAMPLES)
+    assert viewer.layers["astronaut"].rgb and viewer.layers["gravel"].data.ndim == 2
