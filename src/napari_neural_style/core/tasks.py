@@ -76,12 +76,13 @@ def _first_and_last(history: list[dict]) -> list[dict]:
 
 
 def _versions() -> dict:
-    import torchvision
+    from importlib.metadata import version
 
     from .. import __version__
 
+    # torchvision's version from its metadata: importing it would hold the GIL for ~0.3 s
     return {"napari_neural_style": __version__, "torch": torch.__version__,
-            "torchvision": torchvision.__version__, "numpy": np.__version__,
+            "torchvision": version("torchvision"), "numpy": np.__version__,
             "python": platform.python_version()}
 
 

@@ -16,6 +16,7 @@ def open_viewer(weights: str = "imagenet", show: bool = True):
     for title in ("Content reconstruction", "Texture synthesis", "Style transfer"):
         _, docked[title] = viewer.window.add_plugin_dock_widget(PLUGIN, title,
                                                                  tabify=bool(docked))
+    docked["Style transfer"].style.value = viewer.layers["hubble_deep_field"]
     if weights != "imagenet":
         for widget in docked.values():
             widget.weights.value = "random" if weights.startswith("random") else "file"

@@ -7,6 +7,8 @@ Setting ``stop`` ends the run after the current step and still returns the parti
 
 from __future__ import annotations
 
+import contextlib
+import os
 import threading
 import time
 from collections.abc import Generator
@@ -15,6 +17,17 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..core.config import Config
+
+
+def run_in_background_priority(niceness: int = 10) -> None:
+    """Let the UI thread win the CPU over this thread and the compute threads it starts.
+
+    On Linux a thread has its own nice value and the threads it creates inherit it, so
+    torch's intra-op pool, started from here, yields to napari's drawing too.  Elsewhere this
+    is a no-op.
+    """
+    with contextlib.suppress(AttributeError, OSError):  # not Linux, or not permitted
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), niceness)
 
 
 @dataclass(frozen=True)
@@ -35,6 +48,7 @@ def optimise(
     """Yield an :class:`Update` per step; return the ``core.tasks.Result``."""
     from .engine import import_engine
 
+    run_in_background_priority()
     run = import_engine().Run(config, content, style)  # torch is imported here, off the UI
     steps = iter(run)
     last_image = -float("inf")
