@@ -74,8 +74,20 @@ class Objective:
         return cls(encoder, content_targets, style_targets, memory_format=memory_format,
                    **weights)
 
+    def select(self, config) -> Objective:
+        """The objective of one :class:`~.config.Config`, sharing this one's targets."""
+        return Objective(
+            self.encoder, {name: self.content_targets[name] for name in config.content_layers},
+            {name: self.style_targets[name] for name in config.style_layers},
+            config.content_weight, config.style_weight, config.tv_weight, self.memory_format)
+
     def __call__(self, pixels: torch.Tensor) -> tuple[torch.Tensor, Losses]:
-        features = self.encoder(pixels.contiguous(memory_format=self.memory_format))
+        return self.terms(self.encoder(pixels.contiguous(memory_format=self.memory_format)),
+                          pixels)
+
+    def terms(self, features: dict[str, torch.Tensor],
+              pixels: torch.Tensor) -> tuple[torch.Tensor, Losses]:
+        """The loss of ``pixels`` from its already computed ``features`` (batch of one)."""
         content = [content_loss(features[name], target)
                    for name, target in self.content_targets.items()]
         style = [style_loss(features[name], target)
@@ -94,3 +106,19 @@ class Objective:
             tv=values[1],
         )
         return total, losses
+
+
+class BatchObjective:
+    """Objectives sharing one encoder, evaluated from one forward pass over all their images."""
+
+    def __init__(self, objectives: list[Objective]):
+        self.objectives = objectives
+
+    def __call__(self, pixels: list[torch.Tensor]) -> list[tuple[torch.Tensor, Losses]]:
+        if len(pixels) == 1:
+            return [self.objectives[0](pixels[0])]
+        first = self.objectives[0]
+        features = first.encoder(torch.cat(pixels).contiguous(memory_format=first.memory_format))
+        return [objective.terms({name: value[index:index + 1]
+                                 for name, value in features.items()}, pixels[index])
+                for index, objective in enumerate(self.objectives)]

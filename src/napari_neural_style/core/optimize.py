@@ -1,14 +1,16 @@
 """The one optimisation loop: pixels against a weighted sum of feature losses, as a generator.
 
-``optimize(objective, image, steps)`` yields a :class:`Step` after every evaluation of the
-objective; closing the generator cancels the run.  A step is one evaluation of the loss and its
-gradient (for L-BFGS, one closure call), so ``steps`` is what the user pays for.
+``optimize_batch(evaluate, images, steps)`` optimises several images at once: each step is one
+forward and backward pass for all of them (``evaluate``), then one optimiser step per image,
+so every image follows the trajectory it would follow alone.  It yields the list of
+:class:`Step` s after every evaluation; closing the generator cancels the run.  A step is one
+evaluation of the loss and its gradient, so ``steps`` is what the user pays for.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -20,6 +22,8 @@ from .objective import Losses
 DEFAULT_LEARNING_RATES = {"lbfgs": 1.0, "adam": 0.02}
 
 Objective = Callable[[torch.Tensor], tuple[torch.Tensor, Losses]]
+#: pixels of every image -> (loss tensor, Losses) for every image, from one shared pass
+BatchObjective = Callable[[list[torch.Tensor]], list[tuple[torch.Tensor, Losses]]]
 
 
 @dataclass
@@ -40,41 +44,61 @@ class Step:
         return to_numpy(self.pixels)
 
 
-def optimize(objective: Objective, image: torch.Tensor, steps: int, optimizer: str = "lbfgs",
-             learning_rate: float | None = None, lbfgs_history: int = 20) -> Iterator[Step]:
-    """Minimise ``objective`` over the pixels of ``image`` (left untouched) for ``steps`` steps.
-
-    Yields ``steps + 1`` :class:`Step` s: step 0 is the starting image, step ``k`` the image
-    after ``k`` gradient evaluations.  L-BFGS runs with zero tolerances so it never stops early
-    on a small loss, and without a line search so one iteration costs one evaluation.
-    """
+def make_optimizer(pixels: torch.Tensor, optimizer: str, learning_rate: float | None,
+                   lbfgs_history: int) -> torch.optim.Optimizer:
+    """L-BFGS with zero tolerances and one evaluation per step, or Adam."""
     if optimizer not in OPTIMIZERS:
         raise ValueError(f"optimizer must be one of {OPTIMIZERS}, not {optimizer!r}")
     rate = DEFAULT_LEARNING_RATES[optimizer] if learning_rate is None else learning_rate
-    # L-BFGS flattens gradients with .view(-1), which needs standard strides
-    pixels = image.detach().clone(memory_format=torch.contiguous_format).requires_grad_(True)
     if optimizer == "lbfgs":
-        solver: torch.optim.Optimizer = torch.optim.LBFGS(
-            [pixels], lr=rate, max_iter=1, history_size=lbfgs_history,
-            tolerance_grad=0.0, tolerance_change=0.0,
-        )
-    else:
-        solver = torch.optim.Adam([pixels], lr=rate)
-    evaluated: list[tuple[torch.Tensor, Losses]] = []
+        # zero tolerances: never stop early on a small loss; max_iter=1: no line search, so
+        # one optimiser step costs exactly one evaluation
+        return torch.optim.LBFGS([pixels], lr=rate, max_iter=1, history_size=lbfgs_history,
+                                 tolerance_grad=0.0, tolerance_change=0.0)
+    return torch.optim.Adam([pixels], lr=rate)
 
-    def closure() -> torch.Tensor:
-        solver.zero_grad()
-        total, losses = objective(pixels)
-        total.backward()
-        evaluated.append((pixels.detach().clone(), losses))
-        return total
 
+def optimize_batch(evaluate: BatchObjective, images: Sequence[torch.Tensor], steps: int,
+                   optimizers: Sequence[str], learning_rates: Sequence[float | None],
+                   lbfgs_history: int = 20) -> Iterator[list[Step]]:
+    """Minimise each image's loss over its pixels (``images`` are left untouched).
+
+    Yields ``steps + 1`` lists: step 0 holds the starting images, step ``k`` the images after
+    ``k`` gradient evaluations.
+    """
+    # L-BFGS flattens gradients with .view(-1), which needs standard strides
+    pixels = [image.detach().clone(memory_format=torch.contiguous_format).requires_grad_(True)
+              for image in images]
+    solvers = [make_optimizer(p, name, rate, lbfgs_history)
+               for p, name, rate in zip(pixels, optimizers, learning_rates, strict=True)]
     start = time.perf_counter()
     with torch.enable_grad():  # grad mode is thread-local: a worker thread may have it off
         for step in range(steps):
-            solver.step(closure)
-            evaluated_pixels, losses = evaluated.pop()
-            yield Step(step, steps, losses, time.perf_counter() - start, evaluated_pixels)
-    with torch.no_grad():
-        _, losses = objective(pixels)
-    yield Step(steps, steps, losses, time.perf_counter() - start, pixels.detach().clone())
+            for p in pixels:
+                p.grad = None
+            evaluated = evaluate(pixels)
+            torch.stack([total for total, _ in evaluated]).sum().backward()
+            before = [p.detach().clone() for p in pixels]
+            for solver, (total, _) in zip(solvers, evaluated, strict=True):
+                # the gradient is in place already; the closure only reports the loss
+                solver.step(lambda total=total: total.detach())
+            elapsed = time.perf_counter() - start
+            yield [Step(step, steps, losses, elapsed, evaluated_pixels)
+                   for (_, losses), evaluated_pixels in zip(evaluated, before, strict=True)]
+        with torch.no_grad():
+            evaluated = evaluate(pixels)
+    elapsed = time.perf_counter() - start
+    yield [Step(steps, steps, losses, elapsed, p.detach().clone())
+           for (_, losses), p in zip(evaluated, pixels, strict=True)]
+
+
+def optimize(objective: Objective, image: torch.Tensor, steps: int, optimizer: str = "lbfgs",
+             learning_rate: float | None = None, lbfgs_history: int = 20) -> Iterator[Step]:
+    """:func:`optimize_batch` for a single image."""
+    batches = optimize_batch(lambda pixels: [objective(pixels[0])], [image], steps,
+                             [optimizer], [learning_rate], lbfgs_history)
+    try:
+        for batch in batches:
+            yield batch[0]
+    finally:
+        batches.close()

@@ -28,8 +28,9 @@ from .device import preferred_memory_format, resolve_device
 from .errors import InputError, NeuralStyleError
 from .images import to_tensor
 from .layers import min_image_side
-from .objective import Objective
-from .optimize import Step, optimize
+from .objective import BatchObjective, Objective
+from .optimize import Step, optimize_batch
+from .quality import quality
 from .vgg import VGGEncoder
 from .weights import Weights, resolve_weights
 
@@ -47,6 +48,7 @@ class Result:
     device: str
     weights: dict
     cancelled: bool
+    quality: dict = field(default_factory=dict)  # see core.quality
     versions: dict = field(default_factory=lambda: _versions())
 
     @property
@@ -66,6 +68,7 @@ class Result:
             "device": self.device,
             "weights": self.weights,
             "cancelled": self.cancelled,
+            "quality": self.quality,
             "history": history,
             "versions": self.versions,
         }
@@ -86,7 +89,126 @@ def _versions() -> dict:
             "python": platform.python_version()}
 
 
-class Run:
+class BatchRun:
+    """Runs of several configs on the same images, optimised together.
+
+    The configs must share size, pooling, weights, device and steps; they may differ in task
+    layers, loss weights, seed, init and optimizer.  Targets are computed once for all (one
+    forward pass per input image), every step is one forward and backward pass for the whole
+    batch, and each image keeps its own optimiser, so it ends where it would have alone.
+    Iterating yields the list of :class:`~.optimize.Step` s per step; closing the iterator
+    cancels, and :meth:`results` then reports the partial images as cancelled.
+    """
+
+    def __init__(self, configs: list[Config], content: np.ndarray | None = None,
+                 style: np.ndarray | None = None, weights: Weights | None = None):
+        if not configs:
+            raise InputError("a batch needs at least one configuration")
+        first = configs[0]
+        for field_name in ("size", "pooling", "weights", "device", "steps"):
+            if len({getattr(config, field_name) for config in configs}) > 1:
+                raise InputError(f"runs batched together must share {field_name}")
+        self.configs = list(configs)
+        layers = tuple(dict.fromkeys(name for config in configs for name in config.layers))
+        min_side = min_image_side(layers)
+        self.content = self._input(content, "content image",
+                                   any(config.needs_content for config in configs), min_side)
+        self.style = self._input(style, "style image",
+                                 any(config.needs_style for config in configs), min_side)
+        self.weights = weights
+        self.device: torch.device | None = None
+        self.histories: list[list[dict]] = [[] for _ in configs]
+        self.last: list[Step] | None = None
+        self.quality: list[dict] = [{} for _ in configs]
+        self.finished = False
+        self.seconds = 0.0
+        self.setup_seconds = 0.0
+        self._first = first
+
+    def _input(self, image: np.ndarray | None, name: str, needed: bool,
+               min_side: int) -> torch.Tensor | None:
+        if not needed:
+            return None
+        if image is None:
+            raise InputError(f"{self._task_names()} needs a {name}")
+        return to_tensor(image, self.configs[0].size, name, min_side)
+
+    def _task_names(self) -> str:
+        return "/".join(dict.fromkeys(config.task for config in self.configs))
+
+    @property
+    def output_shape(self) -> tuple[int, int]:
+        source = self.content if self.content is not None else self.style
+        return tuple(source.shape[-2:])
+
+    def _initial(self, config: Config, content: torch.Tensor | None) -> torch.Tensor:
+        if config.init == "content":
+            return content
+        generator = torch.Generator().manual_seed(config.seed)
+        return torch.rand((1, 3, *self.output_shape), generator=generator).to(self.device)
+
+    def __iter__(self) -> Iterator[list[Step]]:
+        first = self._first
+        start = time.perf_counter()
+        self.device = resolve_device(first.device)
+        if self.weights is None:
+            self.weights = resolve_weights(first.weights)
+        memory_format = preferred_memory_format(self.device)
+        layers = tuple(dict.fromkeys(name for config in self.configs for name in config.layers))
+        encoder = VGGEncoder(self.weights, layers, first.pooling).to(
+            self.device, memory_format=memory_format)
+        content = None if self.content is None else self.content.to(self.device)
+        style = None if self.style is None else self.style.to(self.device)
+        shared = Objective.from_images(
+            encoder, content, style,
+            tuple(dict.fromkeys(n for c in self.configs for n in c.content_layers)),
+            tuple(dict.fromkeys(n for c in self.configs for n in c.style_layers)),
+            memory_format=memory_format)
+        evaluate = BatchObjective([shared.select(config) for config in self.configs])
+        initials = [self._initial(config, content) for config in self.configs]
+        self.setup_seconds = time.perf_counter() - start
+        try:
+            for steps in optimize_batch(
+                    evaluate, initials, first.steps,
+                    [config.optimizer for config in self.configs],
+                    [config.learning_rate for config in self.configs], first.lbfgs_history):
+                for history, step in zip(self.histories, steps, strict=True):
+                    history.append(step.losses.record(step.step))
+                self.last = steps
+                self.seconds = steps[0].elapsed
+                yield steps
+            self.finished = True
+        finally:
+            del evaluate, shared, encoder, initials
+            if self.last is not None:
+                self.quality = [quality(self.weights, first.pooling, step.pixels, content, style,
+                                        memory_format)
+                                for step in self.last]
+            del content, style
+            if self.device.type == "cuda":
+                torch.cuda.empty_cache()
+
+    def complete(self) -> list[Result]:
+        """Run to the end (if not yet run) and return the results."""
+        if self.last is None:
+            for _ in self:
+                pass
+        return self.results()
+
+    def results(self) -> list[Result]:
+        if self.last is None:
+            raise NeuralStyleError("the run was stopped before its first step; nothing to show")
+        return [
+            Result(image=step.image, config=config, history=list(history),
+                   steps_done=step.step, seconds=self.seconds, setup_seconds=self.setup_seconds,
+                   device=str(self.device), weights=self.weights.describe(),
+                   cancelled=not self.finished, quality=quality_numbers)
+            for config, history, step, quality_numbers in
+            zip(self.configs, self.histories, self.last, self.quality, strict=True)
+        ]
+
+
+class Run(BatchRun):
     """One run of ``config`` on numpy images.  Inputs are converted (and checked) at once.
 
     ``for step in run: ...`` optimises; breaking out and closing the iterator cancels, and
@@ -95,81 +217,26 @@ class Run:
 
     def __init__(self, config: Config, content: np.ndarray | None = None,
                  style: np.ndarray | None = None, weights: Weights | None = None):
+        super().__init__([config], content, style, weights)
         self.config = config
-        min_side = min_image_side(config.layers)
-        self.content = self._input(content, "content image", config.needs_content, min_side)
-        self.style = self._input(style, "style image", config.needs_style, min_side)
-        self.weights = weights
-        self.device: torch.device | None = None
-        self.history: list[dict] = []
-        self.last: Step | None = None
-        self.finished = False
-        self.seconds = 0.0
-        self.setup_seconds = 0.0
-
-    def _input(self, image: np.ndarray | None, name: str, needed: bool,
-               min_side: int) -> torch.Tensor | None:
-        if not needed:
-            return None
-        if image is None:
-            raise InputError(f"{self.config.task} needs a {name}")
-        return to_tensor(image, self.config.size, name, min_side)
 
     @property
-    def output_shape(self) -> tuple[int, int]:
-        source = self.content if self.config.needs_content else self.style
-        return tuple(source.shape[-2:])
+    def history(self) -> list[dict]:
+        return self.histories[0]
 
     def __iter__(self) -> Iterator[Step]:
-        config = self.config
-        start = time.perf_counter()
-        self.device = resolve_device(config.device)
-        if self.weights is None:
-            self.weights = resolve_weights(config.weights)
-        memory_format = preferred_memory_format(self.device)
-        encoder = VGGEncoder(self.weights, config.layers, config.pooling).to(
-            self.device, memory_format=memory_format)
-        content = None if self.content is None else self.content.to(self.device)
-        style = None if self.style is None else self.style.to(self.device)
-        objective = Objective.from_images(
-            encoder, content, style, config.content_layers, config.style_layers,
-            memory_format=memory_format, content_weight=config.content_weight,
-            style_weight=config.style_weight, tv_weight=config.tv_weight)
-        if config.init == "content":
-            initial = content
-        else:
-            generator = torch.Generator().manual_seed(config.seed)
-            initial = torch.rand((1, 3, *self.output_shape), generator=generator).to(self.device)
-        self.setup_seconds = time.perf_counter() - start
+        batches = super().__iter__()
         try:
-            for step in optimize(objective, initial, config.steps, config.optimizer,
-                                 config.learning_rate, config.lbfgs_history):
-                self.history.append(step.losses.record(step.step))
-                self.last = step
-                self.seconds = step.elapsed
-                yield step
-            self.finished = True
+            for steps in batches:
+                yield steps[0]
         finally:
-            del objective, encoder, content, style, initial
-            if self.device.type == "cuda":
-                torch.cuda.empty_cache()
+            batches.close()
 
     def complete(self) -> Result:
-        """Run to the end (if not yet run) and return the result."""
-        if self.last is None:
-            for _ in self:
-                pass
-        return self.result()
+        return super().complete()[0]
 
     def result(self) -> Result:
-        if self.last is None:
-            raise NeuralStyleError("the run was stopped before its first step; nothing to show")
-        return Result(
-            image=self.last.image, config=self.config, history=list(self.history),
-            steps_done=self.last.step, seconds=self.seconds, setup_seconds=self.setup_seconds,
-            device=str(self.device), weights=self.weights.describe(),
-            cancelled=not self.finished,
-        )
+        return self.results()[0]
 
 
 def run(config: Config, content: np.ndarray | None = None,

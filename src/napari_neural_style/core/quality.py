@@ -1,0 +1,41 @@
+"""Quality numbers beside every result, so runs compare by more than eye.
+
+At a fixed set of layers (whatever the run optimised), a result's
+
+* ``content_error[l] = mean((F_l - P_l)^2) / mean(P_l^2)`` against the content image, and
+* ``gram_distance[l] = mean((G_l - A_l)^2) / mean(A_l^2)`` against the style image,
+
+the same relative errors as the losses (:mod:`.losses`).  Layers too deep for the image
+size are left out.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from .layers import min_image_side
+from .objective import Objective
+from .vgg import VGGEncoder
+from .weights import Weights
+
+QUALITY_LAYERS = ("conv_1", "conv_2", "conv_3", "conv_4", "conv_5", "conv_8", "conv_9",
+                  "conv_13", "conv_16")
+
+
+def quality(weights: Weights, pooling: str, pixels: torch.Tensor, content: torch.Tensor | None,
+            style: torch.Tensor | None,
+            memory_format: torch.memory_format = torch.contiguous_format) -> dict:
+    """``{"layers", "content_error": {layer: e}, "gram_distance": {layer: d}}`` of ``pixels``."""
+    images = [image for image in (pixels, content, style) if image is not None]
+    smallest = min(min(image.shape[-2:]) for image in images)
+    layers = tuple(name for name in QUALITY_LAYERS if smallest >= min_image_side([name]))
+    if not layers:
+        return {"layers": [], "content_error": {}, "gram_distance": {}}
+    encoder = VGGEncoder(weights, layers, pooling).to(pixels.device, memory_format=memory_format)
+    objective = Objective.from_images(
+        encoder, content, style, layers if content is not None else (),
+        layers if style is not None else (), memory_format=memory_format)
+    with torch.no_grad():
+        _, losses = objective(pixels)
+    return {"layers": list(layers), "content_error": losses.content,
+            "gram_distance": losses.style}

@@ -1,0 +1,165 @@
+"""Sweeps: one setting varied over several values, the results stacked for browsing.
+
+* ``content_layers``: reconstruction layer by layer (default conv_1, conv_2, conv_4, conv_8);
+* ``style_layers``: texture synthesis over layer groups (conv_1-2, ..., all);
+* ``seed``: the same run from several noise seeds;
+* ``style_weight`` and ``optimizer``: transfer variants;
+* ``steps``: one run, photographed at each step count (the first k steps of a long run are
+  exactly a k-step run).
+
+Targets are computed once per sweep.  Runs are batched through the network together where
+that saves time: always on a GPU; on a CPU when they need the network to the same depth (a
+CPU gains little from a larger batch, and a shallow run would pay for a deep one).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from .config import Config
+from .errors import InputError
+from .layers import deepest, parse_layers
+from .tasks import BatchRun, Result
+
+DEFAULT_VALUES: dict[str, tuple] = {
+    "content_layers": ("conv_1", "conv_2", "conv_4", "conv_8"),
+    "style_layers": ("conv_1-2", "conv_3-4", "conv_5-8", "conv_9-12", "all"),
+    "seed": (0, 1),
+    "style_weight": (0.1, 0.5, 2.5),
+    "steps": (50, 100, 200),
+    "optimizer": ("lbfgs", "adam"),
+}
+PARAMETERS = tuple(DEFAULT_VALUES)
+
+
+@dataclass(frozen=True)
+class SweepStep:
+    """Progress through a sweep: which group of runs, and which step within it."""
+
+    group: int
+    groups: int
+    step: int
+    total: int
+    runs: tuple[int, ...]  # indices of the sweep values in this group
+    losses: tuple  # Losses per run in the group
+
+
+@dataclass
+class SweepResult:
+    parameter: str
+    values: tuple
+    results: list[Result]
+
+    @property
+    def stack(self) -> np.ndarray:
+        """``(n_values, H, W, 3)`` float32 results, in the order of :attr:`values`."""
+        return np.stack([result.image for result in self.results])
+
+    @property
+    def cancelled(self) -> bool:
+        return any(result.cancelled for result in self.results)
+
+
+def parse_values(parameter: str, text: str) -> tuple:
+    """Values for ``parameter`` from text: comma-separated, or ``;``-separated when a value
+    is itself a list of layers (``conv_1,conv_2; conv_3-4``)."""
+    if parameter not in PARAMETERS:
+        raise InputError(f"cannot sweep {parameter!r}; choose one of {', '.join(PARAMETERS)}")
+    separator = ";" if ";" in text else ","
+    items = [item.strip() for item in text.split(separator) if item.strip()]
+    try:
+        if parameter in ("seed", "steps"):
+            return tuple(int(item) for item in items)
+        if parameter == "style_weight":
+            return tuple(float(item) for item in items)
+    except ValueError:
+        raise InputError(f"bad value in {text!r} for {parameter}") from None
+    return tuple(items)
+
+
+class Sweep:
+    """``Sweep(base, parameter, values)`` runs ``base`` once per value of ``parameter``."""
+
+    def __init__(self, base: Config, parameter: str, values: tuple | list,
+                 content: np.ndarray | None = None, style: np.ndarray | None = None):
+        if parameter not in PARAMETERS:
+            raise InputError(f"cannot sweep {parameter!r}; choose one of {', '.join(PARAMETERS)}")
+        if len(values) < 1:
+            raise InputError("a sweep needs at least one value")
+        self.parameter, self.values = parameter, tuple(values)
+        if parameter == "steps":
+            self.configs = [replace(base, steps=max(int(value) for value in values))]
+        else:
+            self.configs = [replace(base, **{parameter: _field_value(parameter, value)})
+                            for value in values]
+        self.groups = self._groups()
+        self.runs = [BatchRun([self.configs[i] for i in group], content, style)
+                     for group in self.groups]
+        self.snapshots: dict[int, np.ndarray] = {}  # steps sweep: image after k steps
+        self.finished = False
+
+    def _groups(self) -> list[list[int]]:
+        from .device import resolve_device
+
+        indices = list(range(len(self.configs)))
+        if resolve_device(self.configs[0].device).type == "cuda":
+            return [indices]
+        by_depth: dict[int, list[int]] = {}
+        for index, config in enumerate(self.configs):
+            by_depth.setdefault(deepest(config.layers).index, []).append(index)
+        return list(by_depth.values())
+
+    def __iter__(self) -> Iterator[SweepStep]:
+        weights = None
+        for number, (group, run) in enumerate(zip(self.groups, self.runs, strict=True)):
+            run.weights = weights  # resolved once, by the first group
+            steps = iter(run)
+            try:
+                for batch in steps:
+                    if self.parameter == "steps" and batch[0].step in self.values:
+                        self.snapshots[batch[0].step] = batch[0].image
+                    yield SweepStep(number, len(self.groups), batch[0].step, batch[0].total,
+                                    tuple(group), tuple(step.losses for step in batch))
+            finally:
+                steps.close()
+            weights = run.weights
+        self.finished = True
+
+    def result(self) -> SweepResult:
+        """The results so far (runs not started are left out; a stopped run is cancelled)."""
+        by_index: dict[int, Result] = {}
+        for group, run in zip(self.groups, self.runs, strict=True):
+            if run.last is not None:
+                by_index.update(zip(group, run.results(), strict=True))
+        if not by_index:
+            raise InputError("the sweep was stopped before its first step; nothing to show")
+        if self.parameter == "steps":
+            return SweepResult(self.parameter, self.values,
+                               [_at_step(by_index[0], self.snapshots, int(value))
+                                for value in self.values])
+        done = sorted(by_index)
+        return SweepResult(self.parameter, tuple(self.values[i] for i in done),
+                           [by_index[i] for i in done])
+
+
+def _field_value(parameter: str, value):
+    if parameter in ("content_layers", "style_layers"):
+        return parse_layers(value)
+    return value
+
+
+def _at_step(result: Result, snapshots: dict[int, np.ndarray], steps: int) -> Result:
+    """The result a ``steps``-step run gives: the long run's image after ``steps`` steps.
+
+    Quality numbers were measured on the final image only, so earlier slices carry none.
+    """
+    step = min(steps, result.steps_done)
+    final = step == result.steps_done
+    return replace(result, image=result.image if final else snapshots[step],
+                   history=result.history[:step + 1], steps_done=step,
+                   config=replace(result.config, steps=steps),
+                   cancelled=result.cancelled and step < steps,
+                   quality=result.quality if final else {})

@@ -1,0 +1,91 @@
+import numpy as np
+import pytest
+
+from napari_neural_style.core.config import Config
+from napari_neural_style.core.errors import InputError
+from napari_neural_style.core.sweeps import DEFAULT_VALUES, Sweep, parse_values
+from napari_neural_style.core.tasks import Run
+
+FAST = {"weights": "random", "device": "cpu", "size": 32, "steps": 4}
+
+
+def test_layer_sweep_stacks_one_reconstruction_per_layer(photo):
+    sweep = Sweep(Config("reconstruct", "conv_1", **FAST), "content_layers",
+                  ["conv_1", "conv_4"], content=photo)
+    progress = list(sweep)
+    result = sweep.result()
+    assert result.stack.shape == (2, 32, 32, 3)
+    assert [r.config.content_layers for r in result.results] == [("conv_1",), ("conv_4",)]
+    assert {p.groups for p in progress} == {2}  # different depths run apart on a CPU
+    assert progress[-1].step == 4
+
+
+def test_batched_runs_match_separate_runs(photo):
+    base = Config("reconstruct", "conv_4", **FAST)
+    sweep = Sweep(base, "seed", [1, 2], content=photo)
+    list(sweep)
+    assert len(sweep.groups) == 1  # same depth: one batch
+    batched = sweep.result().stack
+    for index, seed in enumerate((1, 2)):
+        alone = Run(Config("reconstruct", "conv_4", seed=seed, **FAST), content=photo)
+        np.testing.assert_allclose(batched[index], alone.complete().image, atol=2e-3)
+
+
+def test_equal_seeds_give_equal_slices_and_other_seeds_differ(photo):
+    sweep = Sweep(Config("reconstruct", "conv_2", **FAST), "seed", [5, 5, 6], content=photo)
+    list(sweep)
+    stack = sweep.result().stack
+    assert np.array_equal(stack[0], stack[1])
+    assert not np.array_equal(stack[0], stack[2])
+
+
+def test_steps_sweep_is_one_run_photographed(photo):
+    sweep = Sweep(Config("reconstruct", "conv_2", **FAST), "steps", [1, 3, 5], content=photo)
+    list(sweep)
+    result = sweep.result()
+    assert [r.steps_done for r in result.results] == [1, 3, 5]
+    assert len(sweep.runs) == 1 and sweep.runs[0].configs[0].steps == 5
+    alone = Run(Config("reconstruct", "conv_2", **{**FAST, "steps": 3}), content=photo)
+    np.testing.assert_allclose(result.stack[1], alone.complete().image, atol=1e-5)
+
+
+def test_texture_groups_and_transfer_weights_and_optimizers(photo, texture):
+    groups = Sweep(Config("texture", style_layers="conv_1", **FAST), "style_layers",
+                   ["conv_1-2", "conv_3-4"], style=texture)
+    list(groups)
+    assert [r.config.style_layers for r in groups.result().results] == [
+        ("conv_1", "conv_2"), ("conv_3", "conv_4")]
+    base = Config("transfer", "conv_4", "conv_1,conv_2", **FAST)
+    for parameter, values in (("style_weight", [0.1, 10.0]), ("optimizer", ["lbfgs", "adam"])):
+        sweep = Sweep(base, parameter, values, content=photo, style=texture)
+        list(sweep)
+        result = sweep.result()
+        assert [getattr(r.config, parameter) for r in result.results] == values
+        assert result.results[0].quality["gram_distance"]
+
+
+def test_stopping_keeps_finished_and_partial_slices(photo):
+    sweep = Sweep(Config("reconstruct", "conv_1", **{**FAST, "steps": 50}), "content_layers",
+                  ["conv_1", "conv_4"], content=photo)
+    steps = iter(sweep)
+    for progress in steps:
+        if progress.group == 1 and progress.step == 2:
+            break
+    steps.close()
+    result = sweep.result()
+    assert len(result.results) == 2 and result.cancelled
+    assert not result.results[0].cancelled and result.results[1].cancelled
+
+
+def test_parse_values():
+    assert parse_values("content_layers", "conv_1, conv_2") == ("conv_1", "conv_2")
+    assert parse_values("style_layers", "conv_1-2; conv_3,conv_4") == ("conv_1-2",
+                                                                       "conv_3,conv_4")
+    assert parse_values("seed", "1, 2") == (1, 2)
+    assert parse_values("style_weight", "0.1,1") == (0.1, 1.0)
+    with pytest.raises(InputError):
+        parse_values("seed", "one")
+    with pytest.raises(InputError):
+        parse_values("size", "1")
+    assert set(DEFAULT_VALUES) >= {"content_layers", "style_layers", "seed", "style_weight",
+                                   "steps", "optimizer"}
