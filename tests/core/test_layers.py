@@ -44,3 +44,10 @@ def test_minimum_side_follows_pooling_depth():
     assert min_image_side(["conv_1"]) == 2
     assert min_image_side(["conv_16"]) == 32
     assert min_image_side(["pool5"]) == 64
+
+
+def test_after_relu():
+    from napari_neural_style.core.layers import after_relu
+
+    assert after_relu("conv_9") == "relu4_1" and after_relu("conv1_1") == "relu1_1"
+    assert after_relu("pool2") == "pool2" and after_relu("relu2_2") == "relu2_2"

@@ -1,9 +1,14 @@
 import numpy as np
 import pytest
 
-from napari_neural_style.core.config import Config
+from napari_neural_style.core.config import (
+    DEFAULT_SWEEP_VALUES,
+    Config,
+    format_values,
+    parse_values,
+)
 from napari_neural_style.core.errors import InputError
-from napari_neural_style.core.sweeps import DEFAULT_VALUES, Sweep, parse_values
+from napari_neural_style.core.sweeps import Sweep
 from napari_neural_style.core.tasks import Run
 
 FAST = {"weights": "random", "device": "cpu", "size": 32, "steps": 4}
@@ -87,5 +92,17 @@ def test_parse_values():
         parse_values("seed", "one")
     with pytest.raises(InputError):
         parse_values("size", "1")
-    assert set(DEFAULT_VALUES) >= {"content_layers", "style_layers", "seed", "style_weight",
-                                   "steps", "optimizer"}
+    for parameter, values in DEFAULT_SWEEP_VALUES.items():
+        assert parse_values(parameter, format_values(values)) == values
+
+
+def test_differences_are_zero_for_equal_slices_only():
+    from napari_neural_style.core.sweeps import differences
+
+    rng = np.random.default_rng(0)
+    a, b = rng.random((2, 8, 9, 3)).astype(np.float32)
+    found = differences(np.stack([a, a, b]), original=a)
+    assert found["between"].shape == (2, 8, 9)
+    assert not found["between"][0].any() and found["between"][1].any()
+    assert not found["to_original"][0].any() and found["to_original"][2].any()
+    assert "to_original" not in differences(np.stack([a, b]), original=a[:4])

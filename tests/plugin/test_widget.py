@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from conftest import dock, run_to_end, unchanged
-from napari_neural_style.plugin.widget import METADATA_KEY
+from napari_neural_style.plugin.base import METADATA_KEY
 
 
 @pytest.mark.parametrize("task", ["transfer", "texture", "reconstruct"])

@@ -97,3 +97,38 @@ def working_shape(height: int, width: int, size: int) -> tuple[int, int]:
         raise InputError(f"working size {size} is out of range; choose 1..{MAX_SIZE} px")
     scale = size / max(height, width)
     return max(1, round(height * scale)), max(1, round(width * scale))
+
+
+#: settings a sweep can vary, with the values it varies them over by default
+DEFAULT_SWEEP_VALUES: dict[str, tuple] = {
+    "content_layers": ("conv_1", "conv_2", "conv_4", "conv_8"),
+    "style_layers": ("conv_1-2", "conv_3-4", "conv_5-8", "conv_9-12", "all"),
+    "seed": (0, 1),
+    "style_weight": (0.1, 0.5, 2.5),
+    "steps": (50, 100, 200),
+    "optimizer": ("lbfgs", "adam"),
+}
+PARAMETERS = tuple(DEFAULT_SWEEP_VALUES)
+
+
+def parse_values(parameter: str, text: str) -> tuple:
+    """Values for ``parameter`` from text: comma-separated, or ``;``-separated when a value
+    is itself a list of layers (``conv_1,conv_2; conv_3-4``)."""
+    if parameter not in PARAMETERS:
+        raise InputError(f"cannot sweep {parameter!r}; choose one of {', '.join(PARAMETERS)}")
+    separator = ";" if ";" in text else ","
+    items = [item.strip() for item in text.split(separator) if item.strip()]
+    try:
+        if parameter in ("seed", "steps"):
+            return tuple(int(item) for item in items)
+        if parameter == "style_weight":
+            return tuple(float(item) for item in items)
+    except ValueError:
+        raise InputError(f"bad value in {text!r} for {parameter}") from None
+    return tuple(items)
+
+
+def format_values(values: tuple) -> str:
+    """The text :func:`parse_values` reads back into ``values``."""
+    return ("; " if any("," in str(value) or "-" in str(value) for value in values)
+            else ", ").join(str(value) for value in values)

@@ -44,6 +44,36 @@ def gram_matrices(image: np.ndarray, layers: str | tuple[str, ...] = ("conv_4",)
     return {name: gram_matrix(features[name])[0].cpu().numpy() for name in names}
 
 
+def normalise_channels(stack: np.ndarray) -> np.ndarray:
+    """Each channel of a ``(C, H, W)`` stack min-max scaled to [0, 1] (flat channels give 0)."""
+    low = stack.min(axis=(1, 2), keepdims=True)
+    span = stack.max(axis=(1, 2), keepdims=True) - low
+    return np.divide(stack - low, span, out=np.zeros_like(stack), where=span > 0)
+
+
+def strongest_channels(stack: np.ndarray, count: int) -> np.ndarray:
+    """Indices of the ``count`` channels with the largest mean square activation, strongest
+    first."""
+    energy = np.square(stack, dtype=np.float64).mean(axis=(1, 2))
+    return np.argsort(-energy, kind="stable")[:count]
+
+
+def mosaic(stack: np.ndarray, count: int = 16, gap: int = 1) -> np.ndarray:
+    """The ``count`` strongest channels, each scaled to [0, 1], tiled row by row in a square
+    grid with ``gap`` px of NaN between tiles (drawn transparent by napari)."""
+    channels = normalise_channels(stack[strongest_channels(stack, count)])
+    n, height, width = channels.shape
+    columns = int(np.ceil(np.sqrt(n)))
+    rows = int(np.ceil(n / columns))
+    sheet = np.full((rows * (height + gap) - gap, columns * (width + gap) - gap), np.nan,
+                    np.float32)
+    for index, channel in enumerate(channels):
+        row, column = divmod(index, columns)
+        sheet[row * (height + gap):row * (height + gap) + height,
+              column * (width + gap):column * (width + gap) + width] = channel
+    return sheet
+
+
 def channel_axis_label(name: str) -> str:
     """Axis label for a feature-map stack, e.g. ``channel of conv_9 (conv4_1)``."""
     return f"channel of {layer(name).label}"

@@ -107,6 +107,19 @@ def _conv_range(item: str) -> list[str]:
     return [conv.name for conv in CONV_LAYERS if start.index <= conv.index <= end.index]
 
 
+def after_relu(name: str) -> str:
+    """The ReLU tap of a convolution (``conv_9`` -> ``relu4_1``); other names unchanged."""
+    entry = layer(name)
+    if entry.kind != "conv":
+        return entry.name
+    return next(candidate.name for candidate in LAYERS if candidate.index == entry.index + 1)
+
+
+def downsampling(name: str) -> int:
+    """How many input pixels one feature-map pixel of layer ``name`` spans, per axis."""
+    return 2 ** layer(name).pools_before
+
+
 def deepest(names: tuple[str, ...] | list[str]) -> Layer:
     """The layer furthest into the network among ``names``."""
     return max((layer(name) for name in names), key=lambda entry: entry.index)

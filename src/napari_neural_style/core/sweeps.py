@@ -19,20 +19,10 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .config import Config
+from .config import PARAMETERS, Config
 from .errors import InputError
 from .layers import deepest, parse_layers
 from .tasks import BatchRun, Result
-
-DEFAULT_VALUES: dict[str, tuple] = {
-    "content_layers": ("conv_1", "conv_2", "conv_4", "conv_8"),
-    "style_layers": ("conv_1-2", "conv_3-4", "conv_5-8", "conv_9-12", "all"),
-    "seed": (0, 1),
-    "style_weight": (0.1, 0.5, 2.5),
-    "steps": (50, 100, 200),
-    "optimizer": ("lbfgs", "adam"),
-}
-PARAMETERS = tuple(DEFAULT_VALUES)
 
 
 @dataclass(frozen=True)
@@ -61,23 +51,6 @@ class SweepResult:
     @property
     def cancelled(self) -> bool:
         return any(result.cancelled for result in self.results)
-
-
-def parse_values(parameter: str, text: str) -> tuple:
-    """Values for ``parameter`` from text: comma-separated, or ``;``-separated when a value
-    is itself a list of layers (``conv_1,conv_2; conv_3-4``)."""
-    if parameter not in PARAMETERS:
-        raise InputError(f"cannot sweep {parameter!r}; choose one of {', '.join(PARAMETERS)}")
-    separator = ";" if ";" in text else ","
-    items = [item.strip() for item in text.split(separator) if item.strip()]
-    try:
-        if parameter in ("seed", "steps"):
-            return tuple(int(item) for item in items)
-        if parameter == "style_weight":
-            return tuple(float(item) for item in items)
-    except ValueError:
-        raise InputError(f"bad value in {text!r} for {parameter}") from None
-    return tuple(items)
 
 
 class Sweep:
@@ -163,3 +136,16 @@ def _at_step(result: Result, snapshots: dict[int, np.ndarray], steps: int) -> Re
                    config=replace(result.config, steps=steps),
                    cancelled=result.cancelled and step < steps,
                    quality=result.quality if final else {})
+
+
+def differences(stack: np.ndarray, original: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """Signed grey-level differences of a ``(N, H, W, 3)`` stack, for a diverging colormap.
+
+    ``between``: result ``i`` minus result 0, for ``i >= 1``; ``to_original``: each result
+    minus ``original`` (an ``(H, W, 3)`` image of the same size), when given.
+    """
+    grey = stack.mean(axis=-1)
+    found = {"between": grey[1:] - grey[:1]}
+    if original is not None and original.shape == stack.shape[1:]:
+        found["to_original"] = grey - original.mean(axis=-1)
+    return found

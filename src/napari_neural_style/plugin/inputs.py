@@ -25,11 +25,12 @@ class Snapshot:
     scale: tuple[float, float]  # world units per pixel of ``data`` (y, x)
     translate: tuple[float, float]  # world position of data[0, 0] (y, x)
 
-    def placement(self, size: int) -> dict[str, tuple[float, float]]:
-        """``scale`` and ``translate`` that lay a result at working ``size`` over this image."""
+    def placement(self, size: int, downsampling: int = 1) -> dict[str, tuple[float, float]]:
+        """``scale`` and ``translate`` that lay an image computed at working ``size`` (and
+        ``downsampling`` times coarser still, for a feature map) over this image."""
         height, width = self.data.shape[:2]
         out_height, out_width = working_shape(height, width, size)
-        factors = (height / out_height, width / out_width)
+        factors = (height / out_height * downsampling, width / out_width * downsampling)
         return {
             "scale": tuple(s * f for s, f in zip(self.scale, factors, strict=True)),
             "translate": tuple(t + s * (f - 1) / 2 for t, s, f in

@@ -62,3 +62,56 @@ def optimise(
             break
     steps.close()  # cancels the loop (if still going) and frees the network now
     return run.result()
+
+
+def sweep(config: Config, parameter: str, values: tuple, content: np.ndarray | None,
+          style: np.ndarray | None, stop: threading.Event) -> Generator[object, None, dict]:
+    """Yield ``core.sweeps.SweepStep`` s; return the result, the source image at the working
+    size, and (for seeds) the difference stacks."""
+    from .engine import import_engine
+
+    run_in_background_priority()
+    import_engine()
+    from ..core.images import to_numpy
+    from ..core.sweeps import Sweep, differences
+
+    runs = Sweep(config, parameter, values, content, style)
+    steps = iter(runs)
+    for progress in steps:
+        yield progress
+        if stop.is_set():
+            break
+    steps.close()
+    result = runs.result()
+    first = runs.runs[0]
+    original = to_numpy(first.content if first.content is not None else first.style)
+    return {"result": result, "original": original,
+            "differences": differences(result.stack, original) if parameter == "seed" else {}}
+
+
+def inspect(image: np.ndarray, compare: np.ndarray | None, layers: tuple[str, ...], view: str,
+            count: int, contrast: bool, options: dict,
+            stop: threading.Event) -> Generator[str, None, dict]:
+    """Arrays to show for ``image`` at ``layers``: ``{"maps": {layer: array}, "difference":
+    {layer: array}}``.  ``view`` "features": ``(C, H, W)`` maps (each channel scaled to [0, 1]
+    with ``contrast``); "mosaic": the ``count`` strongest channels tiled; "gram": ``(C, C)``
+    Gram matrices, and their difference to ``compare``'s when given."""
+    from .engine import import_engine
+
+    run_in_background_priority()
+    import_engine()
+    from ..core.inspect import feature_maps, gram_matrices, mosaic, normalise_channels
+
+    yield "computing"
+    if view == "gram":
+        grams = gram_matrices(image, layers, **options)
+        others = gram_matrices(compare, layers, **options) if compare is not None else {}
+        return {"maps": grams, "difference": {name: grams[name] - others[name]
+                                              for name in others}}
+    maps = feature_maps(image, layers, **options)
+    if view == "mosaic":
+        return {"maps": {name: mosaic(stack, count) for name, stack in maps.items()},
+                "difference": {}}
+    if contrast:
+        maps = {name: normalise_channels(stack) for name, stack in maps.items()}
+    return {"maps": maps, "difference": {}}

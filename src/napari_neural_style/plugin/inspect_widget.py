@@ -1,0 +1,124 @@
+"""Look inside: feature maps, mosaics of the strongest channels, and Gram matrices.
+
+Feature maps come back as one ``(channels, H, W)`` layer per VGG layer, the slider walking the
+channels (axis labelled), scaled to overlay the source image.  Gram matrices come back as
+``(C, C)`` images; with a second image chosen, also the difference of the two Grams with a
+diverging colormap.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from magicgui.widgets import CheckBox, ComboBox, Select, SpinBox
+
+from ..core.config import Config
+from ..core.errors import NeuralStyleError
+from ..core.layers import after_relu, downsampling, layer
+from .base import METADATA_KEY, PluginWidget
+from .inputs import snapshot
+from .widget import LAYER_CHOICES
+from .worker import inspect
+
+VIEWS = [("feature maps (slider over channels)", "features"),
+         ("mosaic of the strongest channels", "mosaic"),
+         ("Gram matrices", "gram")]
+DIVERGING = "PiYG"
+
+
+class InspectWidget(PluginWidget):
+    """Feature maps and Gram matrices of any image layer, at any VGG-19 layers."""
+
+    title = "Look inside"
+    run_text = "Show"
+
+    def __init__(self, napari_viewer):
+        super().__init__(napari_viewer)
+        self.image = self.image_picker("image", "content")
+        self.compare = self.image_picker("Gram difference to", "style", nullable=True,
+                                         value=None)
+        self.view = ComboBox(label="show", choices=VIEWS, value="features")
+        self.layers = Select(label="VGG layers", choices=LAYER_CHOICES,
+                             value=["conv_1", "conv_4", "conv_9"])
+        self.layers.native.setMaximumHeight(110)
+        self.relu = CheckBox(text="after ReLU", value=False)
+        self.contrast = CheckBox(text="per-channel contrast", value=True)
+        self.count = SpinBox(label="mosaic channels", value=16, min=1, max=512)
+        defaults = Config("reconstruct", "conv_1")
+        self.extend([self.image, self.view, self.compare, self.layers, self.relu, self.contrast,
+                     self.count, *self.engine_settings(defaults), *self.run_controls()])
+        self.size.value = 256
+        self.compare.value = None
+        self.view.changed.connect(self._view_changed)
+        self.follow_layers()
+        self.compare.value = None
+        self._view_changed()
+        self._source = None
+
+    def _view_changed(self) -> None:
+        view = self.view.value
+        self.compare.visible = view == "gram"
+        self.contrast.visible = view == "features"
+        self.count.visible = view == "mosaic"
+
+    def chosen_layers(self) -> tuple[str, ...]:
+        names = tuple(self.layers.value)
+        if not names:
+            raise NeuralStyleError("choose at least one VGG layer")
+        return tuple(dict.fromkeys(after_relu(name) if self.relu.value else layer(name).name
+                                   for name in names))
+
+    def start(self):
+        if self.worker is not None:
+            return None
+        try:
+            names = self.chosen_layers()
+            options = {"weights": self.weights_spec(), "size": self.size.value,
+                       "pooling": self.pooling.value, "device": self.device.value}
+            self._source = snapshot(self.picked(self.image), self.viewer.dims.point,
+                                    self.size.value)
+            compare = self.compare.value if self.view.value == "gram" else None
+            other = snapshot(compare, self.viewer.dims.point, self.size.value) \
+                if compare is not None else None
+        except NeuralStyleError as error:
+            self.refuse(error)
+            return None
+        self._other = other
+        self.status.value = f"computing {self.view.value} at {', '.join(names)}..."
+        return self.launch(inspect, self._source.data, other.data if other else None, names,
+                           self.view.value, self.count.value, self.contrast.value, options,
+                           total=None, on_update=lambda _: None, on_result=self._show)
+
+    def _show(self, found: dict) -> None:
+        view, source = self.view.value, self._source
+        weights = " [random]" if self.weights.value == "random" else ""
+        for name, array in found["maps"].items():
+            label = layer(name).label
+            meta = {METADATA_KEY: {"inspect": view, "layer": name, "image": source.name,
+                                   "size": self.size.value, "weights": self.weights.value}}
+            if view == "features":
+                self.viewer.add_image(
+                    array, name=f"features {label}: {source.name}{weights}", colormap="magma",
+                    axis_labels=(f"channel of {label}", "y", "x"), metadata=meta,
+                    contrast_limits=(0, 1) if self.contrast.value else None,
+                    **self._feature_placement(name))
+            elif view == "mosaic":
+                self.viewer.add_image(
+                    array, name=f"mosaic {label}: {source.name}{weights} "
+                                f"({self.count.value} strongest)", colormap="magma",
+                    contrast_limits=(0, 1), metadata=meta)
+            else:
+                self.viewer.add_image(array, name=f"gram {label}: {source.name}{weights}",
+                                      colormap="viridis", metadata=meta)
+        for name, difference in found["difference"].items():
+            limit = float(np.abs(difference).max()) or 1.0
+            self.viewer.add_image(
+                difference, colormap=DIVERGING, contrast_limits=(-limit, limit),
+                name=f"gram difference {layer(name).label}: {source.name} - {self._other.name}",
+                metadata={METADATA_KEY: {"inspect": "gram difference", "layer": name,
+                                         "images": [source.name, self._other.name]}})
+        self.status.value = f"shown: {view} at {', '.join(found['maps'])}"
+
+    def _feature_placement(self, name: str) -> dict:
+        """Scale and translate of a ``(C, H, W)`` feature map overlaying its source image."""
+        placement = self._source.placement(self.size.value, downsampling(name))
+        return {"scale": (1, *placement["scale"]), "translate": (0, *placement["translate"])}
