@@ -41,9 +41,25 @@ def _common_options() -> argparse.ArgumentParser:
                         help="imagenet (default), random[:SEED] (untrained) or a .pth file")
     common.add_argument("--pooling", choices=("max", "avg"), default=defaults.pooling)
     common.add_argument("--tv-weight", type=float, default=defaults.tv_weight)
+    common.add_argument("--precision", choices=("auto", "fp32", "bf16", "fp16"),
+                        default=defaults.precision,
+                        help="network precision; auto: bf16 on GPUs and AMX CPUs, else fp32")
+    common.add_argument("--scales", default="auto", type=_scales,
+                        help="coarse-to-fine fractions of --size, e.g. 0.25,0.5,1 (each runs "
+                             "--steps steps); auto: halve while >= 256 px; 1: single scale")
     common.add_argument("--json", type=Path, metavar="METRICS.json",
                         help="write parameters, timings, weights and loss history here")
     return common
+
+
+def _scales(text: str) -> tuple[float, ...] | None:
+    from .core.config import parse_scales
+    from .core.errors import InputError
+
+    try:
+        return parse_scales(text)
+    except InputError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -97,6 +113,7 @@ def _config(args: argparse.Namespace):
         "steps": args.steps, "size": args.size, "optimizer": args.optimizer,
         "learning_rate": args.learning_rate, "seed": args.seed, "device": args.device,
         "weights": args.weights, "pooling": args.pooling, "tv_weight": args.tv_weight,
+        "precision": args.precision, "scales": args.scales,
     }
     if args.command == "reconstruct":
         return Config("reconstruct", content_layers=args.layer, **common)

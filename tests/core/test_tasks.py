@@ -134,3 +134,50 @@ def test_images_already_at_working_size_optimise_too(photo):
     # no resize: the tensor comes straight from the HxWxC array
     result = transfer(photo, photo, size=photo.shape[0], steps=2, **FAST)
     assert result.image.shape == photo.shape
+
+
+def test_coarse_to_fine_runs_each_scale_and_ends_at_full_size(photo):
+    from napari_neural_style.core.config import auto_scales
+
+    run = Run(Config("transfer", "conv_4", "conv_2,conv_4", size=64, steps=5,
+                     scales=(0.5, 1.0), init="noise", **FAST), content=photo, style=photo)
+    seen = [(step.step, tuple(step.pixels.shape[-2:])) for step in run]
+    result = run.result()
+    assert seen[0] == (0, (32, 32)) and seen[-1] == (10, (64, 64))
+    assert [step for step, _ in seen] == list(range(11))
+    assert result.image.shape == (64, 64, 3) and result.steps_done == 10
+    assert [record["size"] for record in result.history] == [32] * 6 + [64] * 5
+    assert result.history[-1]["total"] < result.history[5]["total"]  # falling at full size
+    assert auto_scales(256) == (1.0,) and auto_scales(512) == (0.5, 1.0)
+    assert auto_scales(2048) == (0.125, 0.25, 0.5, 1.0)
+    # a scale too small for the deepest layer is skipped
+    assert Run(Config("transfer", "conv_9", "conv_16", size=48, scales=(0.25, 1.0), **FAST),
+               content=photo, style=photo).scale_sizes() == (48,)
+
+
+def test_precision_modes(photo, monkeypatch):
+    import torch
+
+    from napari_neural_style.core import device as device_module
+    from napari_neural_style.core.device import resolve_precision
+
+    for precision in ("fp32", "bf16"):
+        result = reconstruct(photo, "conv_4", size=32, steps=5, precision=precision,
+                             weights="random", device="cpu")
+        assert result.precision == precision and result.image.shape == (32, 32, 3)
+        assert result.history[-1]["total"] < result.history[0]["total"]
+    with pytest.raises(DeviceError, match="fp16 is for CUDA"):
+        resolve_precision("fp16", torch.device("cpu"))
+    monkeypatch.setattr(device_module, "cpu_has_fast_bf16", lambda: False)
+    assert resolve_precision("auto", torch.device("cpu")) is None
+    assert resolve_precision("auto", torch.device("mps")) is None
+    monkeypatch.setattr(device_module, "cpu_has_fast_bf16", lambda: True)
+    assert resolve_precision("auto", torch.device("cpu")) is torch.bfloat16
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda: False)
+    assert resolve_precision("auto", torch.device("cuda")) is torch.float16
+
+
+def test_bad_scales_are_refused():
+    for scales in ((0.5,), (1.0, 0.5), (0.0, 1.0), ()):
+        with pytest.raises(InputError, match="scales"):
+            Config("reconstruct", "conv_1", scales=scales)

@@ -14,6 +14,7 @@ from .layers import parse_layers
 
 OPTIMIZERS = ("lbfgs", "adam")
 POOLINGS = ("max", "avg")
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 #: Longest working side the engine accepts; beyond it a single feature map outgrows most RAM.
 MAX_SIZE = 8192
 TASKS = ("reconstruct", "texture", "transfer")
@@ -44,12 +45,17 @@ class Config:
     device: str = "auto"
     weights: str = "imagenet"
     pooling: str = "max"
+    precision: str = "auto"
+    #: fractions of ``size`` to optimise at in turn, each for ``steps`` steps, the result of
+    #: one scale upsampled to start the next; None picks them (see :func:`auto_scales`)
+    scales: tuple[float, ...] | None = None
 
     def __post_init__(self):
         _check_choice("task", self.task, TASKS)
         _check_choice("optimizer", self.optimizer, OPTIMIZERS)
         _check_choice("init", self.init, INITS)
         _check_choice("pooling", self.pooling, POOLINGS)
+        _check_choice("precision", self.precision, PRECISIONS)
         object.__setattr__(self, "content_layers",
                            parse_layers(self.content_layers) if self.content_layers else ())
         object.__setattr__(self, "style_layers",
@@ -70,8 +76,22 @@ class Config:
             raise InputError(f"size must be in 1..{MAX_SIZE} px, not {self.size}")
         if self.learning_rate is not None and not self.learning_rate > 0:
             raise InputError(f"learning_rate must be > 0, not {self.learning_rate}")
+        if self.scales is not None:
+            scales = tuple(float(scale) for scale in self.scales)
+            if not scales or scales[-1] != 1.0 or any(not 0 < scale <= 1 for scale in scales) \
+                    or list(scales) != sorted(set(scales)):
+                raise InputError(f"scales must rise to 1.0, e.g. (0.25, 0.5, 1.0); got "
+                                 f"{self.scales}")
+            object.__setattr__(self, "scales", scales)
         if self.lbfgs_history < 1:
             raise InputError(f"lbfgs_history must be >= 1, not {self.lbfgs_history}")
+
+    def scale_sizes(self, min_size: int = 1) -> tuple[int, ...]:
+        """Working sizes (longest side) of the scales, coarse to fine, none below ``min_size``."""
+        scales = self.scales if self.scales is not None else auto_scales(self.size)
+        sizes = [round(self.size * scale) for scale in scales]
+        return tuple(dict.fromkeys(size for size in sizes if size >= min_size or
+                                   size == self.size))
 
     @property
     def layers(self) -> tuple[str, ...]:
@@ -89,6 +109,29 @@ class Config:
 def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
     if value not in choices:
         raise InputError(f"{name} must be one of {', '.join(choices)}; got {value!r}")
+
+
+def parse_scales(text: str) -> tuple[float, ...] | None:
+    """``"auto"`` (or empty) -> None; ``"0.25, 0.5, 1"`` -> ``(0.25, 0.5, 1.0)``."""
+    text = text.strip().lower()
+    if text in ("", "auto"):
+        return None
+    try:
+        return tuple(float(part) for part in text.replace(";", ",").split(","))
+    except ValueError:
+        raise InputError(f"bad scales {text!r}: write auto, or fractions such as 0.5, 1") \
+            from None
+
+
+def auto_scales(size: int) -> tuple[float, ...]:
+    """Coarse-to-fine scales for a working size: halve while the image stays >= 256 px.
+
+    512 px runs at 256 then 512; 2048 at 256, 512, 1024, 2048; 256 px and below at one scale.
+    """
+    scales = [1.0]
+    while size * scales[0] / 2 >= 256:
+        scales.insert(0, scales[0] / 2)
+    return tuple(scales)
 
 
 def working_shape(height: int, width: int, size: int) -> tuple[int, int]:

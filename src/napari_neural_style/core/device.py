@@ -48,3 +48,53 @@ def resolve_device(spec: str = "auto") -> torch.device:
 def preferred_memory_format(device: torch.device) -> torch.memory_format:
     """channels_last on the CPU, where its convolutions run ~1.2-1.4x faster (benchmarks/)."""
     return torch.channels_last if device.type == "cpu" else torch.contiguous_format
+
+
+def cpu_has_fast_bf16() -> bool:
+    """Whether this CPU has AMX tiles for bf16 (read from /proc/cpuinfo).
+
+    AVX512-BF16 alone is not enough: on such a CPU here, bf16 autocast made a VGG-19
+    forward+backward 1.7x *slower* than float32 in channels_last (benchmarks/precision.py).
+    """
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            flags = next((line for line in cpuinfo if line.startswith("flags")), "").split()
+    except OSError:
+        return False
+    return "amx_bf16" in flags
+
+
+def resolve_precision(spec: str, device: torch.device) -> torch.dtype | None:
+    """The autocast dtype for the network (None: float32 throughout).
+
+    ``auto``: bf16 on CUDA devices that support it (else fp16), bf16 on CPUs with AMX, float32
+    elsewhere (MPS and other CPUs) -- it never picks what the device lacks or runs slower.  Gram
+    matrices and losses are accumulated in float32 whatever the choice.
+    """
+    if spec == "fp32":
+        return None
+    if spec == "fp16":
+        if device.type != "cuda":
+            raise DeviceError("fp16 is for CUDA devices; on this device use bf16, fp32 or auto")
+        return torch.float16
+    if spec == "bf16":
+        if device.type == "mps":
+            raise DeviceError("bf16 autocast is not supported on MPS; use fp32 or auto")
+        return torch.bfloat16
+    if device.type == "cuda":
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    if device.type == "cpu" and cpu_has_fast_bf16():
+        return torch.bfloat16
+    return None
+
+
+def peak_memory_mb(device: torch.device) -> dict:
+    """Peak memory so far: CUDA memory allocated on ``device`` since the run reset it, else
+    the whole process's peak resident set (what the operating system had to give)."""
+    if device.type == "cuda":
+        return {"mb": torch.cuda.max_memory_allocated(device) / 2**20,
+                "of": "CUDA memory allocated by this run"}
+    import resource
+
+    return {"mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            "of": "process peak RSS"}

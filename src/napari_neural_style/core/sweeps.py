@@ -4,8 +4,8 @@
 * ``style_layers``: texture synthesis over layer groups (conv_1-2, ..., all);
 * ``seed``: the same run from several noise seeds;
 * ``style_weight`` and ``optimizer``: transfer variants;
-* ``steps``: one run, photographed at each step count (the first k steps of a long run are
-  exactly a k-step run).
+* ``steps``: one single-scale run, photographed at each step count (the first k steps of a
+  long run are exactly a k-step run).
 
 Targets are computed once per sweep.  Runs are batched through the network together where
 that saves time: always on a GPU; on a CPU when they need the network to the same depth (a
@@ -64,7 +64,9 @@ class Sweep:
             raise InputError("a sweep needs at least one value")
         self.parameter, self.values = parameter, tuple(values)
         if parameter == "steps":
-            self.configs = [replace(base, steps=max(int(value) for value in values))]
+            # one single-scale run: its first k steps are exactly a k-step run
+            self.configs = [replace(base, steps=max(int(value) for value in values),
+                                    scales=(1.0,))]
         else:
             self.configs = [replace(base, **{parameter: _field_value(parameter, value)})
                             for value in values]

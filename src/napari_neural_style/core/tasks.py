@@ -10,10 +10,11 @@
 
 from __future__ import annotations
 
+import math
 import platform
 import time
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 import torch
@@ -23,10 +24,11 @@ from .config import (
     DEFAULT_RECONSTRUCT_LAYER,
     DEFAULT_STYLE_LAYERS,
     Config,
+    working_shape,
 )
-from .device import preferred_memory_format, resolve_device
+from .device import peak_memory_mb, preferred_memory_format, resolve_device, resolve_precision
 from .errors import InputError, NeuralStyleError
-from .images import to_tensor
+from .images import resize, to_tensor
 from .layers import min_image_side
 from .objective import BatchObjective, Objective
 from .optimize import Step, optimize_batch
@@ -46,6 +48,8 @@ class Result:
     seconds: float  # optimisation loop only
     setup_seconds: float  # weights, network, targets
     device: str
+    precision: str  # what the network ran in: fp32, bf16 or fp16
+    peak_memory: dict  # {"mb": ..., "of": ...}, see device.peak_memory_mb
     weights: dict
     cancelled: bool
     quality: dict = field(default_factory=dict)  # see core.quality
@@ -66,6 +70,8 @@ class Result:
             "setup_seconds": self.setup_seconds,
             "seconds_per_step": self.seconds_per_step,
             "device": self.device,
+            "precision": self.precision,
+            "peak_memory": self.peak_memory,
             "weights": self.weights,
             "cancelled": self.cancelled,
             "quality": self.quality,
@@ -105,7 +111,8 @@ class BatchRun:
         if not configs:
             raise InputError("a batch needs at least one configuration")
         first = configs[0]
-        for field_name in ("size", "pooling", "weights", "device", "steps"):
+        for field_name in ("size", "pooling", "weights", "device", "steps", "precision",
+                           "scales"):
             if len({getattr(config, field_name) for config in configs}) > 1:
                 raise InputError(f"runs batched together must share {field_name}")
         self.configs = list(configs)
@@ -118,6 +125,8 @@ class BatchRun:
         self.weights = weights
         self.device: torch.device | None = None
         self.histories: list[list[dict]] = [[] for _ in configs]
+        self.precision = "fp32"
+        self.peak_memory: dict = {}
         self.last: list[Step] | None = None
         self.quality: list[dict] = [{} for _ in configs]
         self.finished = False
@@ -141,11 +150,19 @@ class BatchRun:
         source = self.content if self.content is not None else self.style
         return tuple(source.shape[-2:])
 
-    def _initial(self, config: Config, content: torch.Tensor | None) -> torch.Tensor:
+    def _initial(self, config: Config, content: torch.Tensor | None,
+                 shape: tuple[int, int]) -> torch.Tensor:
         if config.init == "content":
             return content
         generator = torch.Generator().manual_seed(config.seed)
-        return torch.rand((1, 3, *self.output_shape), generator=generator).to(self.device)
+        return torch.rand((1, 3, *shape), generator=generator).to(self.device)
+
+    def scale_sizes(self) -> tuple[int, ...]:
+        """Working sizes, coarse to fine, keeping only scales the deepest layer can use."""
+        shapes = [image.shape[-2:] for image in (self.content, self.style) if image is not None]
+        aspect = max(max(shape) / min(shape) for shape in shapes)
+        layers = tuple(dict.fromkeys(name for config in self.configs for name in config.layers))
+        return self._first.scale_sizes(math.ceil(min_image_side(layers) * aspect))
 
     def __iter__(self) -> Iterator[list[Step]]:
         first = self._first
@@ -154,37 +171,63 @@ class BatchRun:
         if self.weights is None:
             self.weights = resolve_weights(first.weights)
         memory_format = preferred_memory_format(self.device)
+        autocast = resolve_precision(first.precision, self.device)
+        self.precision = {None: "fp32", torch.bfloat16: "bf16", torch.float16: "fp16"}[autocast]
+        if self.device.type == "cuda":
+            torch.backends.cudnn.benchmark = True  # fixed shapes: let cuDNN pick its fastest
+            torch.cuda.reset_peak_memory_stats(self.device)
         layers = tuple(dict.fromkeys(name for config in self.configs for name in config.layers))
         encoder = VGGEncoder(self.weights, layers, first.pooling).to(
             self.device, memory_format=memory_format)
+        encoder.autocast = autocast
         content = None if self.content is None else self.content.to(self.device)
         style = None if self.style is None else self.style.to(self.device)
-        shared = Objective.from_images(
-            encoder, content, style,
-            tuple(dict.fromkeys(n for c in self.configs for n in c.content_layers)),
-            tuple(dict.fromkeys(n for c in self.configs for n in c.style_layers)),
-            memory_format=memory_format)
-        evaluate = BatchObjective([shared.select(config) for config in self.configs])
-        initials = [self._initial(config, content) for config in self.configs]
+        sizes = self.scale_sizes()
+        total = first.steps * len(sizes)
+        pixels: list[torch.Tensor] | None = None
         self.setup_seconds = time.perf_counter() - start
+        loop_start = time.perf_counter()
         try:
-            for steps in optimize_batch(
-                    evaluate, initials, first.steps,
-                    [config.optimizer for config in self.configs],
-                    [config.learning_rate for config in self.configs], first.lbfgs_history):
-                for history, step in zip(self.histories, steps, strict=True):
-                    history.append(step.losses.record(step.step))
-                self.last = steps
-                self.seconds = steps[0].elapsed
-                yield steps
+            for number, size in enumerate(sizes):
+                scaled_content, scaled_style = (
+                    None if image is None else resize(image, working_shape(*image.shape[-2:],
+                                                                             size))
+                    for image in (content, style))
+                shared = Objective.from_images(
+                    encoder, scaled_content, scaled_style,
+                    tuple(dict.fromkeys(n for c in self.configs for n in c.content_layers)),
+                    tuple(dict.fromkeys(n for c in self.configs for n in c.style_layers)),
+                    memory_format=memory_format)
+                evaluate = BatchObjective([shared.select(config) for config in self.configs])
+                shape = working_shape(*self.output_shape, size)
+                initials = ([self._initial(config, scaled_content, shape)
+                             for config in self.configs] if pixels is None
+                            else [resize(p, shape) for p in pixels])
+                offset = number * first.steps
+                for steps in optimize_batch(
+                        evaluate, initials, first.steps,
+                        [config.optimizer for config in self.configs],
+                        [config.learning_rate for config in self.configs],
+                        first.lbfgs_history):
+                    if number and not steps[0].step:
+                        continue  # the previous scale's last image, only resized
+                    elapsed = time.perf_counter() - loop_start  # targets of each scale too
+                    steps = [replace(step, step=offset + step.step, total=total,
+                                     elapsed=elapsed) for step in steps]
+                    for history, step in zip(self.histories, steps, strict=True):
+                        history.append({**step.losses.record(step.step), "size": size})
+                    self.last = steps
+                    yield steps
+                pixels = [step.pixels for step in self.last]
             self.finished = True
         finally:
-            del evaluate, shared, encoder, initials
+            self.peak_memory = peak_memory_mb(self.device)
             if self.last is not None:
+                self.seconds = self.last[0].elapsed
                 self.quality = [quality(self.weights, first.pooling, step.pixels, content, style,
                                         memory_format)
                                 for step in self.last]
-            del content, style
+            del encoder, content, style, pixels
             if self.device.type == "cuda":
                 torch.cuda.empty_cache()
 
@@ -201,7 +244,8 @@ class BatchRun:
         return [
             Result(image=step.image, config=config, history=list(history),
                    steps_done=step.step, seconds=self.seconds, setup_seconds=self.setup_seconds,
-                   device=str(self.device), weights=self.weights.describe(),
+                   device=str(self.device), precision=self.precision,
+                   peak_memory=self.peak_memory, weights=self.weights.describe(),
                    cancelled=not self.finished, quality=quality_numbers)
             for config, history, step, quality_numbers in
             zip(self.configs, self.histories, self.last, self.quality, strict=True)

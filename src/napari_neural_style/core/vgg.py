@@ -59,12 +59,16 @@ class VGGEncoder(nn.Module):
         self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1))
         self.requires_grad_(False)
         self.eval()
+        #: autocast dtype for the convolutions (None: float32); see device.resolve_precision
+        self.autocast: torch.dtype | None = None
 
     def forward(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
         x = (images - self.mean) / self.std
         features: dict[str, torch.Tensor] = {}
-        for index, module in enumerate(self.body):
-            x = module(x)
-            for name in self.taps.get(index, ()):
-                features[name] = x
+        with torch.autocast(images.device.type, dtype=self.autocast or torch.float32,
+                            enabled=self.autocast is not None):
+            for index, module in enumerate(self.body):
+                x = module(x)
+                for name in self.taps.get(index, ()):
+                    features[name] = x
         return features

@@ -9,7 +9,7 @@ run's provenance when done.
 from __future__ import annotations
 
 import numpy as np
-from magicgui.widgets import ComboBox, FloatSpinBox, Select, SpinBox
+from magicgui.widgets import ComboBox, FloatSpinBox, LineEdit, Select, SpinBox
 from napari.layers import Image
 from napari.utils.notifications import show_info, show_warning
 
@@ -20,7 +20,9 @@ from ..core.config import (
     INITS,
     MAX_STEPS,
     OPTIMIZERS,
+    PRECISIONS,
     Config,
+    parse_scales,
     working_shape,
 )
 from ..core.errors import NeuralStyleError
@@ -79,10 +81,16 @@ class TaskWidget(PluginWidget):
         self.seed = SpinBox(label="noise seed", value=defaults.seed, min=0, max=2**31 - 1)
         self.optimizer = ComboBox(label="optimizer", choices=list(OPTIMIZERS),
                                   value=defaults.optimizer)
+        self.precision = ComboBox(label="precision", choices=list(PRECISIONS),
+                                  value=defaults.precision)
+        self.scales = LineEdit(label="scales (coarse to fine)", value="auto",
+                               tooltip="fractions of the working size, e.g. 0.5, 1; each runs "
+                                       "'steps' steps. auto: halve while >= 256 px")
         self.extend([
             self.content, self.style, self.content_layers, self.style_layers,
             self.content_weight, self.style_weight, self.tv_weight, self.init, self.steps,
-            self.seed, self.optimizer, *self.engine_settings(defaults), *self.run_controls(),
+            self.seed, self.optimizer, self.precision, self.scales,
+            *self.engine_settings(defaults), *self.run_controls(),
         ])
 
     def show_task_fields(self) -> None:
@@ -111,6 +119,7 @@ class TaskWidget(PluginWidget):
             tv_weight=self.tv_weight.value, steps=self.steps.value, size=self.size.value,
             optimizer=self.optimizer.value, init=self.init.value, seed=self.seed.value,
             device=self.device.value, weights=self.weights_spec(), pooling=self.pooling.value,
+            precision=self.precision.value, scales=parse_scales(self.scales.value),
         )
 
     def snapshot_inputs(self, size: int) -> dict[str, Snapshot]:

@@ -30,6 +30,15 @@ def run_in_background_priority(niceness: int = 10) -> None:
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), niceness)
 
 
+def at_shape(step, shape: tuple[int, int]) -> np.ndarray:
+    """A step's image at the result's shape (coarse-to-fine steps are smaller: upsampled)."""
+    if tuple(step.pixels.shape[-2:]) == tuple(shape):
+        return step.image
+    from ..core.images import resize, to_numpy
+
+    return to_numpy(resize(step.pixels, shape))
+
+
 @dataclass(frozen=True)
 class Update:
     """What the main thread needs after each step."""
@@ -56,7 +65,7 @@ def optimise(
         now = time.monotonic()
         image = None
         if step.step in (0, step.total) or now - last_image >= image_interval or stop.is_set():
-            image, last_image = step.image, now
+            image, last_image = at_shape(step, run.output_shape), now
         yield Update(step.step, step.total, step.losses, step.elapsed, image)
         if stop.is_set():
             break

@@ -1,0 +1,73 @@
+"""Per-step time and final loss for fp32 against bf16 autocast, at equal steps.
+
+The seed's transfer (content conv_9, style conv_2,4,8,16, weights 1 and 0.5) from the same
+start, same random weights, same number of L-BFGS steps, once per precision; both final images
+are then evaluated by the same float32 network, so the losses compare.  Goals: bf16 time
+<= 0.5x fp32, loss within 5%.
+
+    python benchmarks/precision.py [--size 256] [--steps 30]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+
+import torch
+
+from common import sample_pair, say
+from napari_neural_style.core.config import Config
+from napari_neural_style.core.device import resolve_device
+from napari_neural_style.core.images import to_tensor
+from napari_neural_style.core.objective import Objective
+from napari_neural_style.core.tasks import Run
+from napari_neural_style.core.vgg import VGGEncoder
+from napari_neural_style.core.weights import resolve_weights
+
+
+def fp32_loss(image, content, style, config: Config, device) -> float:
+    """The objective of ``image`` evaluated by a float32 network."""
+    weights = resolve_weights(config.weights)
+    encoder = VGGEncoder(weights, config.layers, config.pooling).to(device)
+    to_device = {"content": to_tensor(content).to(device), "style": to_tensor(style).to(device)}
+    objective = Objective.from_images(
+        encoder, to_device["content"], to_device["style"], config.content_layers,
+        config.style_layers, content_weight=config.content_weight,
+        style_weight=config.style_weight)
+    with torch.no_grad():
+        total, _ = objective(to_tensor(image).to(device))
+    return float(total)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", type=int, default=256)
+    parser.add_argument("--steps", type=int, default=30)
+    parser.add_argument("--device", default="cpu")
+    args = parser.parse_args()
+    content, style = sample_pair(args.size)
+    device = resolve_device(args.device)
+    figures = {}
+    for precision in ("fp32", "bf16"):
+        config = Config("transfer", "conv_9", "conv_2,conv_4,conv_8,conv_16", size=args.size,
+                        steps=args.steps, weights="random", device=args.device,
+                        precision=precision, init="noise")
+        run = Run(config, content=content, style=style)
+        times, last = [], 0.0
+        for step in run:
+            times.append(step.elapsed - last)
+            last = step.elapsed
+        result = run.result()
+        figures[precision] = (statistics.median(times[1:-1]),
+                              fp32_loss(result.image, content, style, config, device))
+    (fp32_time, fp32_final), (bf16_time, bf16_final) = figures["fp32"], figures["bf16"]
+    say(f"precision: seed transfer at {args.size} px, {args.steps} L-BFGS steps from noise, "
+        f"{device}")
+    say(f"  fp32  {fp32_time:.3f} s/step   final loss (fp32 eval) {fp32_final:.5f}")
+    say(f"  bf16  {bf16_time:.3f} s/step   final loss (fp32 eval) {bf16_final:.5f}")
+    say(f"  time bf16/fp32 {bf16_time / fp32_time:.2f} (goal <= 0.5)   loss bf16/fp32 "
+        f"{bf16_final / fp32_final:.3f} (goal within 5%)")
+
+
+if __name__ == "__main__":
+    main()
