@@ -31,7 +31,8 @@ CAPTION = 14
 def grid(tiles: list[tuple[str, np.ndarray]], path: Path, title: str) -> Path:
     """Tiles in one row under a title; float images in [0, 1] or signed greys in [-1, 1]."""
     size = max(max(image.shape[:2]) for _, image in tiles)
-    sheet = Image.new("RGB", (len(tiles) * (size + 4), size + 2 * CAPTION + 6), "white")
+    width = max(len(tiles) * (size + 4), 6 * len(title) + 8)  # the default font is ~6 px wide
+    sheet = Image.new("RGB", (width, size + 2 * CAPTION + 6), "white")
     draw = ImageDraw.Draw(sheet)
     draw.text((4, 2), title, fill="black")
     for position, (label, image) in enumerate(tiles):

@@ -47,6 +47,8 @@ def _common_options() -> argparse.ArgumentParser:
     common.add_argument("--scales", default="auto", type=_scales,
                         help="coarse-to-fine fractions of --size, e.g. 0.25,0.5,1 (each runs "
                              "--steps steps); auto: halve while >= 256 px; 1: single scale")
+    common.add_argument("--coarse-steps", type=int, default=None,
+                        help="steps at each scale but the last (default: --steps)")
     common.add_argument("--json", type=Path, metavar="METRICS.json",
                         help="write parameters, timings, weights and loss history here")
     return common
@@ -114,6 +116,7 @@ def _config(args: argparse.Namespace):
         "learning_rate": args.learning_rate, "seed": args.seed, "device": args.device,
         "weights": args.weights, "pooling": args.pooling, "tv_weight": args.tv_weight,
         "precision": args.precision, "scales": args.scales,
+        "coarse_steps": args.coarse_steps,
     }
     if args.command == "reconstruct":
         return Config("reconstruct", content_layers=args.layer, **common)

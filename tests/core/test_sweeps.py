@@ -106,3 +106,16 @@ def test_differences_are_zero_for_equal_slices_only():
     assert not found["between"][0].any() and found["between"][1].any()
     assert not found["to_original"][0].any() and found["to_original"][2].any()
     assert "to_original" not in differences(np.stack([a, b]), original=a[:4])
+
+
+def test_a_batch_of_different_depths_matches_separate_runs(photo):
+    from napari_neural_style.core.tasks import BatchRun
+
+    configs = [Config("reconstruct", layers, **FAST) for layers in ("conv_1", "conv_8",
+                                                                   "conv_2,conv_4")]
+    batched = BatchRun(configs, content=photo).complete()
+    for config, result in zip(configs, batched, strict=True):
+        alone = Run(config, content=photo).complete()
+        np.testing.assert_allclose(result.image, alone.image, atol=2e-3)
+        assert result.history[-1]["content_per_layer"].keys() == \
+            alone.history[-1]["content_per_layer"].keys()

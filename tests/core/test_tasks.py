@@ -150,6 +150,9 @@ def test_coarse_to_fine_runs_each_scale_and_ends_at_full_size(photo):
     assert result.history[-1]["total"] < result.history[5]["total"]  # falling at full size
     assert auto_scales(256) == (1.0,) and auto_scales(512) == (0.5, 1.0)
     assert auto_scales(2048) == (0.125, 0.25, 0.5, 1.0)
+    fewer = Run(Config("reconstruct", "conv_4", size=64, steps=5, coarse_steps=2,
+                       scales=(0.5, 1.0), **FAST), content=photo).complete()
+    assert fewer.steps_done == 7 and [r["size"] for r in fewer.history] == [32] * 3 + [64] * 5
     # a scale too small for the deepest layer is skipped
     assert Run(Config("transfer", "conv_9", "conv_16", size=48, scales=(0.25, 1.0), **FAST),
                content=photo, style=photo).scale_sizes() == (48,)

@@ -10,7 +10,7 @@ import math
 from dataclasses import dataclass
 
 from .errors import InputError
-from .layers import parse_layers
+from .layers import min_image_side, parse_layers
 
 OPTIMIZERS = ("lbfgs", "adam")
 POOLINGS = ("max", "avg")
@@ -49,6 +49,9 @@ class Config:
     #: fractions of ``size`` to optimise at in turn, each for ``steps`` steps, the result of
     #: one scale upsampled to start the next; None picks them (see :func:`auto_scales`)
     scales: tuple[float, ...] | None = None
+    #: steps at each scale but the last (None: ``steps``); coarse steps are cheap but need
+    #: not be many, since the last scale refines anyway
+    coarse_steps: int | None = None
 
     def __post_init__(self):
         _check_choice("task", self.task, TASKS)
@@ -83,15 +86,32 @@ class Config:
                 raise InputError(f"scales must rise to 1.0, e.g. (0.25, 0.5, 1.0); got "
                                  f"{self.scales}")
             object.__setattr__(self, "scales", scales)
+        if self.coarse_steps is not None and not 0 <= self.coarse_steps <= MAX_STEPS:
+            raise InputError(f"coarse_steps must be in 0..{MAX_STEPS}, not {self.coarse_steps}")
         if self.lbfgs_history < 1:
             raise InputError(f"lbfgs_history must be >= 1, not {self.lbfgs_history}")
 
-    def scale_sizes(self, min_size: int = 1) -> tuple[int, ...]:
-        """Working sizes (longest side) of the scales, coarse to fine, none below ``min_size``."""
+    def steps_at(self, scale_index: int, scales: int) -> int:
+        """Steps to run at scale ``scale_index`` of ``scales``."""
+        last = scale_index == scales - 1
+        return self.steps if last or self.coarse_steps is None else self.coarse_steps
+
+    def scale_sizes(self, *shapes: tuple[int, ...],
+                    layers: tuple[str, ...] | None = None) -> tuple[int, ...]:
+        """Working sizes (longest side) of the scales, coarse to fine, leaving out scales at
+        which an image of one of ``shapes`` (only the aspect ratio counts) would be too small
+        for the deepest of ``layers`` (default: this config's)."""
+        aspect = max((max(shape[:2]) / min(shape[:2]) for shape in shapes), default=1.0)
+        min_size = math.ceil(min_image_side(layers or self.layers) * aspect)
         scales = self.scales if self.scales is not None else auto_scales(self.size)
         sizes = [round(self.size * scale) for scale in scales]
         return tuple(dict.fromkeys(size for size in sizes if size >= min_size or
                                    size == self.size))
+
+    def total_steps(self, *shapes: tuple[int, ...]) -> int:
+        """Steps over all scales (see :meth:`scale_sizes`)."""
+        count = len(self.scale_sizes(*shapes))
+        return sum(self.steps_at(index, count) for index in range(count))
 
     @property
     def layers(self) -> tuple[str, ...]:

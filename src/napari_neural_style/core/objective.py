@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import torch
 
+from .layers import layer
 from .losses import content_loss, gram_matrix, style_loss, tv_loss
 from .vgg import VGGEncoder
 
@@ -109,16 +110,32 @@ class Objective:
 
 
 class BatchObjective:
-    """Objectives sharing one encoder, evaluated from one forward pass over all their images."""
+    """Objectives sharing one encoder, evaluated from one forward pass over all their images.
+
+    The images go through the network deepest-first, and each leaves the batch after the
+    deepest layer its own losses need, so a shallow run costs what it would alone; what the
+    batch saves is the per-layer overhead of separate passes.
+    """
 
     def __init__(self, objectives: list[Objective]):
         self.objectives = objectives
+        depths = [max((layer(name).index for name in (*objective.content_targets,
+                                                      *objective.style_targets)), default=0)
+                  for objective in objectives]
+        self.order = sorted(range(len(objectives)), key=lambda index: -depths[index])
+        self.depths = [depths[index] for index in self.order]
 
     def __call__(self, pixels: list[torch.Tensor]) -> list[tuple[torch.Tensor, Losses]]:
         if len(pixels) == 1:
             return [self.objectives[0](pixels[0])]
         first = self.objectives[0]
-        features = first.encoder(torch.cat(pixels).contiguous(memory_format=first.memory_format))
-        return [objective.terms({name: value[index:index + 1]
-                                 for name, value in features.items()}, pixels[index])
-                for index, objective in enumerate(self.objectives)]
+        batch = torch.cat([pixels[index] for index in self.order])
+        features = first.encoder(batch.contiguous(memory_format=first.memory_format),
+                                 depths=self.depths)
+        evaluated: list[tuple[torch.Tensor, Losses] | None] = [None] * len(pixels)
+        for position, index in enumerate(self.order):
+            # an image's rows exist in every layer it needs (it left the batch after those)
+            mine = {name: value[position:position + 1] for name, value in features.items()
+                    if position < value.shape[0]}
+            evaluated[index] = self.objectives[index].terms(mine, pixels[index])
+        return evaluated

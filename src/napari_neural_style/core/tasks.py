@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-import math
 import platform
 import time
 from collections.abc import Iterator
@@ -112,7 +111,7 @@ class BatchRun:
             raise InputError("a batch needs at least one configuration")
         first = configs[0]
         for field_name in ("size", "pooling", "weights", "device", "steps", "precision",
-                           "scales"):
+                           "scales", "coarse_steps"):
             if len({getattr(config, field_name) for config in configs}) > 1:
                 raise InputError(f"runs batched together must share {field_name}")
         self.configs = list(configs)
@@ -159,10 +158,10 @@ class BatchRun:
 
     def scale_sizes(self) -> tuple[int, ...]:
         """Working sizes, coarse to fine, keeping only scales the deepest layer can use."""
-        shapes = [image.shape[-2:] for image in (self.content, self.style) if image is not None]
-        aspect = max(max(shape) / min(shape) for shape in shapes)
+        shapes = [tuple(image.shape[-2:]) for image in (self.content, self.style)
+                  if image is not None]
         layers = tuple(dict.fromkeys(name for config in self.configs for name in config.layers))
-        return self._first.scale_sizes(math.ceil(min_image_side(layers) * aspect))
+        return self._first.scale_sizes(*shapes, layers=layers)
 
     def __iter__(self) -> Iterator[list[Step]]:
         first = self._first
@@ -183,7 +182,8 @@ class BatchRun:
         content = None if self.content is None else self.content.to(self.device)
         style = None if self.style is None else self.style.to(self.device)
         sizes = self.scale_sizes()
-        total = first.steps * len(sizes)
+        counts = [first.steps_at(index, len(sizes)) for index in range(len(sizes))]
+        total = sum(counts)
         pixels: list[torch.Tensor] | None = None
         self.setup_seconds = time.perf_counter() - start
         loop_start = time.perf_counter()
@@ -203,9 +203,9 @@ class BatchRun:
                 initials = ([self._initial(config, scaled_content, shape)
                              for config in self.configs] if pixels is None
                             else [resize(p, shape) for p in pixels])
-                offset = number * first.steps
+                offset = sum(counts[:number])
                 for steps in optimize_batch(
-                        evaluate, initials, first.steps,
+                        evaluate, initials, counts[number],
                         [config.optimizer for config in self.configs],
                         [config.learning_rate for config in self.configs],
                         first.lbfgs_history):

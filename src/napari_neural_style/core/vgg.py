@@ -62,12 +62,18 @@ class VGGEncoder(nn.Module):
         #: autocast dtype for the convolutions (None: float32); see device.resolve_precision
         self.autocast: torch.dtype | None = None
 
-    def forward(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
+    def forward(self, images: torch.Tensor,
+                depths: list[int] | None = None) -> dict[str, torch.Tensor]:
+        """Tapped features of ``images``.  With ``depths`` (one ``features`` index per image,
+        deepest first), image ``i`` leaves the batch after layer ``depths[i]``: a tap then
+        holds only the images still in the batch there."""
         x = (images - self.mean) / self.std
         features: dict[str, torch.Tensor] = {}
         with torch.autocast(images.device.type, dtype=self.autocast or torch.float32,
                             enabled=self.autocast is not None):
             for index, module in enumerate(self.body):
+                if depths is not None:
+                    x = x[:sum(depth >= index for depth in depths)]
                 x = module(x)
                 for name in self.taps.get(index, ()):
                     features[name] = x

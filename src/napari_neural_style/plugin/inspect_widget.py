@@ -15,7 +15,7 @@ from ..core.config import Config
 from ..core.errors import NeuralStyleError
 from ..core.layers import after_relu, downsampling, layer
 from .base import METADATA_KEY, PluginWidget
-from .inputs import snapshot
+from .inputs import Snapshot, snapshot
 from .widget import LAYER_CHOICES
 from .worker import inspect
 
@@ -47,12 +47,12 @@ class InspectWidget(PluginWidget):
         self.extend([self.image, self.view, self.compare, self.layers, self.relu, self.contrast,
                      self.count, *self.engine_settings(defaults), *self.run_controls()])
         self.size.value = 256
-        self.compare.value = None
         self.view.changed.connect(self._view_changed)
         self.follow_layers()
-        self.compare.value = None
+        self.compare.value = None  # a Gram difference is asked for, not assumed
         self._view_changed()
-        self._source = None
+        self._source: Snapshot | None = None
+        self._other: Snapshot | None = None
 
     def _view_changed(self) -> None:
         view = self.view.value
@@ -77,12 +77,12 @@ class InspectWidget(PluginWidget):
             self._source = snapshot(self.picked(self.image), self.viewer.dims.point,
                                     self.size.value)
             compare = self.compare.value if self.view.value == "gram" else None
-            other = snapshot(compare, self.viewer.dims.point, self.size.value) \
+            self._other = snapshot(compare, self.viewer.dims.point, self.size.value) \
                 if compare is not None else None
         except NeuralStyleError as error:
             self.refuse(error)
             return None
-        self._other = other
+        other = self._other
         self.status.value = f"computing {self.view.value} at {', '.join(names)}..."
         return self.launch(inspect, self._source.data, other.data if other else None, names,
                            self.view.value, self.count.value, self.contrast.value, options,

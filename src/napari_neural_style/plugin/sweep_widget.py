@@ -81,8 +81,11 @@ class SweepWidget(TaskWidget):
         except NeuralStyleError as error:
             self.refuse(error)
             return None
-        runs = 1 if self.parameter.value == "steps" else len(values)
-        steps = max(values) if self.parameter.value == "steps" else config.steps
+        if self.parameter.value == "steps":
+            runs, steps = 1, max(values)
+        else:
+            runs = len(values)
+            steps = config.total_steps(*(taken.data.shape for taken in self._inputs.values()))
         self._progress = progress(total=runs * (steps + 1), desc=self.title)
         self.status.value = f"sweeping {self.parameter.value} over {len(values)} values..."
         content, style = self._inputs.get("content"), self._inputs.get("style")
@@ -110,7 +113,7 @@ class SweepWidget(TaskWidget):
     def _on_sweep_result(self, found: dict) -> None:
         result = found["result"]
         config = result.results[0].config
-        parameter = self.parameter.value
+        parameter = result.parameter
         placement = self.source().placement(config.size)
         stacked = {"scale": (1, *placement["scale"]),
                    "translate": (0, *placement["translate"])}

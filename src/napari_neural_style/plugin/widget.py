@@ -158,8 +158,9 @@ class TaskWidget(PluginWidget):
         )
         self.status.value = "starting (loading weights and computing targets)..."
         content, style = self._inputs.get("content"), self._inputs.get("style")
+        total = config.total_steps(*(taken.data.shape for taken in self._inputs.values()))
         return self.launch(optimise, config, content.data if content else None,
-                           style.data if style else None, total=config.steps + 1,
+                           style.data if style else None, total=total + 1,
                            on_update=self._on_update, on_result=self._on_result)
 
     def result_name(self, config: Config) -> str:

@@ -1,0 +1,69 @@
+"""Peak memory of a style transfer at 512, 1024 and 2048 px, each in a fresh process.
+
+Default settings (coarse-to-fine and precision on auto), ``--steps`` steps per scale, random
+weights.  Each size runs in its own Python process, whose peak resident set the operating
+system reports at exit; the baseline is a process that only imports the engine (torch and
+its libraries).  Goals: 512 px <= 1.0 GB; 2048 px completes on a 24 GiB machine.
+
+    python benchmarks/memory.py [--sizes 512,1024,2048] [--steps 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+
+from common import say
+
+CHILD = """
+import json, resource, sys, time
+from napari_neural_style.core.config import Config
+from napari_neural_style.core.tasks import Run
+from napari_neural_style.samples import load_sample
+size, steps = int(sys.argv[1]), int(sys.argv[2])
+if size:
+    start = time.perf_counter()
+    run = Run(Config("transfer", "conv_9", "conv_2,conv_4,conv_8,conv_16", size=size,
+                     steps=steps, weights="random", device="cpu", init="content"),
+              content=load_sample("astronaut"), style=load_sample("hubble_deep_field"))
+    result = run.complete()
+    info = {"seconds": time.perf_counter() - start, "steps": result.steps_done,
+            "precision": result.precision, "scales": list(run.scale_sizes())}
+else:
+    import torch  # noqa: F401
+    info = {}
+info["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps(info))
+"""
+
+
+def measure(size: int, steps: int) -> dict:
+    completed = subprocess.run([sys.executable, "-c", CHILD, str(size), str(steps)],
+                               capture_output=True, text=True, check=False)
+    if completed.returncode != 0:
+        return {"error": completed.stderr.strip().splitlines()[-1]}
+    return json.loads(completed.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="512,1024,2048")
+    parser.add_argument("--steps", type=int, default=2)
+    args = parser.parse_args()
+    say(f"memory: seed transfer, {args.steps} steps per scale, CPU, fresh process per size")
+    baseline = measure(0, 0)
+    say(f"  import torch + engine only    peak RSS {baseline['peak_rss_mb']:7.0f} MB")
+    for size in (int(part) for part in args.sizes.split(",")):
+        info = measure(size, args.steps)
+        if "error" in info:
+            say(f"  {size:5d} px  FAILED: {info['error']}")
+            continue
+        say(f"  {size:5d} px  peak RSS {info['peak_rss_mb']:7.0f} MB  (scales "
+            f"{info['scales']}, {info['precision']}, {info['steps']} steps, "
+            f"{info['seconds']:.0f} s)" + ("   goal <= 1000 MB" if size == 512 else ""))
+
+
+if __name__ == "__main__":
+    main()
