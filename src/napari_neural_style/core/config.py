@@ -18,6 +18,9 @@ PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 #: Longest working side the engine accepts; beyond it a single feature map outgrows most RAM.
 MAX_SIZE = 8192
 TASKS = ("reconstruct", "texture", "transfer")
+#: the input images each task reads
+TASK_INPUTS = {"reconstruct": ("content",), "texture": ("style",),
+               "transfer": ("content", "style")}
 INITS = ("content", "noise")
 DEFAULT_CONTENT_LAYERS = ("conv_9",)
 DEFAULT_STYLE_LAYERS = ("conv_2", "conv_4", "conv_8", "conv_16")
@@ -119,11 +122,11 @@ class Config:
 
     @property
     def needs_content(self) -> bool:
-        return self.task in ("reconstruct", "transfer")
+        return "content" in TASK_INPUTS[self.task]
 
     @property
     def needs_style(self) -> bool:
-        return self.task in ("texture", "transfer")
+        return "style" in TASK_INPUTS[self.task]
 
 
 def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:

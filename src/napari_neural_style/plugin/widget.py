@@ -21,6 +21,7 @@ from ..core.config import (
     MAX_STEPS,
     OPTIMIZERS,
     PRECISIONS,
+    TASK_INPUTS,
     Config,
     parse_scales,
     working_shape,
@@ -51,11 +52,11 @@ class TaskWidget(PluginWidget):
 
     @property
     def needs_content(self) -> bool:
-        return self.task in ("reconstruct", "transfer")
+        return "content" in TASK_INPUTS[self.task]
 
     @property
     def needs_style(self) -> bool:
-        return self.task in ("texture", "transfer")
+        return "style" in TASK_INPUTS[self.task]
 
     def _build(self) -> None:
         self.content = self.image_picker("content", "content")
