@@ -6,7 +6,7 @@ loss is the target.  Contender: the same transfer with coarse-to-fine scales (de
 steps until the full-size loss reaches the target (the clock includes the coarse scales).
 Goal: contender / reference <= 0.35.
 
-    python benchmarks/time_to_quality.py [--size 256] [--coarse-steps 100]
+    python benchmarks/time_to_quality.py [--size 256] [--coarse-steps 100] [--init noise]
 """
 
 from __future__ import annotations
@@ -27,9 +27,10 @@ def main() -> None:
     parser.add_argument("--coarse-steps", type=int, default=100)
     parser.add_argument("--scales", default="0.25,0.5,1")
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--init", choices=("content", "noise"), default="content")
     args = parser.parse_args()
     content, style = sample_pair(args.size)
-    common = {"size": args.size, "weights": "random", "device": args.device, "init": "content",
+    common = {"size": args.size, "weights": "random", "device": args.device, "init": args.init,
               **LAYERS}
     reference = Run(Config("transfer", steps=args.steps, scales=(1.0,), precision="fp32",
                            **common), content=content, style=style)
@@ -47,7 +48,7 @@ def main() -> None:
         if at_full_size and step.losses.total <= target:
             reached = step
             break
-    say(f"time_to_quality: seed transfer at {args.size} px from the content image, "
+    say(f"time_to_quality: seed transfer at {args.size} px, init {args.init}, "
         f"{args.device}, random weights")
     say(f"  reference: {args.steps} steps, single scale, fp32: {reference_seconds:.1f} s, "
         f"final loss {target:.5f}")

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Every benchmark of docs/performance.md, one after the other, in the README's environment.
+# About 20 minutes on a 2-core CPU. ui_latency needs a display: it runs under xvfb-run.
+set -euo pipefail
+cd "$(dirname "$0")"
+source ../.venv/bin/activate
+python step_overhead.py
+python precision.py
+python sweep_vs_runs.py
+python time_to_quality.py
+python time_to_quality.py --init noise
+python peer.py
+python memory.py
+xvfb-run -a python ui_latency.py
