@@ -158,8 +158,8 @@ def _features(args: argparse.Namespace) -> int:
     import tifffile
 
     from .core.images import read_image
-    from .core.inspect import channel_axis_label, feature_maps
-    from .core.layers import parse_layers
+    from .core.inspect import feature_maps
+    from .core.layers import channel_axis_label, parse_layers
 
     names = parse_layers(args.layer)
     maps = feature_maps(read_image(args.image), names, weights=args.weights, size=args.size,

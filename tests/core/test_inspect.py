@@ -3,14 +3,13 @@ import torch
 
 from napari_neural_style.core.images import to_tensor
 from napari_neural_style.core.inspect import (
-    channel_axis_label,
     feature_maps,
     gram_matrices,
     mosaic,
     normalise_channels,
     strongest_channels,
 )
-from napari_neural_style.core.layers import downsampling
+from napari_neural_style.core.layers import channel_axis_label, downsampling
 from napari_neural_style.core.losses import gram_matrix
 from napari_neural_style.core.vgg import VGGEncoder
 from napari_neural_style.core.weights import random_weights

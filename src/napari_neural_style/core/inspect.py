@@ -7,7 +7,7 @@ import torch
 
 from .device import resolve_device
 from .images import to_tensor
-from .layers import layer, min_image_side, parse_layers
+from .layers import min_image_side, parse_layers
 from .losses import gram_matrix
 from .vgg import VGGEncoder
 from .weights import Weights, resolve_weights
@@ -72,8 +72,3 @@ def mosaic(stack: np.ndarray, count: int = 16, gap: int = 1) -> np.ndarray:
         sheet[row * (height + gap):row * (height + gap) + height,
               column * (width + gap):column * (width + gap) + width] = channel
     return sheet
-
-
-def channel_axis_label(name: str) -> str:
-    """Axis label for a feature-map stack, e.g. ``channel of conv_9 (conv4_1)``."""
-    return f"channel of {layer(name).label}"

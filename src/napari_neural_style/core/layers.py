@@ -115,6 +115,11 @@ def after_relu(name: str) -> str:
     return next(candidate.name for candidate in LAYERS if candidate.index == entry.index + 1)
 
 
+def channel_axis_label(name: str) -> str:
+    """Axis label for a feature-map stack, e.g. ``channel of conv_9 (conv4_1)``."""
+    return f"channel of {layer(name).label}"
+
+
 def downsampling(name: str) -> int:
     """How many input pixels one feature-map pixel of layer ``name`` spans, per axis."""
     return 2 ** layer(name).pools_before

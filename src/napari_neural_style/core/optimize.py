@@ -21,9 +21,8 @@ from .objective import Losses
 
 DEFAULT_LEARNING_RATES = {"lbfgs": 1.0, "adam": 0.02}
 
-Objective = Callable[[torch.Tensor], tuple[torch.Tensor, Losses]]
 #: pixels of every image -> (loss tensor, Losses) for every image, from one shared pass
-BatchObjective = Callable[[list[torch.Tensor]], list[tuple[torch.Tensor, Losses]]]
+Evaluate = Callable[[list[torch.Tensor]], list[tuple[torch.Tensor, Losses]]]
 
 
 @dataclass
@@ -58,7 +57,7 @@ def make_optimizer(pixels: torch.Tensor, optimizer: str, learning_rate: float | 
     return torch.optim.Adam([pixels], lr=rate)
 
 
-def optimize_batch(evaluate: BatchObjective, images: Sequence[torch.Tensor], steps: int,
+def optimize_batch(evaluate: Evaluate, images: Sequence[torch.Tensor], steps: int,
                    optimizers: Sequence[str], learning_rates: Sequence[float | None],
                    lbfgs_history: int = 20) -> Iterator[list[Step]]:
     """Minimise each image's loss over its pixels (``images`` are left untouched).
@@ -91,14 +90,3 @@ def optimize_batch(evaluate: BatchObjective, images: Sequence[torch.Tensor], ste
     yield [Step(steps, steps, losses, elapsed, p.detach().clone())
            for (_, losses), p in zip(evaluated, pixels, strict=True)]
 
-
-def optimize(objective: Objective, image: torch.Tensor, steps: int, optimizer: str = "lbfgs",
-             learning_rate: float | None = None, lbfgs_history: int = 20) -> Iterator[Step]:
-    """:func:`optimize_batch` for a single image."""
-    batches = optimize_batch(lambda pixels: [objective(pixels[0])], [image], steps,
-                             [optimizer], [learning_rate], lbfgs_history)
-    try:
-        for batch in batches:
-            yield batch[0]
-    finally:
-        batches.close()

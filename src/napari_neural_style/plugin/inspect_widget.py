@@ -13,7 +13,7 @@ from magicgui.widgets import CheckBox, ComboBox, Select, SpinBox
 
 from ..core.config import Config
 from ..core.errors import NeuralStyleError
-from ..core.layers import after_relu, downsampling, layer
+from ..core.layers import after_relu, channel_axis_label, downsampling, layer
 from .base import METADATA_KEY, PluginWidget
 from .inputs import Snapshot, snapshot
 from .widget import LAYER_CHOICES
@@ -98,7 +98,7 @@ class InspectWidget(PluginWidget):
             if view == "features":
                 self.viewer.add_image(
                     array, name=f"features {label}: {source.name}{weights}", colormap="magma",
-                    axis_labels=(f"channel of {label}", "y", "x"), metadata=meta,
+                    axis_labels=(channel_axis_label(name), "y", "x"), metadata=meta,
                     contrast_limits=(0, 1) if self.contrast.value else None,
                     **self._feature_placement(name))
             elif view == "mosaic":

@@ -51,12 +51,9 @@ class TaskWidget(PluginWidget):
         self.show_task_fields()
 
     @property
-    def needs_content(self) -> bool:
-        return "content" in TASK_INPUTS[self.task]
-
-    @property
-    def needs_style(self) -> bool:
-        return "style" in TASK_INPUTS[self.task]
+    def inputs(self) -> tuple[str, ...]:
+        """The images the current task reads: ``content`` and/or ``style``."""
+        return TASK_INPUTS[self.task]
 
     def _build(self) -> None:
         self.content = self.image_picker("content", "content")
@@ -99,8 +96,8 @@ class TaskWidget(PluginWidget):
         transfer = self.task == "transfer"
         self.content.label = "content" if transfer else "image"
         self.style.label = "style" if transfer else "texture source"
-        self.content.visible = self.content_layers.visible = self.needs_content
-        self.style.visible = self.style_layers.visible = self.needs_style
+        self.content.visible = self.content_layers.visible = "content" in self.inputs
+        self.style.visible = self.style_layers.visible = "style" in self.inputs
         self.content_weight.visible = self.style_weight.visible = self.init.visible = transfer
         if not transfer:
             self.init.value = "noise"
@@ -114,8 +111,8 @@ class TaskWidget(PluginWidget):
         """The run configuration the widget shows now (validated)."""
         return Config(
             self.task,
-            content_layers=tuple(self.content_layers.value) if self.needs_content else (),
-            style_layers=tuple(self.style_layers.value) if self.needs_style else (),
+            content_layers=tuple(self.content_layers.value) if "content" in self.inputs else (),
+            style_layers=tuple(self.style_layers.value) if "style" in self.inputs else (),
             content_weight=self.content_weight.value, style_weight=self.style_weight.value,
             tv_weight=self.tv_weight.value, steps=self.steps.value, size=self.size.value,
             optimizer=self.optimizer.value, init=self.init.value, seed=self.seed.value,
@@ -126,9 +123,8 @@ class TaskWidget(PluginWidget):
     def snapshot_inputs(self, size: int) -> dict[str, Snapshot]:
         """Copies of the displayed content and style images (main thread)."""
         inputs = {}
-        for role, picker, needed in (("content", self.content, self.needs_content),
-                                     ("style", self.style, self.needs_style)):
-            if needed:
+        for role, picker in (("content", self.content), ("style", self.style)):
+            if role in self.inputs:
                 inputs[role] = snapshot(self.picked(picker), self.viewer.dims.point, size)
         for note in (taken.note for taken in inputs.values() if taken.note):
             show_info(f"{self.title}: using {note}")
