@@ -184,3 +184,16 @@ def test_bad_scales_are_refused():
     for scales in ((0.5,), (1.0, 0.5), (0.0, 1.0), ()):
         with pytest.raises(InputError, match="scales"):
             Config("reconstruct", "conv_1", scales=scales)
+
+
+def test_stopping_at_a_coarse_scale_gives_a_full_size_result(photo):
+    run = Run(Config("transfer", "conv_4", "conv_2", size=64, steps=5, scales=(0.5, 1.0),
+                     **FAST), content=photo, style=photo)
+    steps = iter(run)
+    for step in steps:
+        if step.step == 2:
+            break
+    steps.close()
+    result = run.result()
+    assert result.cancelled and result.image.shape == (64, 64, 3)
+    assert result.quality["content_error"] and result.steps_done == 2

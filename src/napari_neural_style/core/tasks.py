@@ -94,11 +94,16 @@ def _versions() -> dict:
             "python": platform.python_version()}
 
 
+#: settings every run of a batch must share (one network, one image size, one schedule)
+SHARED = ("size", "pooling", "weights", "device", "steps", "precision", "scales",
+          "coarse_steps", "lbfgs_history")
+
+
 class BatchRun:
     """Runs of several configs on the same images, optimised together.
 
-    The configs must share size, pooling, weights, device and steps; they may differ in task
-    layers, loss weights, seed, init and optimizer.  Targets are computed once for all (one
+    The configs must share the settings of :data:`SHARED`; they may differ in task, layers,
+    loss weights, seed, init, optimizer and learning rate.  Targets are computed once for all (one
     forward pass per input image), every step is one forward and backward pass for the whole
     batch, and each image keeps its own optimiser, so it ends where it would have alone.
     Iterating yields the list of :class:`~.optimize.Step` s per step; closing the iterator
@@ -110,8 +115,7 @@ class BatchRun:
         if not configs:
             raise InputError("a batch needs at least one configuration")
         first = configs[0]
-        for field_name in ("size", "pooling", "weights", "device", "steps", "precision",
-                           "scales", "coarse_steps"):
+        for field_name in SHARED:
             if len({getattr(config, field_name) for config in configs}) > 1:
                 raise InputError(f"runs batched together must share {field_name}")
         self.configs = list(configs)
@@ -224,6 +228,9 @@ class BatchRun:
             self.peak_memory = peak_memory_mb(self.device)
             if self.last is not None:
                 self.seconds = self.last[0].elapsed
+                # stopped at a coarse scale: the result is still given at the working size
+                self.last = [replace(step, pixels=resize(step.pixels, self.output_shape))
+                             for step in self.last]
                 self.quality = [quality(self.weights, first.pooling, step.pixels, content, style,
                                         memory_format)
                                 for step in self.last]
