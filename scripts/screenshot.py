@@ -1,7 +1,9 @@
-"""Screenshot for docs/: napari with the style transfer widget after a real run.
+"""Screenshots for docs/: napari with the style transfer widget after a real run, and the loss
+curves of that run.
 
 Runs the README's main job in napari (sample images, widgets docked), presses Run on the style
-transfer widget and saves the window once the result is in.  Weights: ImageNet if available,
+transfer widget, saves the window once the result is in, then docks the Loss curves widget and
+saves it.  Weights: ImageNet if available,
 otherwise the untrained network, as the result layer's name says.  Needs a display:
 
     xvfb-run -a -s "-screen 0 1600x1000x24" python scripts/screenshot.py
@@ -40,6 +42,14 @@ def main() -> None:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     viewer.screenshot(str(args.out), canvas_only=False, flash=False)
     print(f"wrote {args.out}: {widget.result_layer.name}; {widget.status.value}")
+    _, curves = viewer.window.add_plugin_dock_widget("napari-neural-style", "Loss curves")
+    curves.resize(900, 500)
+    curves.refresh()
+    for _ in range(50):
+        QApplication.processEvents()
+    curves_path = args.out.with_name("loss-curves.png")
+    curves.grab().save(str(curves_path))
+    print(f"wrote {curves_path}: {len(curves.curves)} curves")
     viewer.close()
 
 

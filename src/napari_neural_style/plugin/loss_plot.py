@@ -21,8 +21,6 @@ from .base import METADATA_KEY
 
 RUN_STYLES = (Qt.PenStyle.SolidLine, Qt.PenStyle.DashLine, Qt.PenStyle.DotLine,
               Qt.PenStyle.DashDotLine)
-#: log axes cannot show 0; a term exactly at its target is drawn here
-FLOOR = 1e-12
 
 
 def histories(layers) -> list[tuple[str, list[dict]]]:
@@ -40,13 +38,15 @@ def histories(layers) -> list[tuple[str, list[dict]]]:
 
 def terms(history: list[dict]) -> dict[str, tuple[list[int], list[float]]]:
     """``{term: (steps, values)}``: total, ``content <layer>``, ``style <layer>``, and TV when
-    it was used."""
+    it was used.  A value of exactly 0 (a term at its target, e.g. the content loss of a run
+    that starts from the content image) has no place on a log axis and is left out."""
     curves: dict[str, tuple[list[int], list[float]]] = {}
 
     def add(term: str, step: int, value: float) -> None:
         steps, values = curves.setdefault(term, ([], []))
-        steps.append(step)
-        values.append(max(value, FLOOR))
+        if value > 0:
+            steps.append(step)
+            values.append(value)
 
     for record in history:
         step = record["step"]
@@ -67,6 +67,7 @@ class LossCurvesWidget(QWidget):
         super().__init__()
         self.viewer = napari_viewer
         self.plot = pg.PlotWidget(background="k")
+        self.plot.setMinimumHeight(280)
         self.plot.setLogMode(y=True)
         self.plot.setLabel("bottom", "step")
         self.plot.setLabel("left", "loss (relative, log)")
