@@ -24,3 +24,4 @@ def _no_user_weights(monkeypatch, tmp_path_factory):
     """Tests never see the user's weights file or torch hub cache."""
     monkeypatch.delenv("NAPARI_NEURAL_STYLE_WEIGHTS", raising=False)
     monkeypatch.setenv("TORCH_HOME", str(tmp_path_factory.mktemp("torch_home")))
+

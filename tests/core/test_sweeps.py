@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 
+from helpers import stop_when
 from napari_neural_style.core.config import (
     DEFAULT_SWEEP_VALUES,
     Config,
@@ -72,11 +73,7 @@ def test_texture_groups_and_transfer_weights_and_optimizers(photo, texture):
 def test_stopping_keeps_finished_and_partial_slices(photo):
     sweep = Sweep(Config("reconstruct", "conv_1", **{**FAST, "steps": 50}), "content_layers",
                   ["conv_1", "conv_4"], content=photo)
-    steps = iter(sweep)
-    for progress in steps:
-        if progress.group == 1 and progress.step == 2:
-            break
-    steps.close()
+    stop_when(sweep, lambda progress: progress.group == 1 and progress.step == 2)
     result = sweep.result()
     assert len(result.results) == 2 and result.cancelled
     assert not result.results[0].cancelled and result.results[1].cancelled

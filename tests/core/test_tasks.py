@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 
+from helpers import stop_when
 from napari_neural_style.core.errors import DeviceError, InputError, LayerNameError
 from napari_neural_style.core.images import to_numpy, to_tensor
 from napari_neural_style.core.tasks import (
@@ -68,11 +69,7 @@ def test_cancelling_keeps_the_partial_result(photo, texture):
     content, style = photo.copy(), texture.copy()
     run = Run(Config("transfer", "conv_9", "conv_2,conv_4", steps=50, size=48, init="content",
                      **FAST), content=content, style=style)
-    steps = iter(run)
-    for step in steps:
-        if step.step == 3:
-            break
-    steps.close()
+    stop_when(run, lambda step: step.step == 3)
     result = run.result()
     assert result.cancelled and result.steps_done == 3
     assert result.image.shape == (48, 48, 3)
@@ -189,11 +186,7 @@ def test_bad_scales_are_refused():
 def test_stopping_at_a_coarse_scale_gives_a_full_size_result(photo):
     run = Run(Config("transfer", "conv_4", "conv_2", size=64, steps=5, scales=(0.5, 1.0),
                      **FAST), content=photo, style=photo)
-    steps = iter(run)
-    for step in steps:
-        if step.step == 2:
-            break
-    steps.close()
+    stop_when(run, lambda step: step.step == 2)
     result = run.result()
     assert result.cancelled and result.image.shape == (64, 64, 3)
     assert result.quality["content_error"] and result.steps_done == 2

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
+from napari_helpers import PLUGIN, run_to_end
 
-from conftest import PLUGIN, run_to_end
 from napari_neural_style.plugin.base import METADATA_KEY
 
 
@@ -127,7 +127,7 @@ def test_seed_sweep_differences(qtbot, viewer_with_images):
 
 
 def test_loss_plot_receives_every_term_during_a_run(qtbot, viewer_with_images):
-    from conftest import dock
+    from napari_helpers import dock
 
     viewer = viewer_with_images
     _, plot = viewer.window.add_plugin_dock_widget(PLUGIN, "Loss curves")

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
+from napari_helpers import dock, run_to_end, unchanged
 
-from conftest import dock, run_to_end, unchanged
 from napari_neural_style.plugin.base import METADATA_KEY
 
 
