@@ -66,9 +66,9 @@ class Config:
                            parse_layers(self.content_layers) if self.content_layers else ())
         object.__setattr__(self, "style_layers",
                            parse_layers(self.style_layers) if self.style_layers else ())
-        if self.task in ("reconstruct", "transfer") and not self.content_layers:
+        if self.needs_content and not self.content_layers:
             raise InputError(f"{self.task} needs at least one content layer")
-        if self.task in ("texture", "transfer") and not self.style_layers:
+        if self.needs_style and not self.style_layers:
             raise InputError(f"{self.task} needs at least one style layer")
         if self.task != "transfer" and self.init == "content":
             raise InputError(f"{self.task} starts from noise; init='content' is for transfer")
@@ -177,11 +177,15 @@ DEFAULT_SWEEP_VALUES: dict[str, tuple] = {
 PARAMETERS = tuple(DEFAULT_SWEEP_VALUES)
 
 
+def check_sweep_parameter(parameter: str) -> None:
+    if parameter not in PARAMETERS:
+        raise InputError(f"cannot sweep {parameter!r}; choose one of {', '.join(PARAMETERS)}")
+
+
 def parse_values(parameter: str, text: str) -> tuple:
     """Values for ``parameter`` from text: comma-separated, or ``;``-separated when a value
     is itself a list of layers (``conv_1,conv_2; conv_3-4``)."""
-    if parameter not in PARAMETERS:
-        raise InputError(f"cannot sweep {parameter!r}; choose one of {', '.join(PARAMETERS)}")
+    check_sweep_parameter(parameter)
     separator = ";" if ";" in text else ","
     items = [item.strip() for item in text.split(separator) if item.strip()]
     try:

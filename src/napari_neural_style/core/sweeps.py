@@ -19,9 +19,9 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .config import PARAMETERS, Config
+from .config import Config, check_sweep_parameter
 from .errors import InputError
-from .layers import deepest, parse_layers
+from .layers import deepest
 from .tasks import BatchRun, Result
 
 
@@ -58,8 +58,7 @@ class Sweep:
 
     def __init__(self, base: Config, parameter: str, values: tuple | list,
                  content: np.ndarray | None = None, style: np.ndarray | None = None):
-        if parameter not in PARAMETERS:
-            raise InputError(f"cannot sweep {parameter!r}; choose one of {', '.join(PARAMETERS)}")
+        check_sweep_parameter(parameter)
         if len(values) < 1:
             raise InputError("a sweep needs at least one value")
         self.parameter, self.values = parameter, tuple(values)
@@ -68,13 +67,12 @@ class Sweep:
             self.configs = [replace(base, steps=max(int(value) for value in values),
                                     scales=(1.0,))]
         else:
-            self.configs = [replace(base, **{parameter: _field_value(parameter, value)})
-                            for value in values]
+            # Config parses layer specs such as "conv_1-2" itself
+            self.configs = [replace(base, **{parameter: value}) for value in values]
         self.groups = self._groups()
         self.runs = [BatchRun([self.configs[i] for i in group], content, style)
                      for group in self.groups]
         self.snapshots: dict[int, np.ndarray] = {}  # steps sweep: image after k steps
-        self.finished = False
 
     def _groups(self) -> list[list[int]]:
         from .device import resolve_device
@@ -101,7 +99,6 @@ class Sweep:
             finally:
                 steps.close()
             weights = run.weights
-        self.finished = True
 
     def result(self) -> SweepResult:
         """The results so far (runs not started are left out; a stopped run is cancelled)."""
@@ -118,12 +115,6 @@ class Sweep:
         done = sorted(by_index)
         return SweepResult(self.parameter, tuple(self.values[i] for i in done),
                            [by_index[i] for i in done])
-
-
-def _field_value(parameter: str, value):
-    if parameter in ("content_layers", "style_layers"):
-        return parse_layers(value)
-    return value
 
 
 def _at_step(result: Result, snapshots: dict[int, np.ndarray], steps: int) -> Result:

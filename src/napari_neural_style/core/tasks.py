@@ -119,8 +119,7 @@ class BatchRun:
             if len({getattr(config, field_name) for config in configs}) > 1:
                 raise InputError(f"runs batched together must share {field_name}")
         self.configs = list(configs)
-        layers = tuple(dict.fromkeys(name for config in configs for name in config.layers))
-        min_side = min_image_side(layers)
+        min_side = min_image_side(self.layers("layers"))
         self.content = self._input(content, "content image",
                                    any(config.needs_content for config in configs), min_side)
         self.style = self._input(style, "style image",
@@ -145,6 +144,12 @@ class BatchRun:
             raise InputError(f"{self._task_names()} needs a {name}")
         return to_tensor(image, self.configs[0].size, name, min_side)
 
+    def layers(self, kind: str) -> tuple[str, ...]:
+        """The union, in order, of the configs' ``layers``, ``content_layers`` or
+        ``style_layers``."""
+        return tuple(dict.fromkeys(name for config in self.configs
+                                   for name in getattr(config, kind)))
+
     def _task_names(self) -> str:
         return "/".join(dict.fromkeys(config.task for config in self.configs))
 
@@ -164,8 +169,7 @@ class BatchRun:
         """Working sizes, coarse to fine, keeping only scales the deepest layer can use."""
         shapes = [tuple(image.shape[-2:]) for image in (self.content, self.style)
                   if image is not None]
-        layers = tuple(dict.fromkeys(name for config in self.configs for name in config.layers))
-        return self._first.scale_sizes(*shapes, layers=layers)
+        return self._first.scale_sizes(*shapes, layers=self.layers("layers"))
 
     def __iter__(self) -> Iterator[list[Step]]:
         first = self._first
@@ -179,8 +183,7 @@ class BatchRun:
         if self.device.type == "cuda":
             torch.backends.cudnn.benchmark = True  # fixed shapes: let cuDNN pick its fastest
             torch.cuda.reset_peak_memory_stats(self.device)
-        layers = tuple(dict.fromkeys(name for config in self.configs for name in config.layers))
-        encoder = VGGEncoder(self.weights, layers, first.pooling).to(
+        encoder = VGGEncoder(self.weights, self.layers("layers"), first.pooling).to(
             self.device, memory_format=memory_format)
         encoder.autocast = autocast
         content = None if self.content is None else self.content.to(self.device)
@@ -199,8 +202,7 @@ class BatchRun:
                     for image in (content, style))
                 shared = Objective.from_images(
                     encoder, scaled_content, scaled_style,
-                    tuple(dict.fromkeys(n for c in self.configs for n in c.content_layers)),
-                    tuple(dict.fromkeys(n for c in self.configs for n in c.style_layers)),
+                    self.layers("content_layers"), self.layers("style_layers"),
                     memory_format=memory_format)
                 evaluate = BatchObjective([shared.select(config) for config in self.configs])
                 shape = working_shape(*self.output_shape, size)

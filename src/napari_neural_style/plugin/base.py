@@ -30,6 +30,8 @@ WEIGHT_SOURCES = [
     ("untrained (random weights)", "random"),
 ]
 METADATA_KEY = "neural_style"
+#: colormap of signed differences, centred on zero
+DIVERGING = "PiYG"
 
 
 def device_choices() -> list[str]:
@@ -171,6 +173,12 @@ class PluginWidget(Container):
         if self.worker is not None:
             self._stop.set()
             self.status.value = "stopping after this step..."
+
+    def add_signed(self, data, **options):
+        """An image layer of signed values: diverging colormap, limits symmetric about 0."""
+        limit = float(abs(data).max()) or 1.0
+        return self.viewer.add_image(data, colormap=DIVERGING, contrast_limits=(-limit, limit),
+                                     **options)
 
     def refuse(self, error: Exception) -> None:
         show_error(f"{self.title}: {error}")

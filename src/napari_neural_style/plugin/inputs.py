@@ -25,16 +25,20 @@ class Snapshot:
     scale: tuple[float, float]  # world units per pixel of ``data`` (y, x)
     translate: tuple[float, float]  # world position of data[0, 0] (y, x)
 
-    def placement(self, size: int, downsampling: int = 1) -> dict[str, tuple[float, float]]:
+    def placement(self, size: int, downsampling: int = 1,
+                  stacked: bool = False) -> dict[str, tuple[float, ...]]:
         """``scale`` and ``translate`` that lay an image computed at working ``size`` (and
-        ``downsampling`` times coarser still, for a feature map) over this image."""
+        ``downsampling`` times coarser still, for a feature map) over this image; ``stacked``
+        adds a leading axis of unit scale (channels, sweep values)."""
         height, width = self.data.shape[:2]
         out_height, out_width = working_shape(height, width, size)
         factors = (height / out_height * downsampling, width / out_width * downsampling)
+        lead = (1.0,) if stacked else ()
         return {
-            "scale": tuple(s * f for s, f in zip(self.scale, factors, strict=True)),
-            "translate": tuple(t + s * (f - 1) / 2 for t, s, f in
-                               zip(self.translate, self.scale, factors, strict=True)),
+            "scale": (*lead, *(s * f for s, f in zip(self.scale, factors, strict=True))),
+            "translate": (*(0.0 for _ in lead),
+                          *(t + s * (f - 1) / 2 for t, s, f in
+                            zip(self.translate, self.scale, factors, strict=True))),
         }
 
 

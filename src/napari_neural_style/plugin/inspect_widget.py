@@ -8,7 +8,6 @@ diverging colormap.
 
 from __future__ import annotations
 
-import numpy as np
 from magicgui.widgets import CheckBox, ComboBox, Select, SpinBox
 
 from ..core.config import Config
@@ -22,7 +21,6 @@ from .worker import inspect
 VIEWS = [("feature maps (slider over channels)", "features"),
          ("mosaic of the strongest channels", "mosaic"),
          ("Gram matrices", "gram")]
-DIVERGING = "PiYG"
 
 
 class InspectWidget(PluginWidget):
@@ -110,9 +108,8 @@ class InspectWidget(PluginWidget):
                 self.viewer.add_image(array, name=f"gram {label}: {source.name}{weights}",
                                       colormap="viridis", metadata=meta)
         for name, difference in found["difference"].items():
-            limit = float(np.abs(difference).max()) or 1.0
-            self.viewer.add_image(
-                difference, colormap=DIVERGING, contrast_limits=(-limit, limit),
+            self.add_signed(
+                difference,
                 name=f"gram difference {layer(name).label}: {source.name} - {self._other.name}",
                 metadata={METADATA_KEY: {"inspect": "gram difference", "layer": name,
                                          "images": [source.name, self._other.name]}})
@@ -120,5 +117,4 @@ class InspectWidget(PluginWidget):
 
     def _feature_placement(self, name: str) -> dict:
         """Scale and translate of a ``(C, H, W)`` feature map overlaying its source image."""
-        placement = self._source.placement(self.size.value, downsampling(name))
-        return {"scale": (1, *placement["scale"]), "translate": (0, *placement["translate"])}
+        return self._source.placement(self.size.value, downsampling(name), stacked=True)

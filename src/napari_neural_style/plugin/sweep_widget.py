@@ -26,7 +26,6 @@ SWEEPS = {
     "steps": ("steps (one run, photographed)", None),
     "optimizer": ("optimizer: L-BFGS vs Adam", None),
 }
-DIVERGING = "PiYG"
 
 
 class SweepWidget(TaskWidget):
@@ -114,9 +113,7 @@ class SweepWidget(TaskWidget):
         result = found["result"]
         config = result.results[0].config
         parameter = result.parameter
-        placement = self.source().placement(config.size)
-        stacked = {"scale": (1, *placement["scale"]),
-                   "translate": (0, *placement["translate"])}
+        stacked = self.source().placement(config.size, stacked=True)
         name = f"sweep {parameter}: {self.result_name(config)}"
         if result.cancelled:
             name += " (cancelled)"
@@ -143,12 +140,8 @@ class SweepWidget(TaskWidget):
         else:
             labels = [f"{parameter_value} - original" for parameter_value in values]
             title = f"differences result - original: {name}"
-        limit = float(np.abs(stack).max()) or 1.0
-        layer = self.viewer.add_image(
-            stack, colormap=DIVERGING, contrast_limits=(-limit, limit), name=title,
+        layer = self.add_signed(
+            stack, name=title,
             axis_labels=("difference", "y", "x"),
             metadata={METADATA_KEY: {"differences": kind, "pairs": labels}}, **placement)
         self.outputs.append(layer)
-
-    def on_failed(self) -> None:
-        self._close_progress()

@@ -39,6 +39,14 @@ def at_shape(step, shape: tuple[int, int]) -> np.ndarray:
     return to_numpy(resize(step.pixels, shape))
 
 
+def start_engine():
+    """In a worker thread: background priority, then the engine (and torch), loaded safely."""
+    from .engine import import_engine
+
+    run_in_background_priority()
+    return import_engine()
+
+
 @dataclass(frozen=True)
 class Update:
     """What the main thread needs after each step."""
@@ -55,10 +63,7 @@ def optimise(
     stop: threading.Event, image_interval: float = 0.25,
 ) -> Generator[Update, None, object]:
     """Yield an :class:`Update` per step; return the ``core.tasks.Result``."""
-    from .engine import import_engine
-
-    run_in_background_priority()
-    run = import_engine().Run(config, content, style)  # torch is imported here, off the UI
+    run = start_engine().Run(config, content, style)  # torch is imported here, off the UI
     steps = iter(run)
     last_image = -float("inf")
     for step in steps:
@@ -77,10 +82,7 @@ def sweep(config: Config, parameter: str, values: tuple, content: np.ndarray | N
           style: np.ndarray | None, stop: threading.Event) -> Generator[object, None, dict]:
     """Yield ``core.sweeps.SweepStep`` s; return the result, the source image at the working
     size, and (for seeds) the difference stacks."""
-    from .engine import import_engine
-
-    run_in_background_priority()
-    import_engine()
+    start_engine()
     from ..core.images import to_numpy
     from ..core.sweeps import Sweep, differences
 
@@ -105,10 +107,7 @@ def inspect(image: np.ndarray, compare: np.ndarray | None, layers: tuple[str, ..
     {layer: array}}``.  ``view`` "features": ``(C, H, W)`` maps (each channel scaled to [0, 1]
     with ``contrast``); "mosaic": the ``count`` strongest channels tiled; "gram": ``(C, C)``
     Gram matrices, and their difference to ``compare``'s when given."""
-    from .engine import import_engine
-
-    run_in_background_priority()
-    import_engine()
+    start_engine()
     from ..core.inspect import feature_maps, gram_matrices, mosaic, normalise_channels
 
     yield "computing"
