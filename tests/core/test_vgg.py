@@ -58,3 +58,17 @@ def test_average_pooling(weights):
     assert isinstance(encoder.body[4], torch.nn.AvgPool2d)
     with pytest.raises(ValueError, match="pooling"):
         VGGEncoder(weights, ["pool1"], pooling="min")
+
+
+def test_encoders_share_the_weights_memory():
+    weights = random_weights(3)
+    original = weights.state["0.weight"].clone()
+    plain = VGGEncoder(weights, ["conv_2"])
+    assert plain.body[0].weight.data_ptr() == weights.state["0.weight"].data_ptr()
+    fast = VGGEncoder(weights, ["conv_4"], memory_format=torch.channels_last)
+    again = VGGEncoder(weights, ["conv_2"], memory_format=torch.channels_last)
+    kernel = fast.body[0].weight
+    assert kernel.is_contiguous(memory_format=torch.channels_last)
+    assert kernel.data_ptr() == again.body[0].weight.data_ptr()
+    assert kernel.data_ptr() == weights.state["0.weight"].data_ptr()  # converted once, in place
+    assert torch.equal(kernel, original)

@@ -31,7 +31,7 @@ def quality(weights: Weights, pooling: str, pixels: torch.Tensor, content: torch
     layers = tuple(name for name in QUALITY_LAYERS if smallest >= min_image_side([name]))
     if not layers:
         return {"layers": [], "content_error": {}, "gram_distance": {}}
-    encoder = VGGEncoder(weights, layers, pooling).to(pixels.device, memory_format=memory_format)
+    encoder = VGGEncoder(weights, layers, pooling, memory_format).to(pixels.device)
     objective = Objective.from_images(
         encoder, content, style, layers if content is not None else (),
         layers if style is not None else (), memory_format=memory_format)

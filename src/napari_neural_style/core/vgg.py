@@ -26,10 +26,13 @@ class VGGEncoder(nn.Module):
         weights: resolved convolution weights (:func:`~.weights.resolve_weights`).
         layers: names in either naming; the network is truncated after the deepest one.
         pooling: ``"max"`` (as trained) or ``"avg"`` (smoother gradients, Gatys et al.).
+        memory_format: of the kernels (``torch.channels_last`` is faster on CPUs); converted
+            once in ``weights`` itself (:meth:`~.weights.Weights.in_memory_format`), since
+            the network's parameters are the weights' own tensors.  None: as they are.
     """
 
     def __init__(self, weights: Weights, layers: tuple[str, ...] | list[str],
-                 pooling: str = "max"):
+                 pooling: str = "max", memory_format: torch.memory_format | None = None):
         super().__init__()
         if pooling not in POOLINGS:
             raise ValueError(f"pooling must be one of {POOLINGS}, not {pooling!r}")
@@ -42,15 +45,22 @@ class VGGEncoder(nn.Module):
                 break
             if entry.kind == "conv":
                 out_channels, in_channels = shapes[entry.index]
-                modules.append(nn.Conv2d(in_channels, out_channels, 3, padding=1))
+                # on the meta device: no memory until the weights are assigned below
+                modules.append(nn.Conv2d(in_channels, out_channels, 3, padding=1,
+                                         device="meta"))
             elif entry.kind == "relu":
                 modules.append(nn.ReLU(inplace=False))
             else:
                 modules.append(nn.MaxPool2d(2, 2) if pooling == "max" else nn.AvgPool2d(2, 2))
         self.body = nn.Sequential(*modules)
+        # assign: the parameters are the weights' own tensors, not a copy of them, so every
+        # encoder built from one Weights shares its memory (or its memory-mapped file)
+        state = weights.state if memory_format is None else weights.in_memory_format(
+            memory_format)
         self.body.load_state_dict(
-            {key: value for key, value in weights.state.items()
+            {key: value for key, value in state.items()
              if int(key.split(".")[0]) <= last},
+            assign=True,
         )
         self.taps: dict[int, list[str]] = {}
         for name in self.layer_names:

@@ -49,6 +49,18 @@ class Weights:
     def is_random(self) -> bool:
         return self.source == "random"
 
+    def in_memory_format(self, memory_format: torch.memory_format) -> dict[str, torch.Tensor]:
+        """The state, its kernels converted to ``memory_format`` once and kept that way.
+
+        The values do not change.  Converting in place rather than per network means every
+        encoder built from these weights shares one copy, and a memory-mapped file's pages
+        are let go once converted.
+        """
+        for key, value in self.state.items():
+            if value.dim() == 4 and not value.is_contiguous(memory_format=memory_format):
+                self.state[key] = value.contiguous(memory_format=memory_format)
+        return self.state
+
     def describe(self) -> dict[str, str | None]:
         """The provenance record written into metadata and metrics."""
         return {"source": self.source, "sha256": self.sha256, "label": self.label,
@@ -172,7 +184,7 @@ def random_weights(seed: int = DEFAULT_RANDOM_SEED) -> Weights:
     for index, (out_channels, in_channels) in conv_shapes().items():
         std = (2.0 / (out_channels * 9)) ** 0.5
         state[f"{index}.weight"] = torch.randn(out_channels, in_channels, 3, 3,
-                                               generator=generator) * std
+                                               generator=generator).mul_(std)
         state[f"{index}.bias"] = torch.zeros(out_channels)
     return Weights(state, "random", state_sha256(state), f"random (untrained, seed {seed})")
 
