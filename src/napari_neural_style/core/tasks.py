@@ -165,6 +165,21 @@ class BatchRun:
         generator = torch.Generator().manual_seed(config.seed)
         return torch.rand((1, 3, *shape), generator=generator).to(self.device)
 
+    @staticmethod
+    def _upsampled(config: Config, pixels: torch.Tensor, shape: tuple[int, int],
+                   coarse_content: torch.Tensor | None,
+                   content: torch.Tensor | None) -> torch.Tensor:
+        """The start of the next scale: the coarse result resized to ``shape``.
+
+        A run that started from the content image carries over only what it changed,
+        ``content + resize(pixels - coarse_content)``: resizing the whole image would blur away
+        the content's fine detail, which the coarse scale never saw and the fine scale would
+        spend its steps restoring.
+        """
+        if config.init == "content":
+            return content + resize(pixels - coarse_content, shape)
+        return resize(pixels, shape)
+
     def scale_sizes(self) -> tuple[int, ...]:
         """Working sizes, coarse to fine, keeping only scales the deepest layer can use."""
         shapes = [tuple(image.shape[-2:]) for image in (self.content, self.style)
@@ -183,8 +198,8 @@ class BatchRun:
         if self.device.type == "cuda":
             torch.backends.cudnn.benchmark = True  # fixed shapes: let cuDNN pick its fastest
             torch.cuda.reset_peak_memory_stats(self.device)
-        encoder = VGGEncoder(self.weights, self.layers("layers"), first.pooling).to(
-            self.device, memory_format=memory_format)
+        encoder = VGGEncoder(self.weights, self.layers("layers"), first.pooling,
+                             memory_format).to(self.device)
         encoder.autocast = autocast
         content = None if self.content is None else self.content.to(self.device)
         style = None if self.style is None else self.style.to(self.device)
@@ -192,6 +207,7 @@ class BatchRun:
         counts = [first.steps_at(index, len(sizes)) for index in range(len(sizes))]
         total = sum(counts)
         pixels: list[torch.Tensor] | None = None
+        previous_content: torch.Tensor | None = None
         self.setup_seconds = time.perf_counter() - start
         loop_start = time.perf_counter()
         try:
@@ -206,9 +222,14 @@ class BatchRun:
                     memory_format=memory_format)
                 evaluate = BatchObjective([shared.select(config) for config in self.configs])
                 shape = working_shape(*self.output_shape, size)
-                initials = ([self._initial(config, scaled_content, shape)
-                             for config in self.configs] if pixels is None
-                            else [resize(p, shape) for p in pixels])
+                if pixels is None:
+                    initials = [self._initial(config, scaled_content, shape)
+                                for config in self.configs]
+                else:
+                    initials = [self._upsampled(config, image, shape, previous_content,
+                                                scaled_content)
+                                for config, image in zip(self.configs, pixels, strict=True)]
+                previous_content = scaled_content
                 offset = sum(counts[:number])
                 for steps in optimize_batch(
                         evaluate, initials, counts[number],
