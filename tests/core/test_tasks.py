@@ -87,6 +87,22 @@ def test_provenance_carries_everything(photo):
     assert "torch" in record["versions"]
 
 
+def test_runs_need_no_torchvision_at_all(monkeypatch):
+    import importlib.metadata
+
+    from napari_neural_style.core.tasks import _versions
+
+    real_version = importlib.metadata.version
+
+    def version(name):
+        if name == "torchvision":
+            raise importlib.metadata.PackageNotFoundError(name)
+        return real_version(name)
+
+    monkeypatch.setattr(importlib.metadata, "version", version)
+    assert _versions()["torchvision"] is None and _versions()["torch"]
+
+
 @pytest.mark.parametrize(
     ("kwargs", "error", "match"),
     [

@@ -84,13 +84,18 @@ def _first_and_last(history: list[dict]) -> list[dict]:
 
 
 def _versions() -> dict:
-    from importlib.metadata import version
+    from importlib.metadata import PackageNotFoundError, version
 
     from .. import __version__
 
-    # torchvision's version from its metadata: importing it would hold the GIL for ~0.3 s
+    # torchvision's version from its metadata: importing it would hold the GIL for ~0.3 s.  The
+    # engine itself never imports it, so a run goes on without it (None).
+    try:
+        torchvision = version("torchvision")
+    except PackageNotFoundError:
+        torchvision = None
     return {"napari_neural_style": __version__, "torch": torch.__version__,
-            "torchvision": version("torchvision"), "numpy": np.__version__,
+            "torchvision": torchvision, "numpy": np.__version__,
             "python": platform.python_version()}
 
 
