@@ -226,3 +226,21 @@ def test_coarse_to_fine_from_the_content_carries_over_only_the_change(photo):
     from_noise = Config("transfer", "conv_4", "conv_2", init="noise", **FAST)
     assert torch.equal(BatchRun._upsampled(from_noise, coarse_content, (64, 64), coarse_content,
                                            content), resize(coarse_content, (64, 64)))
+
+
+def test_a_run_left_open_at_exit_ends_quietly():
+    import subprocess
+    import sys
+
+    script = (
+        "import numpy as np\n"
+        "from napari_neural_style.core.tasks import Config, Run\n"
+        "image = np.random.rand(64, 64, 3).astype(np.float32)\n"
+        "steps = iter(Run(Config('transfer', 'conv_4', 'conv_2', size=64, steps=50,\n"
+        "                        weights='random', device='cpu'), content=image, style=image))\n"
+        "next(steps); next(steps)\n"
+    )
+    completed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                               timeout=300, check=False)
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    assert "Exception ignored" not in completed.stderr and "Error" not in completed.stderr

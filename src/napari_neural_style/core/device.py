@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import torch
 
+try:  # imported here, not when asked: a run cut short at interpreter exit still reports
+    import resource
+except ImportError:  # Windows
+    resource = None
+
 from .errors import DeviceError
 
 
@@ -94,7 +99,7 @@ def peak_memory_mb(device: torch.device) -> dict:
     if device.type == "cuda":
         return {"mb": torch.cuda.max_memory_allocated(device) / 2**20,
                 "of": "CUDA memory allocated by this run"}
-    import resource
-
+    if resource is None:
+        return {"mb": None, "of": "process peak RSS (not available on this platform)"}
     return {"mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
             "of": "process peak RSS"}

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import platform
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field, replace
@@ -254,7 +255,9 @@ class BatchRun:
             self.finished = True
         finally:
             self.peak_memory = peak_memory_mb(self.device)
-            if self.last is not None:
+            # an iterator left open until the interpreter exits is closed during shutdown,
+            # when torch can no longer run a network (it aborts): nobody is left to ask
+            if self.last is not None and not sys.is_finalizing():
                 self.seconds = self.last[0].elapsed
                 # stopped at a coarse scale: the result is still given at the working size
                 self.last = [replace(step, pixels=resize(step.pixels, self.output_shape))
