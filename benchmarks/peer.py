@@ -15,6 +15,7 @@ setup cancelled.  Goal: ours / peer <= 0.5.
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import subprocess
 import sys
@@ -44,7 +45,9 @@ def main() -> None:
     parser.add_argument("--short", type=int, default=3)
     parser.add_argument("--long", type=int, default=13)
     args = parser.parse_args()
-    peer = shutil.which("neural-style")
+    # beside this interpreter first: the venv need not be activated
+    peer = shutil.which("neural-style", path=os.pathsep.join(
+        [str(Path(sys.executable).parent), os.environ.get("PATH", "")]))
     if peer is None:
         sys.exit("peer: neural-style is not installed (pip install --no-deps neural-style==0.5.7)")
     folder = Path(tempfile.mkdtemp())
