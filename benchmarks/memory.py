@@ -1,6 +1,7 @@
 """Peak memory of a style transfer at 512, 1024 and 2048 px, each in a fresh process.
 
-Default settings (coarse-to-fine and precision on auto), ``--steps`` steps per scale (21 by
+Default settings (coarse-to-fine, precision and memory on auto; ``--memory fast,lean`` measures
+those modes instead, side by side), ``--steps`` steps per scale (21 by
 default: the L-BFGS history, 20 pairs, is full by then), random weights.  Each size runs in its
 own Python process, whose peak resident set the operating system reports at exit; the baseline
 is a process that only imports the engine (torch and its libraries).  ``--python`` adds the same
@@ -8,7 +9,8 @@ measurements under other interpreters, e.g. a virtualenv with PyTorch's CPU-only
 libraries take far less memory than the CUDA build's.  Goals: 512 px <= 1.0 GB; 2048 px
 completes on a 24 GiB machine.
 
-    python benchmarks/memory.py [--sizes 512,1024,2048] [--steps 21] [--python OTHER/bin/python]
+    python benchmarks/memory.py [--sizes 512,1024,2048] [--steps 21] [--memory auto]
+                                [--python OTHER/bin/python]
 """
 
 from __future__ import annotations
@@ -25,15 +27,17 @@ import json, resource, sys, time
 from napari_neural_style.core.config import Config
 from napari_neural_style.core.tasks import Run
 from napari_neural_style.samples import load_sample
-size, steps = int(sys.argv[1]), int(sys.argv[2])
+size, steps, memory = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 if size:
     start = time.perf_counter()
     run = Run(Config("transfer", "conv_9", "conv_2,conv_4,conv_8,conv_16", size=size,
-                     steps=steps, weights="random", device="cpu", init="content"),
+                     steps=steps, weights="random", device="cpu", init="content",
+                     memory=memory),
               content=load_sample("astronaut"), style=load_sample("hubble_deep_field"))
     result = run.complete()
     info = {"seconds": time.perf_counter() - start, "steps": result.steps_done,
-            "precision": result.precision, "scales": list(run.scale_sizes())}
+            "precision": result.precision, "scales": list(run.scale_sizes()),
+            "lean": [size for size in run.scale_sizes() if run.config.recomputes_at(size)]}
 else:
     info = {}
 import torch
@@ -43,8 +47,8 @@ print(json.dumps(info))
 """
 
 
-def measure(python: str, size: int, steps: int) -> dict:
-    completed = subprocess.run([python, "-c", CHILD, str(size), str(steps)],
+def measure(python: str, size: int, steps: int, memory: str = "auto") -> dict:
+    completed = subprocess.run([python, "-c", CHILD, str(size), str(steps), memory],
                                capture_output=True, text=True, check=False)
     if completed.returncode != 0:
         return {"error": completed.stderr.strip().splitlines()[-1]}
@@ -55,6 +59,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="512,1024,2048")
     parser.add_argument("--steps", type=int, default=21)
+    parser.add_argument("--memory", default="auto", help="memory modes, comma-separated")
     parser.add_argument("--python", action="append", default=[],
                         help="another interpreter to measure in (repeatable)")
     args = parser.parse_args()
@@ -67,15 +72,16 @@ def main() -> None:
         say(f"  torch {baseline['torch']} ({python})")
         say(f"    import torch + engine only  peak RSS {baseline['peak_rss_mb']:7.0f} MB")
         for size in (int(part) for part in args.sizes.split(",")):
-            info = measure(python, size, args.steps)
-            if "error" in info:
-                say(f"    {size:5d} px  FAILED: {info['error']}")
-                continue
-            say(f"    {size:5d} px  peak RSS {info['peak_rss_mb']:7.0f} MB, "
-                f"{info['peak_rss_mb'] - baseline['peak_rss_mb']:5.0f} MB over the baseline "
-                f"(scales {info['scales']}, {info['precision']}, {info['steps']} steps, "
-                f"{info['seconds']:.0f} s)" + ("   goal <= 1000 MB" if size == 512 else ""))
-
+            for memory in args.memory.split(","):
+                info = measure(python, size, args.steps, memory)
+                if "error" in info:
+                    say(f"    {size:5d} px  memory {memory}: FAILED: {info['error']}")
+                    continue
+                say(f"    {size:5d} px  memory {memory:4s} peak RSS {info['peak_rss_mb']:7.0f} MB, "
+                    f"{info['peak_rss_mb'] - baseline['peak_rss_mb']:5.0f} MB over the baseline "
+                    f"(scales {info['scales']}, recomputing at {info['lean'] or 'none'}, "
+                    f"{info['precision']}, {info['steps']} steps, {info['seconds']:.0f} s)"
+                    + ("   goal <= 1000 MB" if size == 512 else ""))
 
 if __name__ == "__main__":
     main()

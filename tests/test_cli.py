@@ -118,15 +118,16 @@ def test_module_entry_point_runs(images, tmp_path):
     assert (tmp_path / "o.png").is_file()
 
 
-def test_precision_scales_and_peak_memory_in_metrics(images, tmp_path):
+def test_precision_memory_scales_and_peak_memory_in_metrics(images, tmp_path):
     metrics = tmp_path / "m.json"
     assert main(["transfer", str(images / "content.png"), str(images / "style.png"), "-o",
                  str(tmp_path / "o.png"), "--size", "64", "--steps", "2", "--scales", "0.5,1",
                  "--style-layers", "conv_1,conv_3",
-                 "--precision", "fp32", "--weights", "random", "--device", "cpu", "--json",
-                 str(metrics)]) == 0
+                 "--precision", "fp32", "--memory", "lean", "--weights", "random", "--device",
+                 "cpu", "--json", str(metrics)]) == 0
     record = json.loads(metrics.read_text())
     assert record["precision"] == "fp32" and record["params"]["scales"] == [0.5, 1.0]
+    assert record["params"]["memory"] == "lean"
     assert record["steps"] == 4 and record["peak_memory"]["mb"] > 0
     assert [entry["size"] for entry in record["history"]] == [32, 64]
     with pytest.raises(SystemExit):

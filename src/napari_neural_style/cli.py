@@ -44,6 +44,9 @@ def _common_options() -> argparse.ArgumentParser:
     common.add_argument("--precision", choices=("auto", "fp32", "bf16", "fp16"),
                         default=defaults.precision,
                         help="network precision; auto: bf16 on GPUs and AMX CPUs, else fp32")
+    common.add_argument("--memory", choices=("auto", "fast", "lean"), default=defaults.memory,
+                        help="lean: recompute activations in the backward pass (less memory, "
+                             "a little slower); auto: lean from 1024 px")
     common.add_argument("--scales", default="auto", type=_scales,
                         help="coarse-to-fine fractions of --size, e.g. 0.25,0.5,1 (each runs "
                              "--steps steps); auto: halve while >= 256 px; 1: single scale")
@@ -115,7 +118,7 @@ def _config(args: argparse.Namespace):
         "steps": args.steps, "size": args.size, "optimizer": args.optimizer,
         "learning_rate": args.learning_rate, "seed": args.seed, "device": args.device,
         "weights": args.weights, "pooling": args.pooling, "tv_weight": args.tv_weight,
-        "precision": args.precision, "scales": args.scales,
+        "precision": args.precision, "memory": args.memory, "scales": args.scales,
         "coarse_steps": args.coarse_steps,
     }
     if args.command == "reconstruct":

@@ -117,6 +117,8 @@ def test_runs_need_no_torchvision_at_all(monkeypatch):
         ({"task": "reconstruct", "content_layers": "conv_1", "optimizer": "sgd"}, InputError,
          "optimizer"),
         ({"task": "paint"}, InputError, "task"),
+        ({"task": "reconstruct", "content_layers": "conv_1", "memory": "tiny"}, InputError,
+         "memory must be one of auto, fast, lean"),
     ],
 )
 def test_bad_configs_are_refused(kwargs, error, match):
@@ -244,3 +246,17 @@ def test_a_run_left_open_at_exit_ends_quietly():
                                timeout=300, check=False)
     assert completed.returncode == 0, completed.stderr[-2000:]
     assert "Exception ignored" not in completed.stderr and "Error" not in completed.stderr
+
+
+def test_lean_memory_follows_the_same_path(photo):
+    runs = {memory: transfer(photo, photo, "conv_4", "conv_2,conv_4", size=48, steps=4,
+                             memory=memory, init="noise", **FAST)
+            for memory in ("fast", "lean")}
+    fast, lean = (np.array([record["total"] for record in runs[memory].history])
+                  for memory in ("fast", "lean"))
+    assert np.allclose(fast, lean, rtol=1e-3) and fast[-1] < fast[0]
+    assert runs["lean"].provenance()["params"]["memory"] == "lean"
+    auto = Config("transfer", "conv_4", "conv_2", **FAST)
+    assert not auto.recomputes_at(512) and auto.recomputes_at(1024)
+    assert Config("transfer", "conv_4", "conv_2", memory="lean", **FAST).recomputes_at(64)
+    assert not Config("transfer", "conv_4", "conv_2", memory="fast", **FAST).recomputes_at(4096)

@@ -72,3 +72,21 @@ def test_encoders_share_the_weights_memory():
     assert kernel.data_ptr() == again.body[0].weight.data_ptr()
     assert kernel.data_ptr() == weights.state["0.weight"].data_ptr()  # converted once, in place
     assert torch.equal(kernel, original)
+
+
+def test_recomputing_activations_gives_the_same_features_and_gradients(weights):
+    encoder = VGGEncoder(weights, ["conv_2", "pool2", "conv_9"])
+    assert encoder.blocks[0] == [0, 1, 2, 3, 4] and encoder.blocks[-1][-1] == 19
+    image = torch.rand(2, 3, 40, 40)
+    results = []
+    for recompute in (False, True):
+        encoder.recompute = recompute
+        pixels = image.clone().requires_grad_(True)
+        features = encoder(pixels, depths=[19, 9])  # the second image leaves after pool2
+        sum(value.pow(2).mean() for value in features.values()).backward()
+        results.append((features, pixels.grad))
+    (kept, kept_grad), (recomputed, recomputed_grad) = results
+    assert recomputed["conv_9"].shape[0] == 1 and recomputed["pool2"].shape[0] == 2
+    for name in kept:
+        assert torch.allclose(kept[name], recomputed[name])
+    assert torch.allclose(kept_grad, recomputed_grad, rtol=1e-4, atol=1e-7)

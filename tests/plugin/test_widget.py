@@ -12,6 +12,7 @@ def test_end_to_end_run_adds_a_result_with_provenance(qtbot, viewer_with_images,
     widget = dock(viewer, task)
     widget.content.value = viewer.layers["astronaut"]
     widget.style.value = viewer.layers["coffee"]
+    widget.memory.value = "lean"
     layer = run_to_end(qtbot, widget)
     assert layer in viewer.layers and layer.rgb
     assert layer.data.shape[-1] == 3 and max(layer.data.shape[:2]) == 48
@@ -19,6 +20,7 @@ def test_end_to_end_run_adds_a_result_with_provenance(qtbot, viewer_with_images,
     assert record["task"] == task and record["status"] == "done"
     assert record["steps"] == 5 and record["weights"]["source"] == "random"
     assert record["params"]["size"] == 48 and record["device"] == "cpu"
+    assert record["params"]["memory"] == "lean"
     assert len(record["history"]) == 6
     assert "[random]" in layer.name and "(running)" not in layer.name
     if task == "transfer":

@@ -15,6 +15,11 @@ from .layers import min_image_side, parse_layers
 OPTIMIZERS = ("lbfgs", "adam")
 POOLINGS = ("max", "avg")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+MEMORY_MODES = ("auto", "fast", "lean")
+#: working size (longest side) from which ``memory="auto"`` recomputes activations: measured on
+#: a CPU (benchmarks/checkpointing.py), 60 % of the memory for 1.11x the time at 1024 px, but
+#: 81 % for 1.29x at 512 px
+LEAN_FROM_SIZE = 1024
 #: Longest working side the engine accepts; beyond it a single feature map outgrows most RAM.
 MAX_SIZE = 8192
 TASKS = ("reconstruct", "texture", "transfer")
@@ -49,6 +54,9 @@ class Config:
     weights: str = "imagenet"
     pooling: str = "max"
     precision: str = "auto"
+    #: ``fast`` keeps every activation for the backward pass; ``lean`` keeps only each block's
+    #: input and taps and recomputes the rest; ``auto``: lean from LEAN_FROM_SIZE px up
+    memory: str = "auto"
     #: fractions of ``size`` to optimise at in turn, each for ``steps`` steps, the result of
     #: one scale upsampled to start the next; None picks them (see :func:`auto_scales`)
     scales: tuple[float, ...] | None = None
@@ -62,6 +70,7 @@ class Config:
         _check_choice("init", self.init, INITS)
         _check_choice("pooling", self.pooling, POOLINGS)
         _check_choice("precision", self.precision, PRECISIONS)
+        _check_choice("memory", self.memory, MEMORY_MODES)
         object.__setattr__(self, "content_layers",
                            parse_layers(self.content_layers) if self.content_layers else ())
         object.__setattr__(self, "style_layers",
@@ -110,6 +119,10 @@ class Config:
         sizes = [round(self.size * scale) for scale in scales]
         return tuple(dict.fromkeys(size for size in sizes if size >= min_size or
                                    size == self.size))
+
+    def recomputes_at(self, size: int) -> bool:
+        """Whether a scale of working size ``size`` recomputes activations (``memory``)."""
+        return self.memory == "lean" or (self.memory == "auto" and size >= LEAN_FROM_SIZE)
 
     def total_steps(self, *shapes: tuple[int, ...]) -> int:
         """Steps over all scales (see :meth:`scale_sizes`)."""

@@ -101,7 +101,7 @@ def _versions() -> dict:
 
 
 #: settings every run of a batch must share (one network, one image size, one schedule)
-SHARED = ("size", "pooling", "weights", "device", "steps", "precision", "scales",
+SHARED = ("size", "pooling", "weights", "device", "steps", "precision", "memory", "scales",
           "coarse_steps", "lbfgs_history")
 
 
@@ -218,6 +218,7 @@ class BatchRun:
         loop_start = time.perf_counter()
         try:
             for number, size in enumerate(sizes):
+                encoder.recompute = first.recomputes_at(size)
                 scaled_content, scaled_style = (
                     None if image is None else resize(image, working_shape(*image.shape[-2:],
                                                                              size))

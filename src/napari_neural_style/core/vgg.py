@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import torch
 from torch import nn
+from torch.utils.checkpoint import checkpoint
 
 from .config import POOLINGS
 from .layers import LAYERS, deepest, layer
@@ -62,6 +63,12 @@ class VGGEncoder(nn.Module):
              if int(key.split(".")[0]) <= last},
             assign=True,
         )
+        #: ``features`` indices per block, each ending with its pooling (the last may not)
+        self.blocks: list[list[int]] = [[]]
+        for index, module in enumerate(self.body):
+            self.blocks[-1].append(index)
+            if isinstance(module, (nn.MaxPool2d, nn.AvgPool2d)) and index < last:
+                self.blocks.append([])
         self.taps: dict[int, list[str]] = {}
         for name in self.layer_names:
             self.taps.setdefault(layer(name).index, []).append(name)
@@ -71,6 +78,9 @@ class VGGEncoder(nn.Module):
         self.eval()
         #: autocast dtype for the convolutions (None: float32); see device.resolve_precision
         self.autocast: torch.dtype | None = None
+        #: keep only each block's input and taps for the backward pass and recompute the rest
+        #: then (``Config.memory``): less memory, one more forward pass per step
+        self.recompute = False
 
     def forward(self, images: torch.Tensor,
                 depths: list[int] | None = None) -> dict[str, torch.Tensor]:
@@ -79,12 +89,25 @@ class VGGEncoder(nn.Module):
         holds only the images still in the batch there."""
         x = (images - self.mean) / self.std
         features: dict[str, torch.Tensor] = {}
+        recompute = self.recompute and torch.is_grad_enabled()
         with torch.autocast(images.device.type, dtype=self.autocast or torch.float32,
                             enabled=self.autocast is not None):
-            for index, module in enumerate(self.body):
-                if depths is not None:
-                    x = x[:sum(depth >= index for depth in depths)]
-                x = module(x)
-                for name in self.taps.get(index, ()):
-                    features[name] = x
+            for block in self.blocks:
+                if recompute:
+                    x, taps = checkpoint(self._block, block, x, depths, use_reentrant=False,
+                                         preserve_rng_state=False)
+                else:
+                    x, taps = self._block(block, x, depths)
+                features.update(taps)
         return features
+
+    def _block(self, indices: list[int], x: torch.Tensor,
+               depths: list[int] | None) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        taps: dict[str, torch.Tensor] = {}
+        for index in indices:
+            if depths is not None:
+                x = x[:sum(depth >= index for depth in depths)]
+            x = self.body[index](x)
+            for name in self.taps.get(index, ()):
+                taps[name] = x
+        return x, taps
