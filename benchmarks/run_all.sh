@@ -10,5 +10,7 @@ python sweep_vs_runs.py
 python time_to_quality.py
 python time_to_quality.py --init noise
 python peer.py
+python memory_modes.py
+python memory_modes.py --size 1024
 python memory.py
 xvfb-run -a python ui_latency.py

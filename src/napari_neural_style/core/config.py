@@ -17,7 +17,7 @@ POOLINGS = ("max", "avg")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 MEMORY_MODES = ("auto", "fast", "lean")
 #: working size (longest side) from which ``memory="auto"`` recomputes activations: measured on
-#: a CPU (benchmarks/checkpointing.py), 60 % of the memory for 1.11x the time at 1024 px, but
+#: a CPU (benchmarks/memory_modes.py), 60 % of the memory for 1.11x the time at 1024 px, but
 #: 81 % for 1.29x at 512 px
 LEAN_FROM_SIZE = 1024
 #: Longest working side the engine accepts; beyond it a single feature map outgrows most RAM.
