@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Every benchmark of docs/performance.md, one after the other, in the README's environment.
-# About 45 minutes on a 2-core CPU (memory.py at 2048 px alone takes 20). ui_latency needs a display: it runs under xvfb-run.
+# About an hour on a 2-core CPU (memory.py at 2048 px alone takes 25 minutes). ui_latency needs a display: it runs under xvfb-run.
 set -euo pipefail
 cd "$(dirname "$0")"
 source ../.venv/bin/activate

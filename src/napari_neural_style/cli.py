@@ -46,7 +46,7 @@ def _common_options() -> argparse.ArgumentParser:
                         help="network precision; auto: bf16 on GPUs and AMX CPUs, else fp32")
     common.add_argument("--memory", choices=("auto", "fast", "lean"), default=defaults.memory,
                         help="lean: recompute activations in the backward pass (less memory, "
-                             "a little slower); auto: lean from 1024 px")
+                             "1.2-1.4x the time). auto: lean from 2048 px")
     common.add_argument("--scales", default="auto", type=_scales,
                         help="coarse-to-fine fractions of --size, e.g. 0.25,0.5,1 (each runs "
                              "--steps steps); auto: halve while >= 256 px; 1: single scale")

@@ -257,6 +257,6 @@ def test_lean_memory_follows_the_same_path(photo):
     assert np.allclose(fast, lean, rtol=1e-3) and fast[-1] < fast[0]
     assert runs["lean"].provenance()["params"]["memory"] == "lean"
     auto = Config("transfer", "conv_4", "conv_2", **FAST)
-    assert not auto.recomputes_at(512) and auto.recomputes_at(1024)
+    assert not auto.recomputes_at(1024) and auto.recomputes_at(2048)
     assert Config("transfer", "conv_4", "conv_2", memory="lean", **FAST).recomputes_at(64)
     assert not Config("transfer", "conv_4", "conv_2", memory="fast", **FAST).recomputes_at(4096)

@@ -16,10 +16,10 @@ OPTIMIZERS = ("lbfgs", "adam")
 POOLINGS = ("max", "avg")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 MEMORY_MODES = ("auto", "fast", "lean")
-#: working size (longest side) from which ``memory="auto"`` recomputes activations: measured on
-#: a CPU (benchmarks/memory_modes.py), 60 % of the memory for 1.11x the time at 1024 px, but
-#: 81 % for 1.29x at 512 px
-LEAN_FROM_SIZE = 1024
+#: working size (longest side) from which ``memory="auto"`` recomputes activations.  Measured
+#: on a CPU (benchmarks/memory_modes.py): 63 % of the memory for 1.39x the time at 1024 px, 87 %
+#: for 1.44x at 512 px; a 1024 px transfer needs 4 GB anyway, a 2048 px one 12.8 GB, 8.6 lean
+LEAN_FROM_SIZE = 2048
 #: Longest working side the engine accepts; beyond it a single feature map outgrows most RAM.
 MAX_SIZE = 8192
 TASKS = ("reconstruct", "texture", "transfer")
