@@ -23,7 +23,7 @@ class _Parser(argparse.ArgumentParser):
 def _common_options() -> argparse.ArgumentParser:
     from dataclasses import fields
 
-    from .core.config import Config
+    from .core.config import MEMORY_MODES, OPTIMIZERS, POOLINGS, PRECISIONS, Config
 
     defaults = argparse.Namespace(**{field.name: field.default for field in fields(Config)})
     common = argparse.ArgumentParser(add_help=False)
@@ -32,19 +32,18 @@ def _common_options() -> argparse.ArgumentParser:
                         help="working size, longest side in px (default %(default)s)")
     common.add_argument("--steps", type=int, default=defaults.steps,
                         help="optimisation steps (default %(default)s)")
-    common.add_argument("--optimizer", choices=("lbfgs", "adam"), default=defaults.optimizer)
+    common.add_argument("--optimizer", choices=OPTIMIZERS, default=defaults.optimizer)
     common.add_argument("--learning-rate", type=float, default=None,
                         help="step size (default: 1 for lbfgs, 0.02 for adam)")
     common.add_argument("--seed", type=int, default=defaults.seed, help="noise seed")
     common.add_argument("--device", default=defaults.device, help="auto|cpu|cuda[:i]|mps")
     common.add_argument("--weights", default=defaults.weights,
                         help="imagenet (default), random[:SEED] (untrained) or a .pth file")
-    common.add_argument("--pooling", choices=("max", "avg"), default=defaults.pooling)
+    common.add_argument("--pooling", choices=POOLINGS, default=defaults.pooling)
     common.add_argument("--tv-weight", type=float, default=defaults.tv_weight)
-    common.add_argument("--precision", choices=("auto", "fp32", "bf16", "fp16"),
-                        default=defaults.precision,
+    common.add_argument("--precision", choices=PRECISIONS, default=defaults.precision,
                         help="network precision; auto: bf16 on GPUs and AMX CPUs, else fp32")
-    common.add_argument("--memory", choices=("auto", "fast", "lean"), default=defaults.memory,
+    common.add_argument("--memory", choices=MEMORY_MODES, default=defaults.memory,
                         help="lean: recompute activations in the backward pass (less memory, "
                              "1.2-1.4x the time). auto: lean from 2048 px")
     common.add_argument("--scales", default="auto", type=_scales,
@@ -72,6 +71,8 @@ def build_parser() -> argparse.ArgumentParser:
         DEFAULT_CONTENT_LAYERS,
         DEFAULT_RECONSTRUCT_LAYER,
         DEFAULT_STYLE_LAYERS,
+        INITS,
+        POOLINGS,
     )
 
     common = _common_options()
@@ -97,7 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
     style.add_argument("--style-layers", default=",".join(DEFAULT_STYLE_LAYERS))
     style.add_argument("--content-weight", type=float, default=1.0)
     style.add_argument("--style-weight", type=float, default=0.5)
-    style.add_argument("--init", choices=("content", "noise"), default="content")
+    style.add_argument("--init", choices=INITS, default="content")
 
     features = commands.add_parser("features", help="write feature maps as a multi-page TIFF")
     features.add_argument("image", type=Path)
@@ -107,7 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
     features.add_argument("--size", type=int, default=512)
     features.add_argument("--device", default="auto")
     features.add_argument("--weights", default="imagenet")
-    features.add_argument("--pooling", choices=("max", "avg"), default="max")
+    features.add_argument("--pooling", choices=POOLINGS, default="max")
     return parser
 
 
