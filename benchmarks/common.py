@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import resource
 import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -32,6 +34,17 @@ def median_seconds(function: Callable[[], object], repeats: int) -> float:
 def peak_rss_mb() -> float:
     """Peak resident memory of this process so far, in MB (Linux reports KiB)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def in_fresh_process(arguments: list[str], python: str = sys.executable) -> dict:
+    """Run ``python *arguments`` and read the JSON object it prints last, so that what it
+    measures (peak memory above all) starts from nothing; ``{"error": last stderr line}`` if
+    it fails."""
+    completed = subprocess.run([python, *arguments], capture_output=True, text=True,
+                               check=False)
+    if completed.returncode != 0:
+        return {"error": (completed.stderr.strip().splitlines() or ["no output"])[-1]}
+    return json.loads(completed.stdout.strip().splitlines()[-1])
 
 
 def say(line: str) -> None:

@@ -16,11 +16,9 @@ completes on a 24 GiB machine.
 from __future__ import annotations
 
 import argparse
-import json
-import subprocess
 import sys
 
-from common import say
+from common import in_fresh_process, say
 
 CHILD = """
 import json, resource, sys, time
@@ -48,11 +46,7 @@ print(json.dumps(info))
 
 
 def measure(python: str, size: int, steps: int, memory: str = "auto") -> dict:
-    completed = subprocess.run([python, "-c", CHILD, str(size), str(steps), memory],
-                               capture_output=True, text=True, check=False)
-    if completed.returncode != 0:
-        return {"error": completed.stderr.strip().splitlines()[-1]}
-    return json.loads(completed.stdout.strip().splitlines()[-1])
+    return in_fresh_process(["-c", CHILD, str(size), str(steps), memory], python)
 
 
 def main() -> None:

@@ -14,10 +14,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 
-from common import peak_rss_mb, say
+from common import in_fresh_process, peak_rss_mb, say
 
 LAYERS = ("conv_2", "conv_4", "conv_8", "conv_9", "conv_16")
 
@@ -57,10 +56,10 @@ def main() -> None:
         return
     figures = {}
     for mode in ("fast", "lean"):
-        completed = subprocess.run(
-            [sys.executable, __file__, "--child", mode, "--size", str(args.size),
-             "--repeats", str(args.repeats)], capture_output=True, text=True, check=True)
-        figures[mode] = json.loads(completed.stdout.strip().splitlines()[-1])
+        figures[mode] = in_fresh_process([__file__, "--child", mode, "--size", str(args.size),
+                                          "--repeats", str(args.repeats)])
+        if "error" in figures[mode]:
+            sys.exit(f"memory_modes: {mode} failed: {figures[mode]['error']}")
     fast, lean = figures["fast"], figures["lean"]
     say(f"memory modes: forward+backward to conv_16 at {args.size} px, CPU, channels_last")
     for mode, info in figures.items():
