@@ -1,4 +1,4 @@
-"""One optimisation step of a style transfer / a bare forward+backward of the same network.
+"""One optimization step of a style transfer / a bare forward+backward of the same network.
 
 Both are measured in this run, interleaved in rounds so machine noise hits them alike, on the
 same truncated VGG-19 (the seed's layers: content conv_9, style conv_2,4,8,16, so up to
@@ -50,7 +50,7 @@ def main() -> None:
     next(steps)  # setup and the first evaluation
     bare_forward_backward()  # warm-up
 
-    bare, optimise = [], []
+    bare, optimize = [], []
     for _ in range(args.rounds):
         for _ in range(args.steps):
             start = time.perf_counter()
@@ -59,13 +59,13 @@ def main() -> None:
         for _ in range(args.steps):
             start = time.perf_counter()
             next(steps)
-            optimise.append(time.perf_counter() - start)
+            optimize.append(time.perf_counter() - start)
     steps.close()
 
-    bare_s, step_s = statistics.median(bare), statistics.median(optimise)
+    bare_s, step_s = statistics.median(bare), statistics.median(optimize)
     say(f"step_overhead: {args.size} px on {device}, {memory_format}, layers up to conv_16")
     say(f"  bare forward+backward  {bare_s:.3f} s (median of {len(bare)})")
-    say(f"  optimisation step      {step_s:.3f} s (median of {len(optimise)})")
+    say(f"  optimization step      {step_s:.3f} s (median of {len(optimize)})")
     say(f"  ratio step / bare      {step_s / bare_s:.3f}   (goal <= 1.10)")
     say(f"  peak RSS               {peak_rss_mb():.0f} MB")
 

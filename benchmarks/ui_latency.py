@@ -2,7 +2,7 @@
 
 A 5 ms QTimer records the gaps between its ticks while the widget's worker runs; a gap far
 above 5 ms is time the UI could not respond.  Reported per run: the longest gap overall, the
-longest once the first step is back (the optimisation proper), and the number over 100 ms.
+longest once the first step is back (the optimization proper), and the number over 100 ms.
 The first run also imports torch (in the worker thread) and builds the network; later runs
 are warm.  Goal: under 100 ms at 256 px on CPU.  Needs a display (``xvfb-run -a``).
 
@@ -45,9 +45,9 @@ def measure(widget, steps: int) -> dict[str, float]:
         QApplication.processEvents()
         time.sleep(0.001)
     timer.stop()
-    optimising = [gap for gap, ended in gaps if first_step and ended - gap >= first_step[0]]
+    optimizing = [gap for gap, ended in gaps if first_step and ended - gap >= first_step[0]]
     return {"longest": max(gap for gap, _ in gaps),
-            "optimising": max(optimising, default=0.0),
+            "optimizing": max(optimizing, default=0.0),
             "over_100ms": sum(gap > 0.1 for gap, _ in gaps),
             "wall": time.perf_counter() - start}
 
@@ -70,7 +70,7 @@ def main() -> None:
         label = "first run (imports torch)" if run == 0 else f"warm run {run}"
         figures = measure(widget, args.steps)
         say(f"  {label:<26} longest stall {figures['longest'] * 1000:6.1f} ms | while "
-            f"optimising {figures['optimising'] * 1000:6.1f} ms | {figures['over_100ms']} "
+            f"optimizing {figures['optimizing'] * 1000:6.1f} ms | {figures['over_100ms']} "
             f"over 100 ms | run {figures['wall']:.1f} s")
     viewer.close()
 

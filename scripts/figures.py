@@ -18,8 +18,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
-from napari_neural_style.core.config import DEFAULT_SWEEP_VALUES, Config
+from napari_neural_style.core.config import Config
 from napari_neural_style.core.images import to_numpy, to_tensor
+from napari_neural_style.core.sweep_spec import SWEEPS
 from napari_neural_style.core.sweeps import Sweep, differences
 from napari_neural_style.core.tasks import Run
 from napari_neural_style.demo import choose_weights
@@ -74,14 +75,14 @@ def main() -> None:
 
     start = time.perf_counter()
     tiles = sweep_tiles("content_layers", Config("reconstruct", "conv_1", **common),
-                        DEFAULT_SWEEP_VALUES["content_layers"], content=astronaut)
+                        SWEEPS["content_layers"].values, content=astronaut)
     grid([("original", source), *tiles], args.out / "figure-reconstruction.png",
          f"Content reconstruction from noise, layer by layer ({label})")
     timings["reconstruction"] = time.perf_counter() - start
 
     start = time.perf_counter()
     tiles = sweep_tiles("style_layers", Config("texture", style_layers="conv_1", **common),
-                        DEFAULT_SWEEP_VALUES["style_layers"], style=gravel)
+                        SWEEPS["style_layers"].values, style=gravel)
     grid([("original", texture_source), *tiles], args.out / "figure-textures.png",
          f"Texture synthesis, Gram matrices by layer group ({label})")
     timings["textures"] = time.perf_counter() - start

@@ -1,4 +1,5 @@
 import json
+import re
 import subprocess
 import sys
 import urllib.error
@@ -132,3 +133,25 @@ def test_precision_memory_scales_and_peak_memory_in_metrics(images, tmp_path):
     assert [entry["size"] for entry in record["history"]] == [32, 64]
     with pytest.raises(SystemExit):
         main(["reconstruct", str(images / "content.png"), "-o", "x.png", "--scales", "half"])
+
+
+@pytest.mark.parametrize("task", ["reconstruct", "texture", "transfer"])
+def test_every_cli_default_is_the_config_default(task):
+    from napari_neural_style.cli import INPUT_NAMES, build_parser, config_from
+    from napari_neural_style.core.config import Config
+
+    inputs = ["in.png"] * len(INPUT_NAMES[task])
+    args = build_parser().parse_args([task, *inputs, "-o", "out.png"])
+    assert config_from(args) == Config.for_task(task)
+    assert Config.for_task("transfer").init == "content"
+
+
+def test_progress_bar_counts_every_scale(images, tmp_path, capsys):
+    assert main(["transfer", str(images / "content.png"), str(images / "style.png"), "-o",
+                 str(tmp_path / "o.png"), "--size", "64", "--steps", "3", "--coarse-steps", "2",
+                 "--scales", "0.5,1", "--style-layers", "conv_1", "--weights", "random",
+                 "--device", "cpu"]) == 0
+    err = capsys.readouterr().err
+    counts = re.findall(r"\| *(\d+)/(\d+) \[", err)
+    assert counts and {total for _, total in counts} == {"5"}
+    assert counts[-1] == ("5", "5")  # ends full, never past it

@@ -17,7 +17,7 @@ _LAZY = {
     "synthesize_texture": "core.tasks",
     "transfer": "core.tasks",
     "run": "core.tasks",
-    "feature_maps": "core.inspect",
+    "feature_maps": "core.features",
     "gram_matrix": "core.losses",
     "resolve_weights": "core.weights",
 }

@@ -2,13 +2,9 @@ import numpy as np
 import pytest
 
 from helpers import stop_when
-from napari_neural_style.core.config import (
-    DEFAULT_SWEEP_VALUES,
-    Config,
-    format_values,
-    parse_values,
-)
+from napari_neural_style.core.config import Config
 from napari_neural_style.core.errors import InputError
+from napari_neural_style.core.sweep_spec import SWEEPS, format_values, parse_values
 from napari_neural_style.core.sweeps import Sweep
 from napari_neural_style.core.tasks import Run
 
@@ -89,8 +85,8 @@ def test_parse_values():
         parse_values("seed", "one")
     with pytest.raises(InputError):
         parse_values("size", "1")
-    for parameter, values in DEFAULT_SWEEP_VALUES.items():
-        assert parse_values(parameter, format_values(values)) == values
+    for parameter, sweepable in SWEEPS.items():
+        assert parse_values(parameter, format_values(sweepable.values)) == sweepable.values
 
 
 def test_differences_are_zero_for_equal_slices_only():

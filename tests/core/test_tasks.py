@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from helpers import stop_when
-from napari_neural_style.core.errors import DeviceError, InputError, LayerNameError
+from napari_neural_style.core.errors import DeviceError, InputError
 from napari_neural_style.core.images import to_numpy, to_tensor
 from napari_neural_style.core.tasks import (
     Config,
@@ -53,7 +53,7 @@ def test_same_seed_same_bits_other_seed_other_result(photo):
     assert not np.array_equal(a, c)
 
 
-def test_adam_and_avg_pooling_also_optimise(photo):
+def test_adam_and_avg_pooling_also_optimize(photo):
     result = reconstruct(photo, "conv_4", size=32, steps=20, optimizer="adam", pooling="avg",
                          **FAST)
     assert result.history[-1]["total"] < result.history[0]["total"]
@@ -87,45 +87,6 @@ def test_provenance_carries_everything(photo):
     assert "torch" in record["versions"]
 
 
-def test_runs_need_no_torchvision_at_all(monkeypatch):
-    import importlib.metadata
-
-    from napari_neural_style.core.tasks import _versions
-
-    real_version = importlib.metadata.version
-
-    def version(name):
-        if name == "torchvision":
-            raise importlib.metadata.PackageNotFoundError(name)
-        return real_version(name)
-
-    monkeypatch.setattr(importlib.metadata, "version", version)
-    assert _versions()["torchvision"] is None and _versions()["torch"]
-
-
-@pytest.mark.parametrize(
-    ("kwargs", "error", "match"),
-    [
-        ({"task": "transfer", "content_layers": "conv_99", "style_layers": "conv_1"},
-         LayerNameError, "conv_1..conv_16"),
-        ({"task": "texture"}, InputError, "style layer"),
-        ({"task": "reconstruct", "content_layers": "conv_1", "init": "content"}, InputError,
-         "starts from noise"),
-        ({"task": "reconstruct", "content_layers": "conv_1", "steps": -1}, InputError, "steps"),
-        ({"task": "reconstruct", "content_layers": "conv_1", "content_weight": float("nan")},
-         InputError, "content_weight"),
-        ({"task": "reconstruct", "content_layers": "conv_1", "optimizer": "sgd"}, InputError,
-         "optimizer"),
-        ({"task": "paint"}, InputError, "task"),
-        ({"task": "reconstruct", "content_layers": "conv_1", "memory": "tiny"}, InputError,
-         "memory must be one of auto, fast, lean"),
-    ],
-)
-def test_bad_configs_are_refused(kwargs, error, match):
-    with pytest.raises(error, match=match):
-        Config(**kwargs)
-
-
 def test_bad_inputs_are_refused_before_any_work(photo):
     config = Config("transfer", "conv_9", "conv_16", size=24, **FAST)
     with pytest.raises(InputError, match="at least 32 px"):
@@ -145,7 +106,7 @@ def test_missing_device_is_a_clear_error(photo):
         next(iter(run))
 
 
-def test_images_already_at_working_size_optimise_too(photo):
+def test_images_already_at_working_size_optimize_too(photo):
     # no resize: the tensor comes straight from the HxWxC array
     result = transfer(photo, photo, size=photo.shape[0], steps=2, **FAST)
     assert result.image.shape == photo.shape
@@ -193,12 +154,6 @@ def test_precision_modes(photo, monkeypatch):
     assert resolve_precision("auto", torch.device("cpu")) is torch.bfloat16
     monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda: False)
     assert resolve_precision("auto", torch.device("cuda")) is torch.float16
-
-
-def test_bad_scales_are_refused():
-    for scales in ((0.5,), (1.0, 0.5), (0.0, 1.0), ()):
-        with pytest.raises(InputError, match="scales"):
-            Config("reconstruct", "conv_1", scales=scales)
 
 
 def test_stopping_at_a_coarse_scale_gives_a_full_size_result(photo):

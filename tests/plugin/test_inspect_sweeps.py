@@ -53,7 +53,7 @@ def test_feature_map_layers_have_channel_axes_and_overlay_the_source(qtbot, make
 
 def test_gram_images_equal_the_engine_gram_and_their_difference(qtbot, make_napari_viewer,
                                                                 photo, texture):
-    from napari_neural_style.core.inspect import gram_matrices
+    from napari_neural_style.core.features import gram_matrices
 
     viewer = make_napari_viewer()
     viewer.add_image(photo, name="astronaut")

@@ -1,107 +1,154 @@
 """Run configuration: every choice that determines a run, validated on creation.
 
 Pure Python (no torch), so the napari widget can build and check a configuration on the main
-thread, and read the defaults, without importing torch.
+thread, and read the defaults, without importing torch.  Each field carries its own
+:class:`Option` (label, help, range): the command line and the widgets build their inputs from
+these, so a default, a range or a help text is written once, here.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 
 from .errors import InputError
-from .layers import min_image_side, parse_layers
+from .vgg_layers import min_image_side, parse_layers
 
+TASKS = ("reconstruct", "texture", "transfer")
+#: the input images each task reads
+TASK_INPUTS = {"reconstruct": ("content",), "texture": ("style",),
+               "transfer": ("content", "style")}
+#: the VGG layers each task uses unless told otherwise (the seed's favourite settings)
+DEFAULT_CONTENT_LAYERS = ("conv_9",)
+DEFAULT_STYLE_LAYERS = ("conv_2", "conv_4", "conv_8", "conv_16")
+DEFAULT_RECONSTRUCT_LAYER = "conv_4"
+TASK_LAYERS = {
+    "reconstruct": {"content_layers": (DEFAULT_RECONSTRUCT_LAYER,)},
+    "texture": {"style_layers": DEFAULT_STYLE_LAYERS},
+    "transfer": {"content_layers": DEFAULT_CONTENT_LAYERS, "style_layers": DEFAULT_STYLE_LAYERS},
+}
 OPTIMIZERS = ("lbfgs", "adam")
+DEFAULT_LEARNING_RATES = {"lbfgs": 1.0, "adam": 0.02}
 POOLINGS = ("max", "avg")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 MEMORY_MODES = ("auto", "fast", "lean")
+INITS = ("content", "noise")
 #: working size (longest side) from which ``memory="auto"`` recomputes activations.  Measured
 #: on a CPU (benchmarks/memory_modes.py): 63 % of the memory for 1.39x the time at 1024 px, 87 %
 #: for 1.44x at 512 px; a 1024 px transfer needs 4 GB anyway, a 2048 px one 12.8 GB, 8.6 lean
 LEAN_FROM_SIZE = 2048
 #: Longest working side the engine accepts; beyond it a single feature map outgrows most RAM.
 MAX_SIZE = 8192
-TASKS = ("reconstruct", "texture", "transfer")
-#: the input images each task reads
-TASK_INPUTS = {"reconstruct": ("content",), "texture": ("style",),
-               "transfer": ("content", "style")}
-INITS = ("content", "noise")
-DEFAULT_CONTENT_LAYERS = ("conv_9",)
-DEFAULT_STYLE_LAYERS = ("conv_2", "conv_4", "conv_8", "conv_16")
-DEFAULT_RECONSTRUCT_LAYER = "conv_4"
 MAX_STEPS = 100_000
+WEIGHTS_HELP = "imagenet (torchvision VGG-19), random[:SEED] (untrained) or a .pth file"
+
+
+@dataclass(frozen=True)
+class Option:
+    """How a :class:`Config` field is shown and asked for (command line, widget tooltip)."""
+
+    label: str
+    help: str
+    choices: tuple | None = None
+    low: float | None = None
+    high: float | None = None
+    #: the tasks the field matters to
+    tasks: tuple[str, ...] = TASKS
+
+
+def _option(default, label: str, help: str, **option) -> field:
+    return field(default=default, metadata={"option": Option(label, help, **option)})
 
 
 @dataclass(frozen=True)
 class Config:
-    """Everything that determines a run (given the input images).  Validated on creation."""
+    """Everything that determines a run (given the input images).  Validated on creation.
+
+    Layers must be given (:meth:`for_task` fills in the task's defaults); ``init=None`` starts
+    a transfer from the content image and the other tasks from noise.
+    """
 
     task: str
-    content_layers: tuple[str, ...] = ()
-    style_layers: tuple[str, ...] = ()
-    content_weight: float = 1.0
-    style_weight: float = 0.5
-    tv_weight: float = 0.0
-    steps: int = 300
-    size: int = 512
-    optimizer: str = "lbfgs"
-    learning_rate: float | None = None
-    lbfgs_history: int = 20
-    init: str = "noise"
-    seed: int = 0
-    device: str = "auto"
-    weights: str = "imagenet"
-    pooling: str = "max"
-    precision: str = "auto"
-    #: ``fast`` keeps every activation for the backward pass; ``lean`` keeps only each block's
-    #: input and taps and recomputes the rest; ``auto``: lean from LEAN_FROM_SIZE px up
-    memory: str = "auto"
-    #: fractions of ``size`` to optimise at in turn, each for ``steps`` steps, the result of
-    #: one scale upsampled to start the next; None picks them (see :func:`auto_scales`)
-    scales: tuple[float, ...] | None = None
-    #: steps at each scale but the last (None: ``steps``); coarse steps are cheap but need
-    #: not be many, since the last scale refines anyway
-    coarse_steps: int | None = None
+    content_layers: tuple[str, ...] = _option(
+        (), "content layers", "VGG-19 layers whose features are matched, e.g. conv_9 or conv4_1",
+        tasks=("reconstruct", "transfer"))
+    style_layers: tuple[str, ...] = _option(
+        (), "style layers", "VGG-19 layers whose Gram matrices are matched, e.g. "
+        "conv_2,conv_4,conv_8,conv_16 or conv_5-8 or all", tasks=("texture", "transfer"))
+    content_weight: float = _option(1.0, "content weight", "weight of the content loss",
+                                    low=0, high=1e6, tasks=("transfer",))
+    style_weight: float = _option(0.5, "style weight", "weight of the style loss",
+                                  low=0, high=1e6, tasks=("transfer",))
+    tv_weight: float = _option(0.0, "TV weight", "weight of the total variation (smoothness) "
+                               "loss", low=0, high=1e6)
+    steps: int = _option(300, "steps", "optimization steps at each scale (coarse scales: "
+                         "coarse steps, when set)", low=1, high=MAX_STEPS)
+    size: int = _option(512, "working size (px)", "working size: the longest side in px",
+                        low=16, high=MAX_SIZE)
+    optimizer: str = _option("lbfgs", "optimizer", "L-BFGS or Adam", choices=OPTIMIZERS)
+    learning_rate: float | None = _option(
+        None, "learning rate", "step size (default: " + ", ".join(
+            f"{rate:g} for {name}" for name, rate in DEFAULT_LEARNING_RATES.items()) + ")")
+    lbfgs_history: int = _option(20, "L-BFGS history", "L-BFGS memory (past steps kept)",
+                                 low=1, high=1000)
+    init: str | None = _option(None, "start from", "start from the content image or from "
+                               "noise",
+                               choices=INITS, tasks=("transfer",))
+    seed: int = _option(0, "noise seed", "seed of the starting noise", low=0, high=2**31 - 1)
+    device: str = _option("auto", "device", "auto (CUDA, then MPS, then CPU), cpu, cuda[:i] "
+                          "or mps")
+    weights: str = _option("imagenet", "weights", WEIGHTS_HELP)
+    pooling: str = _option("max", "pooling", "max (as trained) or avg (smoother, Gatys et "
+                           "al.)", choices=POOLINGS)
+    precision: str = _option("auto", "precision", "network precision; auto: bf16 on GPUs and "
+                             "AMX CPUs, else fp32", choices=PRECISIONS)
+    memory: str = _option(
+        "auto", "memory", "fast keeps every activation for the backward pass; lean recomputes "
+        "them (at 1024 px 0.63x the memory for 1.39x the time); auto: lean from "
+        f"{LEAN_FROM_SIZE} px", choices=MEMORY_MODES)
+    scales: tuple[float, ...] | None = _option(
+        None, "scales (coarse to fine)", "fractions of the working size to optimize at in "
+        "turn, e.g. 0.25,0.5,1, each from the previous result upsampled; auto: halve while "
+        ">= 256 px; 1: a single scale")
+    coarse_steps: int | None = _option(None, "coarse steps", "steps at each scale but the "
+                                       "last (default: steps)", low=0, high=MAX_STEPS)
 
     def __post_init__(self):
-        _check_choice("task", self.task, TASKS)
-        _check_choice("optimizer", self.optimizer, OPTIMIZERS)
-        _check_choice("init", self.init, INITS)
-        _check_choice("pooling", self.pooling, POOLINGS)
-        _check_choice("precision", self.precision, PRECISIONS)
-        _check_choice("memory", self.memory, MEMORY_MODES)
-        object.__setattr__(self, "content_layers",
-                           parse_layers(self.content_layers) if self.content_layers else ())
-        object.__setattr__(self, "style_layers",
-                           parse_layers(self.style_layers) if self.style_layers else ())
-        if self.needs_content and not self.content_layers:
-            raise InputError(f"{self.task} needs at least one content layer")
-        if self.needs_style and not self.style_layers:
-            raise InputError(f"{self.task} needs at least one style layer")
+        for name in ("task", "optimizer", "init", "pooling", "precision", "memory"):
+            _check_choice(name, getattr(self, name), _choices(name))
+        if self.init is None:
+            object.__setattr__(self, "init", "content" if self.task == "transfer" else "noise")
+        self._check_layers()
         if self.task != "transfer" and self.init == "content":
             raise InputError(f"{self.task} starts from noise; init='content' is for transfer")
         for name in ("content_weight", "style_weight", "tv_weight"):
             value = getattr(self, name)
             if not (math.isfinite(value) and value >= 0):
                 raise InputError(f"{name} must be a finite number >= 0, not {value}")
-        if not 0 <= self.steps <= MAX_STEPS:
-            raise InputError(f"steps must be in 0..{MAX_STEPS}, not {self.steps}")
-        if not 1 <= self.size <= MAX_SIZE:
-            raise InputError(f"size must be in 1..{MAX_SIZE} px, not {self.size}")
+        _check_range("steps", self.steps, 0, MAX_STEPS)
+        _check_range("size", self.size, 1, MAX_SIZE, " px")
+        if self.coarse_steps is not None:
+            _check_range("coarse_steps", self.coarse_steps, 0, MAX_STEPS)
         if self.learning_rate is not None and not self.learning_rate > 0:
             raise InputError(f"learning_rate must be > 0, not {self.learning_rate}")
-        if self.scales is not None:
-            scales = tuple(float(scale) for scale in self.scales)
-            if not scales or scales[-1] != 1.0 or any(not 0 < scale <= 1 for scale in scales) \
-                    or list(scales) != sorted(set(scales)):
-                raise InputError(f"scales must rise to 1.0, e.g. (0.25, 0.5, 1.0); got "
-                                 f"{self.scales}")
-            object.__setattr__(self, "scales", scales)
-        if self.coarse_steps is not None and not 0 <= self.coarse_steps <= MAX_STEPS:
-            raise InputError(f"coarse_steps must be in 0..{MAX_STEPS}, not {self.coarse_steps}")
         if self.lbfgs_history < 1:
             raise InputError(f"lbfgs_history must be >= 1, not {self.lbfgs_history}")
+        if self.scales is not None:
+            object.__setattr__(self, "scales", _checked_scales(self.scales))
+
+    def _check_layers(self) -> None:
+        for kind, needed in (("content", self.needs_content), ("style", self.needs_style)):
+            name = f"{kind}_layers"
+            value = getattr(self, name)
+            object.__setattr__(self, name, parse_layers(value) if value else ())
+            if needed and not getattr(self, name):
+                raise InputError(f"{self.task} needs at least one {kind} layer")
+
+    @classmethod
+    def for_task(cls, task: str, **options) -> Config:
+        """A config of ``task`` with its default layers (the seed's) unless given."""
+        _check_choice("task", task, TASKS)
+        return cls(task, **{**TASK_LAYERS[task], **options})
 
     def steps_at(self, scale_index: int, scales: int) -> int:
         """Steps to run at scale ``scale_index`` of ``scales``."""
@@ -142,9 +189,37 @@ class Config:
         return "style" in TASK_INPUTS[self.task]
 
 
-def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
-    if value not in choices:
+def options() -> dict[str, Option]:
+    """``{field name: Option}`` of every Config field a user sets (all but ``task``)."""
+    return {item.name: item.metadata["option"] for item in fields(Config)
+            if "option" in item.metadata}
+
+
+def default(name: str):
+    """The default of Config field ``name``."""
+    return next(item.default for item in fields(Config) if item.name == name)
+
+
+def _choices(name: str) -> tuple:
+    return TASKS if name == "task" else options()[name].choices
+
+
+def _check_choice(name: str, value: str | None, choices: tuple) -> None:
+    if value not in choices and not (name == "init" and value is None):
         raise InputError(f"{name} must be one of {', '.join(choices)}; got {value!r}")
+
+
+def _check_range(name: str, value: int, low: int, high: int, unit: str = "") -> None:
+    if not low <= value <= high:
+        raise InputError(f"{name} must be in {low}..{high}{unit}, not {value}")
+
+
+def _checked_scales(scales) -> tuple[float, ...]:
+    values = tuple(float(scale) for scale in scales)
+    if not values or values[-1] != 1.0 or any(not 0 < scale <= 1 for scale in values) \
+            or list(values) != sorted(set(values)):
+        raise InputError(f"scales must rise to 1.0, e.g. (0.25, 0.5, 1.0); got {scales}")
+    return values
 
 
 def parse_scales(text: str) -> tuple[float, ...] | None:
@@ -157,6 +232,11 @@ def parse_scales(text: str) -> tuple[float, ...] | None:
     except ValueError:
         raise InputError(f"bad scales {text!r}: write auto, or fractions such as 0.5, 1") \
             from None
+
+
+def format_scales(scales: tuple[float, ...] | None) -> str:
+    """The text :func:`parse_scales` reads back into ``scales``."""
+    return "auto" if scales is None else ", ".join(f"{scale:g}" for scale in scales)
 
 
 def auto_scales(size: int) -> tuple[float, ...]:
@@ -176,42 +256,3 @@ def working_shape(height: int, width: int, size: int) -> tuple[int, int]:
         raise InputError(f"working size {size} is out of range; choose 1..{MAX_SIZE} px")
     scale = size / max(height, width)
     return max(1, round(height * scale)), max(1, round(width * scale))
-
-
-#: settings a sweep can vary, with the values it varies them over by default
-DEFAULT_SWEEP_VALUES: dict[str, tuple] = {
-    "content_layers": ("conv_1", "conv_2", "conv_4", "conv_8"),
-    "style_layers": ("conv_1-2", "conv_3-4", "conv_5-8", "conv_9-12", "all"),
-    "seed": (0, 1),
-    "style_weight": (0.1, 0.5, 2.5),
-    "steps": (50, 100, 200),
-    "optimizer": ("lbfgs", "adam"),
-}
-PARAMETERS = tuple(DEFAULT_SWEEP_VALUES)
-
-
-def check_sweep_parameter(parameter: str) -> None:
-    if parameter not in PARAMETERS:
-        raise InputError(f"cannot sweep {parameter!r}; choose one of {', '.join(PARAMETERS)}")
-
-
-def parse_values(parameter: str, text: str) -> tuple:
-    """Values for ``parameter`` from text: comma-separated, or ``;``-separated when a value
-    is itself a list of layers (``conv_1,conv_2; conv_3-4``)."""
-    check_sweep_parameter(parameter)
-    separator = ";" if ";" in text else ","
-    items = [item.strip() for item in text.split(separator) if item.strip()]
-    try:
-        if parameter in ("seed", "steps"):
-            return tuple(int(item) for item in items)
-        if parameter == "style_weight":
-            return tuple(float(item) for item in items)
-    except ValueError:
-        raise InputError(f"bad value in {text!r} for {parameter}") from None
-    return tuple(items)
-
-
-def format_values(values: tuple) -> str:
-    """The text :func:`parse_values` reads back into ``values``."""
-    return ("; " if any("," in str(value) or "-" in str(value) for value in values)
-            else ", ").join(str(value) for value in values)

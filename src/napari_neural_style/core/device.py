@@ -1,8 +1,18 @@
-"""Which torch device a run uses: ``auto`` picks CUDA, then MPS, then the CPU."""
+"""Which torch device a run uses: ``auto`` picks CUDA, then MPS, then the CPU.
+
+torch is imported by each function that needs it, not by this module: the napari widgets list
+the devices at start-up, which must not import torch (it takes seconds and 300+ MB).
+"""
 
 from __future__ import annotations
 
-import torch
+import platform
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import torch
 
 try:  # imported here, not when asked: a run cut short at interpreter exit still reports
     import resource
@@ -13,17 +23,32 @@ from .errors import DeviceError
 
 
 def available_devices() -> list[str]:
-    """Devices that exist here, best first, ``auto`` included (for dropdowns and help)."""
+    """Devices that exist here, best first, ``auto`` included (for dropdowns and help).
+
+    torch answers once something imported it; before that, the system is probed instead
+    (NVIDIA's driver lists its GPUs under /proc; MPS is on Apple silicon).
+    """
     devices = ["auto"]
-    if torch.cuda.is_available():
-        devices += [f"cuda:{index}" for index in range(torch.cuda.device_count())]
-    if torch.backends.mps.is_available():
-        devices.append("mps")
+    if "torch" in sys.modules:
+        import torch
+
+        if torch.cuda.is_available():
+            devices += [f"cuda:{index}" for index in range(torch.cuda.device_count())]
+        if torch.backends.mps.is_available():
+            devices.append("mps")
+    else:
+        gpus = sorted(Path("/proc/driver/nvidia/gpus").glob("*")) \
+            if sys.platform == "linux" else []
+        devices += [f"cuda:{index}" for index in range(len(gpus))]
+        if sys.platform == "darwin" and platform.machine() == "arm64":
+            devices.append("mps")
     return [*devices, "cpu"]
 
 
 def resolve_device(spec: str = "auto") -> torch.device:
     """A ``torch.device`` for ``auto``, ``cpu``, ``cuda``, ``cuda:i`` or ``mps``."""
+    import torch
+
     text = spec.strip().lower()
     if text == "auto":
         if torch.cuda.is_available():
@@ -52,6 +77,8 @@ def resolve_device(spec: str = "auto") -> torch.device:
 
 def preferred_memory_format(device: torch.device) -> torch.memory_format:
     """channels_last on the CPU, where its convolutions run ~1.2-1.4x faster (benchmarks/)."""
+    import torch
+
     return torch.channels_last if device.type == "cpu" else torch.contiguous_format
 
 
@@ -76,6 +103,8 @@ def resolve_precision(spec: str, device: torch.device) -> torch.dtype | None:
     elsewhere (MPS and other CPUs) -- it never picks what the device lacks or runs slower.  Gram
     matrices and losses are accumulated in float32 whatever the choice.
     """
+    import torch
+
     if spec == "fp32":
         return None
     if spec == "fp16":
@@ -97,6 +126,8 @@ def peak_memory_mb(device: torch.device) -> dict:
     """Peak memory so far: CUDA memory allocated on ``device`` since the run reset it, else
     the whole process's peak resident set (what the operating system had to give)."""
     if device.type == "cuda":
+        import torch
+
         return {"mb": torch.cuda.max_memory_allocated(device) / 2**20,
                 "of": "CUDA memory allocated by this run"}
     if resource is None:

@@ -1,4 +1,4 @@
-"""The loss terms, each normalised so that weights of order 1 balance each other.
+"""The loss terms, each normalized so that weights of order 1 balance each other.
 
 Every term is a *relative* squared error: the squared distance to the target divided by the
 target's own mean square.  A term is 0 at the target and about 1 for an unrelated image,

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 
 import torch
 
-from .layers import layer
 from .losses import content_loss, gram_matrix, style_loss, tv_loss
 from .vgg import VGGEncoder
+from .vgg_layers import layer
 
 
 @dataclass(frozen=True)

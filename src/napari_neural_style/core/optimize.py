@@ -1,7 +1,7 @@
-"""The one optimisation loop: pixels against a weighted sum of feature losses, as a generator.
+"""The one optimization loop: pixels against a weighted sum of feature losses, as a generator.
 
-``optimize_batch(evaluate, images, steps)`` optimises several images at once: each step is one
-forward and backward pass for all of them (``evaluate``), then one optimiser step per image,
+``optimize_batch(evaluate, images, steps)`` optimizes several images at once: each step is one
+forward and backward pass for all of them (``evaluate``), then one optimizer step per image,
 so every image follows the trajectory it would follow alone.  It yields the list of
 :class:`Step` s after every evaluation; closing the generator cancels the run.  A step is one
 evaluation of the loss and its gradient, so ``steps`` is what the user pays for.
@@ -16,10 +16,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from .config import OPTIMIZERS
+from .config import DEFAULT_LEARNING_RATES, OPTIMIZERS
 from .objective import Losses
-
-DEFAULT_LEARNING_RATES = {"lbfgs": 1.0, "adam": 0.02}
 
 #: pixels of every image -> (loss tensor, Losses) for every image, from one shared pass
 Evaluate = Callable[[list[torch.Tensor]], list[tuple[torch.Tensor, Losses]]]
@@ -51,7 +49,7 @@ def make_optimizer(pixels: torch.Tensor, optimizer: str, learning_rate: float | 
     rate = DEFAULT_LEARNING_RATES[optimizer] if learning_rate is None else learning_rate
     if optimizer == "lbfgs":
         # zero tolerances: never stop early on a small loss; max_iter=1: no line search, so
-        # one optimiser step costs exactly one evaluation
+        # one optimizer step costs exactly one evaluation
         return torch.optim.LBFGS([pixels], lr=rate, max_iter=1, history_size=lbfgs_history,
                                  tolerance_grad=0.0, tolerance_change=0.0)
     return torch.optim.Adam([pixels], lr=rate)
@@ -60,7 +58,7 @@ def make_optimizer(pixels: torch.Tensor, optimizer: str, learning_rate: float | 
 def optimize_batch(evaluate: Evaluate, images: Sequence[torch.Tensor], steps: int,
                    optimizers: Sequence[str], learning_rates: Sequence[float | None],
                    lbfgs_history: int = 20) -> Iterator[list[Step]]:
-    """Minimise each image's loss over its pixels (``images`` are left untouched).
+    """Minimize each image's loss over its pixels (``images`` are left untouched).
 
     Yields ``steps + 1`` lists: step 0 holds the starting images, step ``k`` the images after
     ``k`` gradient evaluations.

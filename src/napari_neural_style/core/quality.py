@@ -1,6 +1,6 @@
 """Quality numbers beside every result, so runs compare by more than eye.
 
-At a fixed set of layers (whatever the run optimised), a result's
+At a fixed set of layers (whatever the run optimized), a result's
 
 * ``content_error[l] = mean((F_l - P_l)^2) / mean(P_l^2)`` against the content image, and
 * ``gram_distance[l] = mean((G_l - A_l)^2) / mean(A_l^2)`` against the style image,
@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import torch
 
-from .layers import min_image_side
 from .losses import content_loss, gram_matrix, style_loss
 from .vgg import VGGEncoder
+from .vgg_layers import min_image_side
 from .weights import Weights
 
 QUALITY_LAYERS = ("conv_1", "conv_2", "conv_3", "conv_4", "conv_5", "conv_8", "conv_9",

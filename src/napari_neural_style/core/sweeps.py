@@ -19,10 +19,13 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .config import Config, check_sweep_parameter
+from .config import Config
 from .errors import InputError
-from .layers import deepest
-from .tasks import BatchRun, Result
+from .images import to_numpy
+from .result import Result
+from .sweep_spec import sweepable
+from .tasks import BatchRun
+from .vgg_layers import deepest
 
 
 @dataclass(frozen=True)
@@ -58,7 +61,7 @@ class Sweep:
 
     def __init__(self, base: Config, parameter: str, values: tuple | list,
                  content: np.ndarray | None = None, style: np.ndarray | None = None):
-        check_sweep_parameter(parameter)
+        sweepable(parameter)
         if len(values) < 1:
             raise InputError("a sweep needs at least one value")
         self.parameter, self.values = parameter, tuple(values)
@@ -100,11 +103,15 @@ class Sweep:
                 steps.close()
             weights = run.weights
 
+    def source_image(self) -> np.ndarray:
+        """The image the results overlay, at the working size: float32 ``(H, W, 3)``."""
+        return to_numpy(self.runs[0].source)
+
     def result(self) -> SweepResult:
         """The results so far (runs not started are left out; a stopped run is cancelled)."""
         by_index: dict[int, Result] = {}
         for group, run in zip(self.groups, self.runs, strict=True):
-            if run.last is not None:
+            if run.outcome is not None:
                 by_index.update(zip(group, run.results(), strict=True))
         if not by_index:
             raise InputError("the sweep was stopped before its first step; nothing to show")

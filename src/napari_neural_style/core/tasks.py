@@ -5,16 +5,17 @@
 * ``transfer``: content features of one image plus Grams of another.
 
 :class:`Run` is the engine every caller shares: iterate it for :class:`~.optimize.Step` s
-(closing the iterator cancels), then ask it for the :class:`Result`.
+(closing the iterator cancels), then ask it for the :class:`~.result.Result`.
+:class:`BatchRun` is the same for several configs optimized together (sweeps).  A run is set up
+once (:class:`Engine`), then optimized scale by scale, then finished (:class:`Outcome`).
 """
 
 from __future__ import annotations
 
-import platform
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
@@ -28,90 +29,59 @@ from .config import (
 )
 from .device import peak_memory_mb, preferred_memory_format, resolve_device, resolve_precision
 from .errors import InputError, NeuralStyleError
-from .images import resize, to_tensor
-from .layers import min_image_side
+from .images import resize, to_numpy, to_tensor
 from .objective import BatchObjective, Objective
 from .optimize import Step, optimize_batch
 from .quality import quality
+from .result import Result
 from .vgg import VGGEncoder
+from .vgg_layers import min_image_side
 from .weights import Weights, resolve_weights
-
-
-@dataclass
-class Result:
-    """A finished (or cancelled) run: the image and everything needed to reproduce it."""
-
-    image: np.ndarray  # float32 (H, W, 3) in [0, 1]
-    config: Config
-    history: list[dict]  # Losses.record for every evaluated step
-    steps_done: int
-    seconds: float  # optimisation loop only
-    setup_seconds: float  # weights, network, targets
-    device: str
-    precision: str  # what the network ran in: fp32, bf16 or fp16
-    peak_memory: dict  # {"mb": ..., "of": ...}, see device.peak_memory_mb
-    weights: dict
-    cancelled: bool
-    quality: dict = field(default_factory=dict)  # see core.quality
-    versions: dict = field(default_factory=lambda: _versions())
-
-    @property
-    def seconds_per_step(self) -> float:
-        return self.seconds / self.steps_done if self.steps_done else 0.0
-
-    def provenance(self, full_history: bool = True) -> dict:
-        """Every fact about the run, JSON-ready (layer metadata and ``--json`` both use it)."""
-        history = self.history if full_history else _first_and_last(self.history)
-        return {
-            "task": self.config.task,
-            "params": asdict(self.config),
-            "steps": self.steps_done,
-            "seconds": self.seconds,
-            "setup_seconds": self.setup_seconds,
-            "seconds_per_step": self.seconds_per_step,
-            "device": self.device,
-            "precision": self.precision,
-            "peak_memory": self.peak_memory,
-            "weights": self.weights,
-            "cancelled": self.cancelled,
-            "quality": self.quality,
-            "history": history,
-            "versions": self.versions,
-        }
-
-
-def _first_and_last(history: list[dict]) -> list[dict]:
-    return history[:1] + history[-1:] if len(history) > 1 else list(history)
-
-
-def _versions() -> dict:
-    from importlib.metadata import PackageNotFoundError, version
-
-    from .. import __version__
-
-    # torchvision's version from its metadata: importing it would hold the GIL for ~0.3 s.  The
-    # engine itself never imports it, so a run goes on without it (None).
-    try:
-        torchvision = version("torchvision")
-    except PackageNotFoundError:
-        torchvision = None
-    return {"napari_neural_style": __version__, "torch": torch.__version__,
-            "torchvision": torchvision, "numpy": np.__version__,
-            "python": platform.python_version()}
-
 
 #: settings every run of a batch must share (one network, one image size, one schedule)
 SHARED = ("size", "pooling", "weights", "device", "steps", "precision", "memory", "scales",
           "coarse_steps", "lbfgs_history")
+PRECISION_NAMES = {None: "fp32", torch.bfloat16: "bf16", torch.float16: "fp16"}
+
+
+@dataclass(frozen=True)
+class Engine:
+    """What every scale of a run shares, set up once: the device, the weights, the network
+    (cut after the deepest layer any config needs, in the chosen precision) and the input
+    images on the device.  Targets depend on the scale's size: each scale computes its own."""
+
+    device: torch.device
+    weights: Weights
+    encoder: VGGEncoder
+    precision: str  # what the network runs in: fp32, bf16 or fp16
+    memory_format: torch.memory_format
+    content: torch.Tensor | None
+    style: torch.Tensor | None
+    seconds: float  # time the setup took
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How a run ended: the last step of each config at the working size, and its numbers."""
+
+    last: list[Step]
+    quality: list[dict]
+    finished: bool
+    seconds: float  # optimization loop only
+    setup_seconds: float
+    device: str
+    precision: str
+    peak_memory: dict
+    weights: dict
 
 
 class BatchRun:
-    """Runs of several configs on the same images, optimised together.
+    """Runs of several configs on the same images, optimized together.
 
     The configs must share the settings of :data:`SHARED`; they may differ in task, layers,
     loss weights, seed, init, optimizer and learning rate.  Targets are computed once for all (one
     forward pass per input image), every step is one forward and backward pass for the whole
-    batch, and each image keeps its own optimiser, so it ends where it would have alone.
+    batch, and each image keeps its own optimizer, so it ends where it would have alone.
     Iterating yields the list of :class:`~.optimize.Step` s per step; closing the iterator
     cancels, and :meth:`results` then reports the partial images as cancelled.
     """
@@ -120,7 +90,6 @@ class BatchRun:
                  style: np.ndarray | None = None, weights: Weights | None = None):
         if not configs:
             raise InputError("a batch needs at least one configuration")
-        first = configs[0]
         for field_name in SHARED:
             if len({getattr(config, field_name) for config in configs}) > 1:
                 raise InputError(f"runs batched together must share {field_name}")
@@ -130,24 +99,23 @@ class BatchRun:
                                    any(config.needs_content for config in configs), min_side)
         self.style = self._input(style, "style image",
                                  any(config.needs_style for config in configs), min_side)
+        #: resolved on the first iteration unless given (a sweep hands them on)
         self.weights = weights
-        self.device: torch.device | None = None
+        self.sizes = self.scale_sizes()
+        self.counts = [configs[0].steps_at(index, len(self.sizes))
+                       for index in range(len(self.sizes))]
         self.histories: list[list[dict]] = [[] for _ in configs]
-        self.precision = "fp32"
-        self.peak_memory: dict = {}
-        self.last: list[Step] | None = None
-        self.quality: list[dict] = [{} for _ in configs]
-        self.finished = False
-        self.seconds = 0.0
-        self.setup_seconds = 0.0
-        self._first = first
+        self.last: list[Step] | None = None  # the latest steps, at their scale's size
+        self.engine: Engine | None = None  # while iterating
+        self.outcome: Outcome | None = None  # once iteration ended
 
     def _input(self, image: np.ndarray | None, name: str, needed: bool,
                min_side: int) -> torch.Tensor | None:
         if not needed:
             return None
         if image is None:
-            raise InputError(f"{self._task_names()} needs a {name}")
+            tasks = "/".join(dict.fromkeys(config.task for config in self.configs))
+            raise InputError(f"{tasks} needs a {name}")
         return to_tensor(image, self.configs[0].size, name, min_side)
 
     def layers(self, kind: str) -> tuple[str, ...]:
@@ -156,20 +124,109 @@ class BatchRun:
         return tuple(dict.fromkeys(name for config in self.configs
                                    for name in getattr(config, kind)))
 
-    def _task_names(self) -> str:
-        return "/".join(dict.fromkeys(config.task for config in self.configs))
-
     @property
     def output_shape(self) -> tuple[int, int]:
-        source = self.content if self.content is not None else self.style
-        return tuple(source.shape[-2:])
+        """(H, W) of the results: the content image's working shape, else the style's."""
+        return tuple(self.source.shape[-2:])
 
-    def _initial(self, config: Config, content: torch.Tensor | None,
-                 shape: tuple[int, int]) -> torch.Tensor:
+    @property
+    def source(self) -> torch.Tensor:
+        """The image results overlay, at the working size: the content, else the style."""
+        return self.content if self.content is not None else self.style
+
+    @property
+    def total_steps(self) -> int:
+        """Steps over every scale (what a progress bar counts to)."""
+        return sum(self.counts)
+
+    def output_image(self, step: Step) -> np.ndarray:
+        """``step``'s image at the results' shape (a coarse scale's is upsampled)."""
+        return to_numpy(resize(step.pixels, self.output_shape))
+
+    def scale_sizes(self) -> tuple[int, ...]:
+        """Working sizes, coarse to fine, keeping only scales the deepest layer can use."""
+        shapes = [tuple(image.shape[-2:]) for image in (self.content, self.style)
+                  if image is not None]
+        return self.configs[0].scale_sizes(*shapes, layers=self.layers("layers"))
+
+    def __iter__(self) -> Iterator[list[Step]]:
+        self.engine = engine = self._setup()
+        previous = None
+        finished = False
+        start = time.perf_counter()
+        try:
+            for number, size in enumerate(self.sizes):
+                previous = yield from self._scale(engine, number, size, previous, start)
+            finished = True
+        finally:
+            self.engine = None  # the network's memory goes with the iteration
+            self.outcome = self._finish(engine, finished)
+
+    def _setup(self) -> Engine:
+        """Device, weights, network and inputs, once for every scale."""
+        first = self.configs[0]
+        start = time.perf_counter()
+        device = resolve_device(first.device)
+        if self.weights is None:
+            self.weights = resolve_weights(first.weights)
+        memory_format = preferred_memory_format(device)
+        autocast = resolve_precision(first.precision, device)
+        if device.type == "cuda":
+            torch.backends.cudnn.benchmark = True  # fixed shapes: let cuDNN pick its fastest
+            torch.cuda.reset_peak_memory_stats(device)
+        encoder = VGGEncoder(self.weights, self.layers("layers"), first.pooling,
+                             memory_format).to(device)
+        encoder.autocast = autocast
+        content, style = (None if image is None else image.to(device)
+                          for image in (self.content, self.style))
+        return Engine(device, self.weights, encoder, PRECISION_NAMES[autocast], memory_format,
+                      content, style, time.perf_counter() - start)
+
+    def _scale(self, engine: Engine, number: int, size: int,
+               previous: tuple[list[torch.Tensor], torch.Tensor | None] | None,
+               start: float) -> Iterator[list[Step]]:
+        """Optimize at working ``size`` from ``previous`` (the coarser scale's images and
+        content) or from the configs' starts; return this scale's images and content."""
+        content, style = (None if image is None else
+                          resize(image, working_shape(*image.shape[-2:], size))
+                          for image in (engine.content, engine.style))
+        shared = Objective.from_images(
+            engine.encoder, content, style, self.layers("content_layers"),
+            self.layers("style_layers"), memory_format=engine.memory_format)
+        evaluate = BatchObjective([shared.select(config) for config in self.configs])
+        shape = working_shape(*self.output_shape, size)
+        if previous is None:
+            starts = [self._initial(config, content, shape, engine.device)
+                      for config in self.configs]
+        else:
+            starts = [self._upsampled(config, image, shape, previous[1], content)
+                      for config, image in zip(self.configs, previous[0], strict=True)]
+        offset = sum(self.counts[:number])
+        first = self.configs[0]
+        for steps in optimize_batch(evaluate, starts, self.counts[number],
+                                    [config.optimizer for config in self.configs],
+                                    [config.learning_rate for config in self.configs],
+                                    first.lbfgs_history):
+            if number and not steps[0].step:
+                continue  # the previous scale's last image, only resized
+            self._record(steps, offset, size, time.perf_counter() - start)
+            yield self.last
+        return [step.pixels for step in self.last], content
+
+    def _record(self, steps: list[Step], offset: int, size: int, elapsed: float) -> None:
+        """Number a scale's steps in the whole run's count and keep their losses."""
+        self.last = [replace(step, step=offset + step.step, total=self.total_steps,
+                             elapsed=elapsed) for step in steps]
+        for history, step in zip(self.histories, self.last, strict=True):
+            history.append({**step.losses.record(step.step), "size": size})
+
+    @staticmethod
+    def _initial(config: Config, content: torch.Tensor | None, shape: tuple[int, int],
+                 device: torch.device) -> torch.Tensor:
         if config.init == "content":
             return content
         generator = torch.Generator().manual_seed(config.seed)
-        return torch.rand((1, 3, *shape), generator=generator).to(self.device)
+        return torch.rand((1, 3, *shape), generator=generator).to(device)
 
     @staticmethod
     def _upsampled(config: Config, pixels: torch.Tensor, shape: tuple[int, int],
@@ -186,140 +243,97 @@ class BatchRun:
             return content + resize(pixels - coarse_content, shape)
         return resize(pixels, shape)
 
-    def scale_sizes(self) -> tuple[int, ...]:
-        """Working sizes, coarse to fine, keeping only scales the deepest layer can use."""
-        shapes = [tuple(image.shape[-2:]) for image in (self.content, self.style)
-                  if image is not None]
-        return self._first.scale_sizes(*shapes, layers=self.layers("layers"))
-
-    def __iter__(self) -> Iterator[list[Step]]:
-        first = self._first
-        start = time.perf_counter()
-        self.device = resolve_device(first.device)
-        if self.weights is None:
-            self.weights = resolve_weights(first.weights)
-        memory_format = preferred_memory_format(self.device)
-        autocast = resolve_precision(first.precision, self.device)
-        self.precision = {None: "fp32", torch.bfloat16: "bf16", torch.float16: "fp16"}[autocast]
-        if self.device.type == "cuda":
-            torch.backends.cudnn.benchmark = True  # fixed shapes: let cuDNN pick its fastest
-            torch.cuda.reset_peak_memory_stats(self.device)
-        encoder = VGGEncoder(self.weights, self.layers("layers"), first.pooling,
-                             memory_format).to(self.device)
-        encoder.autocast = autocast
-        content = None if self.content is None else self.content.to(self.device)
-        style = None if self.style is None else self.style.to(self.device)
-        sizes = self.scale_sizes()
-        counts = [first.steps_at(index, len(sizes)) for index in range(len(sizes))]
-        total = sum(counts)
-        pixels: list[torch.Tensor] | None = None
-        previous_content: torch.Tensor | None = None
-        self.setup_seconds = time.perf_counter() - start
-        loop_start = time.perf_counter()
-        try:
-            for number, size in enumerate(sizes):
-                encoder.recompute = first.recomputes_at(size)
-                scaled_content, scaled_style = (
-                    None if image is None else resize(image, working_shape(*image.shape[-2:],
-                                                                             size))
-                    for image in (content, style))
-                shared = Objective.from_images(
-                    encoder, scaled_content, scaled_style,
-                    self.layers("content_layers"), self.layers("style_layers"),
-                    memory_format=memory_format)
-                evaluate = BatchObjective([shared.select(config) for config in self.configs])
-                shape = working_shape(*self.output_shape, size)
-                if pixels is None:
-                    initials = [self._initial(config, scaled_content, shape)
-                                for config in self.configs]
-                else:
-                    initials = [self._upsampled(config, image, shape, previous_content,
-                                                scaled_content)
-                                for config, image in zip(self.configs, pixels, strict=True)]
-                previous_content = scaled_content
-                offset = sum(counts[:number])
-                for steps in optimize_batch(
-                        evaluate, initials, counts[number],
-                        [config.optimizer for config in self.configs],
-                        [config.learning_rate for config in self.configs],
-                        first.lbfgs_history):
-                    if number and not steps[0].step:
-                        continue  # the previous scale's last image, only resized
-                    elapsed = time.perf_counter() - loop_start  # targets of each scale too
-                    steps = [replace(step, step=offset + step.step, total=total,
-                                     elapsed=elapsed) for step in steps]
-                    for history, step in zip(self.histories, steps, strict=True):
-                        history.append({**step.losses.record(step.step), "size": size})
-                    self.last = steps
-                    yield steps
-                pixels = [step.pixels for step in self.last]
-            self.finished = True
-        finally:
-            self.peak_memory = peak_memory_mb(self.device)
-            # an iterator left open until the interpreter exits is closed during shutdown,
-            # when torch can no longer run a network (it aborts): nobody is left to ask
-            if self.last is not None and not sys.is_finalizing():
-                self.seconds = self.last[0].elapsed
-                # stopped at a coarse scale: the result is still given at the working size
-                self.last = [replace(step, pixels=resize(step.pixels, self.output_shape))
-                             for step in self.last]
-                self.quality = [quality(self.weights, first.pooling, step.pixels, content, style,
-                                        memory_format)
-                                for step in self.last]
-            del encoder, content, style, pixels
-            if self.device.type == "cuda":
-                torch.cuda.empty_cache()
+    def _finish(self, engine: Engine, finished: bool) -> Outcome | None:
+        """The outcome: the last images at the working size, with their quality numbers."""
+        peak_memory = peak_memory_mb(engine.device)
+        # an iterator left open until the interpreter exits is closed during shutdown,
+        # when torch can no longer run a network (it aborts): nobody is left to ask
+        if self.last is None or sys.is_finalizing():
+            return None
+        # stopped at a coarse scale: the result is still given at the working size
+        last = [replace(step, pixels=resize(step.pixels, self.output_shape))
+                for step in self.last]
+        numbers = [quality(engine.weights, self.configs[0].pooling, step.pixels,
+                           engine.content, engine.style, engine.memory_format)
+                   for step in last]
+        if engine.device.type == "cuda":
+            torch.cuda.empty_cache()
+        return Outcome(last, numbers, finished, last[0].elapsed, engine.seconds,
+                       str(engine.device), engine.precision, peak_memory,
+                       engine.weights.describe())
 
     def complete(self) -> list[Result]:
         """Run to the end (if not yet run) and return the results."""
-        if self.last is None:
+        if self.outcome is None:
             for _ in self:
                 pass
         return self.results()
 
     def results(self) -> list[Result]:
-        if self.last is None:
+        outcome = self.outcome
+        if outcome is None:
             raise NeuralStyleError("the run was stopped before its first step; nothing to show")
         return [
             Result(image=step.image, config=config, history=list(history),
-                   steps_done=step.step, seconds=self.seconds, setup_seconds=self.setup_seconds,
-                   device=str(self.device), precision=self.precision,
-                   peak_memory=self.peak_memory, weights=self.weights.describe(),
-                   cancelled=not self.finished, quality=quality_numbers)
-            for config, history, step, quality_numbers in
-            zip(self.configs, self.histories, self.last, self.quality, strict=True)
+                   steps_done=step.step, seconds=outcome.seconds,
+                   setup_seconds=outcome.setup_seconds, device=outcome.device,
+                   precision=outcome.precision, peak_memory=outcome.peak_memory,
+                   weights=outcome.weights, cancelled=not outcome.finished,
+                   quality=numbers)
+            for config, history, step, numbers in
+            zip(self.configs, self.histories, outcome.last, outcome.quality, strict=True)
         ]
 
 
-class Run(BatchRun):
+class Run:
     """One run of ``config`` on numpy images.  Inputs are converted (and checked) at once.
 
-    ``for step in run: ...`` optimises; breaking out and closing the iterator cancels, and
-    :meth:`result` then reports the partial image as cancelled.
+    ``for step in run: ...`` optimizes; breaking out and closing the iterator cancels, and
+    :meth:`result` then reports the partial image as cancelled.  A batch of one underneath.
     """
 
     def __init__(self, config: Config, content: np.ndarray | None = None,
                  style: np.ndarray | None = None, weights: Weights | None = None):
-        super().__init__([config], content, style, weights)
         self.config = config
-
-    @property
-    def history(self) -> list[dict]:
-        return self.histories[0]
+        self.batch = BatchRun([config], content, style, weights)
 
     def __iter__(self) -> Iterator[Step]:
-        batches = super().__iter__()
+        batches = iter(self.batch)
         try:
             for steps in batches:
                 yield steps[0]
         finally:
             batches.close()
 
+    @property
+    def history(self) -> list[dict]:
+        return self.batch.histories[0]
+
+    @property
+    def engine(self) -> Engine | None:
+        """Device, weights and network, while the run goes."""
+        return self.batch.engine
+
+    @property
+    def total_steps(self) -> int:
+        return self.batch.total_steps
+
+    @property
+    def output_shape(self) -> tuple[int, int]:
+        return self.batch.output_shape
+
+    def output_image(self, step: Step) -> np.ndarray:
+        """``step``'s image at the result's shape (a coarse scale's is upsampled)."""
+        return self.batch.output_image(step)
+
+    def scale_sizes(self) -> tuple[int, ...]:
+        return self.batch.sizes
+
     def complete(self) -> Result:
-        return super().complete()[0]
+        return self.batch.complete()[0]
 
     def result(self) -> Result:
-        return self.results()[0]
+        return self.batch.results()[0]
 
 
 def run(config: Config, content: np.ndarray | None = None,
@@ -346,7 +360,6 @@ def transfer(content: np.ndarray, style: np.ndarray,
              style_layers: str | tuple[str, ...] = DEFAULT_STYLE_LAYERS,
              **options) -> Result:
     """Style transfer: ``content``'s features at ``content_layers``, ``style``'s Grams."""
-    options.setdefault("init", "content")
     config = Config("transfer", content_layers=content_layers, style_layers=style_layers,
                     **options)
     return Run(config, content=content, style=style).complete()

@@ -2,7 +2,7 @@
 
 The network is built to mirror torchvision's ``vgg19().features`` index for index (so its state
 dicts load unchanged), cut after the deepest layer any loss needs, frozen, and fed images in
-[0, 1] that it normalises with the ImageNet mean and standard deviation itself.  ReLUs are not
+[0, 1] that it normalizes with the ImageNet mean and standard deviation itself.  ReLUs are not
 in place: a loss tapped at a convolution output would otherwise see it overwritten.
 """
 
@@ -15,11 +15,27 @@ from torch import nn
 from torch.utils.checkpoint import checkpoint
 
 from .config import POOLINGS
-from .layers import LAYERS, deepest, layer
+from .vgg_layers import LAYERS, deepest, layer
 from .weights import Weights, conv_shapes
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+def _modules(last: int, pooling: str) -> list[nn.Module]:
+    """``vgg19().features`` up to index ``last``, convolutions on the meta device (no memory
+    until the weights are assigned), ReLUs not in place, the chosen pooling."""
+    shapes = conv_shapes()
+    modules: list[nn.Module] = []
+    for entry in LAYERS[:last + 1]:
+        if entry.kind == "conv":
+            out_channels, in_channels = shapes[entry.index]
+            modules.append(nn.Conv2d(in_channels, out_channels, 3, padding=1, device="meta"))
+        elif entry.kind == "relu":
+            modules.append(nn.ReLU(inplace=False))
+        else:
+            modules.append(nn.MaxPool2d(2, 2) if pooling == "max" else nn.AvgPool2d(2, 2))
+    return modules
 
 
 class VGGEncoder(nn.Module):
@@ -41,21 +57,7 @@ class VGGEncoder(nn.Module):
             raise ValueError(f"pooling must be one of {POOLINGS}, not {pooling!r}")
         self.layer_names = tuple(layer(name).name for name in layers)
         last = deepest(self.layer_names).index
-        shapes = conv_shapes()
-        modules: list[nn.Module] = []
-        for entry in LAYERS:
-            if entry.index > last:
-                break
-            if entry.kind == "conv":
-                out_channels, in_channels = shapes[entry.index]
-                # on the meta device: no memory until the weights are assigned below
-                modules.append(nn.Conv2d(in_channels, out_channels, 3, padding=1,
-                                         device="meta"))
-            elif entry.kind == "relu":
-                modules.append(nn.ReLU(inplace=False))
-            else:
-                modules.append(nn.MaxPool2d(2, 2) if pooling == "max" else nn.AvgPool2d(2, 2))
-        self.body = nn.Sequential(*modules)
+        self.body = nn.Sequential(*_modules(last, pooling))
         # assign: the parameters are the weights' own tensors, not a copy of them, so every
         # encoder built from one Weights shares its memory (or its memory-mapped file)
         state = weights.state if memory_format is None else weights.in_memory_format(

@@ -10,7 +10,7 @@ Resolution order for ``weights="imagenet"`` (the default):
 4. otherwise :class:`WeightsError`, saying where to put the file.
 
 ``weights="random"`` (or ``"random:SEED"``) is an untrained, seeded VGG-19 (He et al. 2016 show
-such networks still reconstruct and synthesise).  It is never chosen silently: results made
+such networks still reconstruct and synthesize).  It is never chosen silently: results made
 with it carry ``random`` in their labels and metadata.
 
 Files are read with ``torch.load(weights_only=True)``, memory-mapped where the format allows,
@@ -28,7 +28,7 @@ from pathlib import Path
 import torch
 
 from .errors import WeightsError
-from .layers import BLOCK_SIZES
+from .vgg_layers import BLOCK_SIZES
 
 ENV_VAR = "NAPARI_NEURAL_STYLE_WEIGHTS"
 IMAGENET_URL = "https://download.pytorch.org/models/vgg19-dcbb9e9d.pth"

@@ -3,7 +3,7 @@
 PyTorch's Linux builds ship triton, whose ``libtriton`` carries its own copy of LLVM.  When
 napari draws through Mesa (llvmpipe under Xvfb, radeonsi on AMD GPUs), Mesa's LLVM is already
 loaded, and loading ``libtriton`` after it crashes the process in a symbol clash (seen here:
-the first ``torch.optim`` optimiser imports ``torch._dynamo``, which imports triton).  Loading
+the first ``torch.optim`` optimizer imports ``torch._dynamo``, which imports triton).  Loading
 triton with ``RTLD_DEEPBIND`` makes it bind to its own LLVM first.
 """
 

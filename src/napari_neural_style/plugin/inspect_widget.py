@@ -12,7 +12,7 @@ from magicgui.widgets import CheckBox, ComboBox, Select, SpinBox
 
 from ..core.config import Config
 from ..core.errors import NeuralStyleError
-from ..core.layers import after_relu, channel_axis_label, downsampling, layer
+from ..core.vgg_layers import after_relu, channel_axis_label, downsampling, layer
 from .base import METADATA_KEY, PluginWidget
 from .inputs import Snapshot, snapshot
 from .widget import LAYER_CHOICES

@@ -11,8 +11,9 @@ import numpy as np
 from magicgui.widgets import ComboBox, LineEdit
 from napari.utils import progress
 
-from ..core.config import DEFAULT_SWEEP_VALUES, format_values, parse_values
 from ..core.errors import NeuralStyleError
+from ..core.sweep_spec import SWEEPS as TABLE
+from ..core.sweep_spec import format_values, parse_values
 from .base import METADATA_KEY
 from .widget import TaskWidget
 from .worker import sweep
@@ -45,7 +46,7 @@ class SweepWidget(TaskWidget):
         self.task_choice = ComboBox(label="task", choices=["reconstruct", "texture", "transfer"],
                                     value=self.task)
         self.values = LineEdit(label="values",
-                               value=format_values(DEFAULT_SWEEP_VALUES["content_layers"]))
+                               value=format_values(TABLE["content_layers"].values))
         self.insert(0, self.values)
         self.insert(0, self.task_choice)
         self.insert(0, self.parameter)
@@ -55,7 +56,7 @@ class SweepWidget(TaskWidget):
 
     def _parameter_changed(self) -> None:
         key = self.parameter.value
-        self.values.value = format_values(DEFAULT_SWEEP_VALUES[key])
+        self.values.value = format_values(TABLE[key].values)
         natural = SWEEPS[key][1]
         if natural:
             self.task_choice.value = natural

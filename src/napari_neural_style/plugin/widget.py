@@ -28,10 +28,10 @@ from ..core.config import (
     working_shape,
 )
 from ..core.errors import NeuralStyleError
-from ..core.layers import LAYERS
+from ..core.vgg_layers import LAYERS
 from .base import METADATA_KEY, PluginWidget
 from .inputs import Snapshot, snapshot
-from .worker import Update, optimise
+from .worker import Update, optimize
 
 LAYER_CHOICES = [(entry.label, entry.name) for entry in LAYERS]
 
@@ -163,7 +163,7 @@ class TaskWidget(PluginWidget):
         self.status.value = "starting (loading weights and computing targets)..."
         content, style = self._inputs.get("content"), self._inputs.get("style")
         total = config.total_steps(*(taken.data.shape for taken in self._inputs.values()))
-        return self.launch(optimise, config, content.data if content else None,
+        return self.launch(optimize, config, content.data if content else None,
                            style.data if style else None, total=total + 1,
                            on_update=self._on_update, on_result=self._on_result)
 

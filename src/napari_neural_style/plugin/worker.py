@@ -58,7 +58,7 @@ class Update:
     image: np.ndarray | None  # float32 (H, W, 3), or None between image updates
 
 
-def optimise(
+def optimize(
     config: Config, content: np.ndarray | None, style: np.ndarray | None,
     stop: threading.Event, image_interval: float = 0.25,
 ) -> Generator[Update, None, object]:
@@ -108,7 +108,7 @@ def inspect(image: np.ndarray, compare: np.ndarray | None, layers: tuple[str, ..
     with ``contrast``); "mosaic": the ``count`` strongest channels tiled; "gram": ``(C, C)``
     Gram matrices, and their difference to ``compare``'s when given."""
     start_engine()
-    from ..core.inspect import feature_maps, gram_matrices, mosaic, normalise_channels
+    from ..core.features import feature_maps, gram_matrices, mosaic, normalize_channels
 
     yield "computing"
     if view == "gram":
@@ -121,5 +121,5 @@ def inspect(image: np.ndarray, compare: np.ndarray | None, layers: tuple[str, ..
         return {"maps": {name: mosaic(stack, count) for name, stack in maps.items()},
                 "difference": {}}
     if contrast:
-        maps = {name: normalise_channels(stack) for name, stack in maps.items()}
+        maps = {name: normalize_channels(stack) for name, stack in maps.items()}
     return {"maps": maps, "difference": {}}

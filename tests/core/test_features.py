@@ -1,17 +1,17 @@
 import numpy as np
 import torch
 
-from napari_neural_style.core.images import to_tensor
-from napari_neural_style.core.inspect import (
+from napari_neural_style.core.features import (
     feature_maps,
     gram_matrices,
     mosaic,
-    normalise_channels,
+    normalize_channels,
     strongest_channels,
 )
-from napari_neural_style.core.layers import channel_axis_label, downsampling
+from napari_neural_style.core.images import to_tensor
 from napari_neural_style.core.losses import gram_matrix
 from napari_neural_style.core.vgg import VGGEncoder
+from napari_neural_style.core.vgg_layers import channel_axis_label, downsampling
 from napari_neural_style.core.weights import random_weights
 
 
@@ -38,10 +38,10 @@ def test_channel_contrast_and_mosaic():
     stack = rng.normal(size=(5, 4, 6)).astype(np.float32)
     stack[2] *= 10
     stack[4] = 3.0  # flat
-    scaled = normalise_channels(stack)
+    scaled = normalize_channels(stack)
     assert scaled.min() == 0 and scaled.max() == 1 and not scaled[4].any()
     assert strongest_channels(stack, 2)[0] == 2
     sheet = mosaic(stack, count=4)
     assert sheet.shape == (2 * 4 + 1, 2 * 6 + 1)
     assert np.isnan(sheet[4]).all()  # the gap row
-    np.testing.assert_array_equal(sheet[:4, :6], normalise_channels(stack[[2]])[0])
+    np.testing.assert_array_equal(sheet[:4, :6], normalize_channels(stack[[2]])[0])

@@ -1,7 +1,7 @@
 import pytest
 
 from napari_neural_style.core.errors import LayerNameError
-from napari_neural_style.core.layers import (
+from napari_neural_style.core.vgg_layers import (
     CONV_LAYERS,
     deepest,
     layer,
@@ -47,7 +47,7 @@ def test_minimum_side_follows_pooling_depth():
 
 
 def test_after_relu():
-    from napari_neural_style.core.layers import after_relu
+    from napari_neural_style.core.vgg_layers import after_relu
 
     assert after_relu("conv_9") == "relu4_1" and after_relu("conv1_1") == "relu1_1"
     assert after_relu("pool2") == "pool2" and after_relu("relu2_2") == "relu2_2"

@@ -7,9 +7,9 @@ import torch
 
 from .device import resolve_device
 from .images import to_tensor
-from .layers import min_image_side, parse_layers
 from .losses import gram_matrix
 from .vgg import VGGEncoder
+from .vgg_layers import min_image_side, parse_layers
 from .weights import Weights, resolve_weights
 
 
@@ -44,7 +44,7 @@ def gram_matrices(image: np.ndarray, layers: str | tuple[str, ...] = ("conv_4",)
     return {name: gram_matrix(features[name])[0].cpu().numpy() for name in names}
 
 
-def normalise_channels(stack: np.ndarray) -> np.ndarray:
+def normalize_channels(stack: np.ndarray) -> np.ndarray:
     """Each channel of a ``(C, H, W)`` stack min-max scaled to [0, 1] (flat channels give 0)."""
     low = stack.min(axis=(1, 2), keepdims=True)
     span = stack.max(axis=(1, 2), keepdims=True) - low
@@ -61,7 +61,7 @@ def strongest_channels(stack: np.ndarray, count: int) -> np.ndarray:
 def mosaic(stack: np.ndarray, count: int = 16, gap: int = 1) -> np.ndarray:
     """The ``count`` strongest channels, each scaled to [0, 1], tiled row by row in a square
     grid with ``gap`` px of NaN between tiles (drawn transparent by napari)."""
-    channels = normalise_channels(stack[strongest_channels(stack, count)])
+    channels = normalize_channels(stack[strongest_channels(stack, count)])
     n, height, width = channels.shape
     columns = int(np.ceil(np.sqrt(n)))
     rows = int(np.ceil(n / columns))

@@ -1,0 +1,72 @@
+"""A finished (or cancelled) run and its provenance: everything needed to reproduce it."""
+
+from __future__ import annotations
+
+import platform
+from dataclasses import asdict, dataclass, field
+from importlib import metadata
+
+import numpy as np
+
+from .config import Config
+
+PACKAGES = ("napari-neural-style", "torch", "torchvision", "numpy")
+
+
+@dataclass
+class Result:
+    """A finished (or cancelled) run: the image and everything needed to reproduce it."""
+
+    image: np.ndarray  # float32 (H, W, 3) in [0, 1]
+    config: Config
+    history: list[dict]  # Losses.record for every evaluated step
+    steps_done: int
+    seconds: float  # optimization loop only
+    setup_seconds: float  # weights, network, targets
+    device: str
+    precision: str  # what the network ran in: fp32, bf16 or fp16
+    peak_memory: dict  # {"mb": ..., "of": ...}, see device.peak_memory_mb
+    weights: dict
+    cancelled: bool
+    quality: dict = field(default_factory=dict)  # see core.quality
+    versions: dict = field(default_factory=lambda: versions())
+
+    @property
+    def seconds_per_step(self) -> float:
+        return self.seconds / self.steps_done if self.steps_done else 0.0
+
+    def provenance(self, full_history: bool = True) -> dict:
+        """Every fact about the run, JSON-ready (layer metadata and ``--json`` both use it)."""
+        history = self.history if full_history else _first_and_last(self.history)
+        return {
+            "task": self.config.task,
+            "params": asdict(self.config),
+            "steps": self.steps_done,
+            "seconds": self.seconds,
+            "setup_seconds": self.setup_seconds,
+            "seconds_per_step": self.seconds_per_step,
+            "device": self.device,
+            "precision": self.precision,
+            "peak_memory": self.peak_memory,
+            "weights": self.weights,
+            "cancelled": self.cancelled,
+            "quality": self.quality,
+            "history": history,
+            "versions": self.versions,
+        }
+
+
+def _first_and_last(history: list[dict]) -> list[dict]:
+    return history[:1] + history[-1:] if len(history) > 1 else list(history)
+
+
+def versions() -> dict:
+    """Versions of the packages a run depends on (None for one not installed: the engine
+    never imports torchvision, and reading metadata avoids importing anything) and Python."""
+    found = {}
+    for package in PACKAGES:
+        try:
+            found[package.replace("-", "_")] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            found[package.replace("-", "_")] = None
+    return {**found, "python": platform.python_version()}

@@ -1,0 +1,59 @@
+"""What a sweep can vary: the one table of sweepable settings, their default values, the task
+each belongs to, and how their values are written.  Pure Python (no torch), for the widget.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .errors import InputError
+
+
+@dataclass(frozen=True)
+class Sweepable:
+    """A setting a sweep can vary."""
+
+    label: str  # as a menu shows it
+    values: tuple  # varied over these by default
+    task: str | None = None  # the task it belongs to (None: any)
+    #: other settings the sweep needs (noise seeds only matter when starting from noise)
+    overrides: dict = field(default_factory=dict)
+    kind: type = str  # type of one value
+
+
+SWEEPS: dict[str, Sweepable] = {
+    "content_layers": Sweepable("reconstruction, layer by layer",
+                                ("conv_1", "conv_2", "conv_4", "conv_8"), "reconstruct"),
+    "style_layers": Sweepable("texture, by layer group",
+                              ("conv_1-2", "conv_3-4", "conv_5-8", "conv_9-12", "all"),
+                              "texture"),
+    "seed": Sweepable("noise seeds (with differences)", (0, 1), overrides={"init": "noise"},
+                      kind=int),
+    "style_weight": Sweepable("style weight", (0.1, 0.5, 2.5), "transfer", kind=float),
+    "steps": Sweepable("steps (one run, photographed)", (50, 100, 200), kind=int),
+    "optimizer": Sweepable("optimizer: L-BFGS vs Adam", ("lbfgs", "adam")),
+}
+
+
+def sweepable(parameter: str) -> Sweepable:
+    if parameter not in SWEEPS:
+        raise InputError(f"cannot sweep {parameter!r}; choose one of {', '.join(SWEEPS)}")
+    return SWEEPS[parameter]
+
+
+def parse_values(parameter: str, text: str) -> tuple:
+    """Values for ``parameter`` from text: comma-separated, or ``;``-separated when a value
+    is itself a list of layers (``conv_1,conv_2; conv_3-4``)."""
+    kind = sweepable(parameter).kind
+    separator = ";" if ";" in text else ","
+    items = [item.strip() for item in text.split(separator) if item.strip()]
+    try:
+        return tuple(kind(item) for item in items)
+    except ValueError:
+        raise InputError(f"bad value in {text!r} for {parameter}") from None
+
+
+def format_values(values: tuple) -> str:
+    """The text :func:`parse_values` reads back into ``values``."""
+    return ("; " if any("," in str(value) or "-" in str(value) for value in values)
+            else ", ").join(str(value) for value in values)
