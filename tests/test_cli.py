@@ -109,6 +109,7 @@ def test_offline_imagenet_is_a_clear_error(images, tmp_path, capsys, monkeypatch
     assert "--weights random" in line and "vgg19-dcbb9e9d.pth" in line
 
 
+@pytest.mark.slow
 def test_module_entry_point_runs(images, tmp_path):
     completed = subprocess.run(
         [sys.executable, "-m", "napari_neural_style", "reconstruct",

@@ -185,6 +185,7 @@ def test_coarse_to_fine_from_the_content_carries_over_only_the_change(photo):
                                            content), resize(coarse_content, (64, 64)))
 
 
+@pytest.mark.slow
 def test_a_run_left_open_at_exit_ends_quietly():
     import subprocess
     import sys

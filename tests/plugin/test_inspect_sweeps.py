@@ -4,6 +4,8 @@ from napari_helpers import PLUGIN, run_to_end
 
 from napari_neural_style.plugin.base import METADATA_KEY
 
+pytestmark = pytest.mark.slow
+
 
 def _dock(viewer, title, **values):
     _, widget = viewer.window.add_plugin_dock_widget(PLUGIN, title)

@@ -1,4 +1,8 @@
+import pytest
+
 from napari_neural_style.plugin.launch import open_viewer
+
+pytestmark = pytest.mark.slow
 
 
 def test_main_job_opens_samples_and_docks_every_widget(qtbot):

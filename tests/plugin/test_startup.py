@@ -2,6 +2,10 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
+pytestmark = pytest.mark.slow
+
 
 def test_napari_plugins_menu_every_widget_and_samples_do_not_import_torch():
     script = textwrap.dedent("""

@@ -4,6 +4,8 @@ from napari_helpers import dock, run_to_end, unchanged
 
 from napari_neural_style.plugin.base import METADATA_KEY
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.mark.parametrize("task", ["transfer", "texture", "reconstruct"])
 def test_end_to_end_run_adds_a_result_with_provenance(qtbot, viewer_with_images, task):
@@ -169,3 +171,17 @@ def test_sample_data_loads(make_napari_viewer):
         viewer.open_sample("napari-neural-style", name)
     assert {layer.name for layer in viewer.layers} >= set(SAMPLES)
     assert viewer.layers["astronaut"].rgb and viewer.layers["gravel"].data.ndim == 2
+
+
+def test_the_running_result_is_never_offered_as_an_input(qtbot, viewer_with_images):
+    widget = dock(viewer_with_images, "transfer", steps=10_000)
+    offered = []
+    # what the pickers offer at the moment the result layer enters the layer list
+    viewer_with_images.layers.events.inserted.connect(
+        lambda event: offered.append([layer.name for _, layer in widget.image_layers()]))
+    widget.start()
+    qtbot.waitUntil(lambda: widget._last_update is not None, timeout=120_000)
+    widget.stop()
+    qtbot.waitUntil(lambda: widget.worker is None, timeout=60_000)
+    assert offered == [["astronaut", "coffee"]]
+    assert all(layer is not widget.result_layer for _, layer in widget.image_layers())

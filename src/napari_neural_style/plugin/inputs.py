@@ -88,3 +88,40 @@ def _level_for_size(levels: list, rgb: bool, size: int) -> int:
 def _level_factor(levels: list, level_index: int, axis: int) -> float:
     """How many finest-level pixels one pixel of ``level_index`` spans along spatial ``axis``."""
     return levels[0].shape[axis] / levels[level_index].shape[axis]
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """The images a run reads (``content`` and/or ``style``), copied when it started."""
+
+    taken: dict[str, Snapshot]
+
+    @property
+    def source(self) -> Snapshot:
+        """The input a result overlays: the content image, else the texture source."""
+        return self.taken["content" if "content" in self.taken else "style"]
+
+    @property
+    def shapes(self) -> list[tuple[int, ...]]:
+        return [taken.data.shape for taken in self.taken.values()]
+
+    @property
+    def notes(self) -> list[str]:
+        return [taken.note for taken in self.taken.values() if taken.note]
+
+    def data(self, role: str) -> np.ndarray | None:
+        return self.taken[role].data if role in self.taken else None
+
+    def record(self) -> dict:
+        """Which layer (and how) each input came from, for the provenance."""
+        return {role: {"layer": taken.name, "how": taken.note or "2D image"}
+                for role, taken in self.taken.items()}
+
+    def result_name(self, config) -> str:
+        """A result layer's name: task, layers and inputs, and ``[random]`` weights."""
+        names = {role: taken.name for role, taken in self.taken.items()}
+        random = " [random]" if config.weights.startswith("random") else ""
+        if config.task == "transfer":
+            return f"transfer: {names['content']} x {names['style']}{random}"
+        layers = ",".join(config.content_layers or config.style_layers)
+        return f"{config.task} {layers}: {self.source.name}{random}"

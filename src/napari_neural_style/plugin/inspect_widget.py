@@ -13,10 +13,19 @@ from magicgui.widgets import CheckBox, ComboBox, Select, SpinBox
 from ..core.config import Config
 from ..core.errors import NeuralStyleError
 from ..core.vgg_layers import after_relu, channel_axis_label, downsampling, layer
-from .base import METADATA_KEY, PluginWidget
+from .base import METADATA_KEY, Job, PluginWidget
+from .form import (
+    ENGINE_SETTINGS,
+    LAYER_CHOICES,
+    WeightsChooser,
+    image_picker,
+    picked,
+    prefer_samples,
+    setting_value,
+    setting_widget,
+)
 from .inputs import Snapshot, snapshot
-from .widget import LAYER_CHOICES
-from .worker import inspect
+from .worker import look_inside
 
 VIEWS = [("feature maps (slider over channels)", "features"),
          ("mosaic of the strongest channels", "mosaic"),
@@ -31,23 +40,26 @@ class InspectWidget(PluginWidget):
 
     def __init__(self, napari_viewer):
         super().__init__(napari_viewer)
-        self.image = self.image_picker("image", "content")
-        self.compare = self.image_picker("Gram difference to", "style", nullable=True,
-                                         value=None)
-        self.view = ComboBox(label="show", choices=VIEWS, value="features")
-        self.layers = Select(label="VGG layers", choices=LAYER_CHOICES,
+        self.image = image_picker("image", "image", self.image_layers)
+        self.compare = image_picker("compare", "Gram difference to", self.image_layers,
+                                    nullable=True, value=None)
+        self.view = ComboBox(name="view", label="show", choices=VIEWS, value="features")
+        self.layers = Select(name="layers", label="VGG layers", choices=LAYER_CHOICES,
                              value=["conv_1", "conv_4", "conv_9"])
         self.layers.native.setMaximumHeight(110)
-        self.relu = CheckBox(text="after ReLU", value=False)
-        self.contrast = CheckBox(text="per-channel contrast", value=True)
-        self.count = SpinBox(label="mosaic channels", value=16, min=1, max=512)
-        defaults = Config("reconstruct", "conv_1")
-        self.extend([self.image, self.view, self.compare, self.layers, self.relu, self.contrast,
-                     self.count, *self.engine_settings(defaults), *self.run_controls()])
-        self.size.value = 256
+        self.relu = CheckBox(name="relu", text="after ReLU", value=False)
+        self.contrast = CheckBox(name="contrast", text="per-channel contrast", value=True)
+        self.count = SpinBox(name="count", label="mosaic channels", value=16, min=1, max=512)
+        # feature maps are cheap to look at: a smaller working size than a run's
+        defaults = Config.for_task("reconstruct", size=256)
+        self.settings = {name: setting_widget(name, getattr(defaults, name))
+                         for name in ENGINE_SETTINGS}
+        self.weights_chooser = WeightsChooser()
+        self.extend([self.image, self.view, self.compare, self.layers, self.relu,
+                     self.contrast, self.count, *self.settings.values(),
+                     *self.weights_chooser.widgets, *self.run_controls])
         self.view.changed.connect(self._view_changed)
-        self.follow_layers()
-        self.compare.value = None  # a Gram difference is asked for, not assumed
+        prefer_samples({"content": self.image}, self.viewer.layers)
         self._view_changed()
         self._source: Snapshot | None = None
         self._other: Snapshot | None = None
@@ -65,34 +77,29 @@ class InspectWidget(PluginWidget):
         return tuple(dict.fromkeys(after_relu(name) if self.relu.value else layer(name).name
                                    for name in names))
 
-    def start(self):
-        if self.worker is not None:
-            return None
-        try:
-            names = self.chosen_layers()
-            options = {"weights": self.weights_spec(), "size": self.size.value,
-                       "pooling": self.pooling.value, "device": self.device.value}
-            self._source = snapshot(self.picked(self.image), self.viewer.dims.point,
-                                    self.size.value)
-            compare = self.compare.value if self.view.value == "gram" else None
-            self._other = snapshot(compare, self.viewer.dims.point, self.size.value) \
-                if compare is not None else None
-        except NeuralStyleError as error:
-            self.refuse(error)
-            return None
+    def prepare(self) -> Job:
+        names = self.chosen_layers()
+        options = {name: setting_value(widget) for name, widget in self.settings.items()}
+        options["weights"] = self.weights_chooser.spec()
+        size, point = options["size"], self.viewer.dims.point
+        self._source = snapshot(picked(self.image), point, size)
+        compare = self.compare.value if self.view.value == "gram" else None
+        self._other = snapshot(compare, point, size) if compare is not None else None
         other = self._other
-        self.status.value = f"computing {self.view.value} at {', '.join(names)}..."
-        return self.launch(inspect, self._source.data, other.data if other else None, names,
-                           self.view.value, self.count.value, self.contrast.value, options,
-                           total=None, on_update=lambda _: None, on_result=self._show)
+        return Job(look_inside, (self._source.data, other.data if other else None, names,
+                                 self.view.value, self.count.value, self.contrast.value,
+                                 options),
+                   lambda _: None, self._show,
+                   f"computing {self.view.value} at {', '.join(names)}...")
 
     def _show(self, found: dict) -> None:
         view, source = self.view.value, self._source
-        weights = " [random]" if self.weights.value == "random" else ""
+        weights = " [random]" if self.weights_chooser.is_random else ""
         for name, array in found["maps"].items():
             label = layer(name).label
             meta = {METADATA_KEY: {"inspect": view, "layer": name, "image": source.name,
-                                   "size": self.size.value, "weights": self.weights.value}}
+                                   "size": self.settings["size"].value,
+                                   "weights": self.weights_chooser.source.value}}
             if view == "features":
                 self.viewer.add_image(
                     array, name=f"features {label}: {source.name}{weights}", colormap="magma",
@@ -117,4 +124,4 @@ class InspectWidget(PluginWidget):
 
     def _feature_placement(self, name: str) -> dict:
         """Scale and translate of a ``(C, H, W)`` feature map overlaying its source image."""
-        return self._source.placement(self.size.value, downsampling(name), stacked=True)
+        return self._source.placement(self.settings["size"].value, downsampling(name), stacked=True)

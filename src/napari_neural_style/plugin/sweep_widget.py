@@ -1,6 +1,7 @@
 """Sweeps in one click: a setting varied over values, the results stacked for the slider.
 
-The stack's first axis is labelled with the swept setting and each slice's provenance sits in
+The widget owns a :class:`~.form.RunForm` for the run being swept.  The stack's first axis is
+labelled with the swept setting and each slice's provenance sits in
 ``metadata["neural_style"]["slices"]``.  A seed sweep adds signed difference layers (result
 vs result, result vs original) with a diverging colormap.
 """
@@ -11,89 +12,75 @@ import numpy as np
 from magicgui.widgets import ComboBox, LineEdit
 from napari.utils import progress
 
-from ..core.errors import NeuralStyleError
-from ..core.sweep_spec import SWEEPS as TABLE
-from ..core.sweep_spec import format_values, parse_values
-from .base import METADATA_KEY
-from .widget import TaskWidget
+from ..core.config import TASKS
+from ..core.sweep_spec import SWEEPS, format_values, parse_values
+from .base import METADATA_KEY, Job, PluginWidget
+from .form import RunForm, prefer_samples
+from .inputs import Inputs
+from .widget import provenance
 from .worker import sweep
 
-#: swept setting -> (menu text, the task it naturally belongs to, or None to keep the task)
-SWEEPS = {
-    "content_layers": ("reconstruction, layer by layer", "reconstruct"),
-    "style_layers": ("texture, by layer group", "texture"),
-    "seed": ("noise seeds (with differences)", None),
-    "style_weight": ("style weight", "transfer"),
-    "steps": ("steps (one run, photographed)", None),
-    "optimizer": ("optimizer: L-BFGS vs Adam", None),
-}
+FIRST_SWEEP = "content_layers"
 
 
-class SweepWidget(TaskWidget):
+class SweepWidget(PluginWidget):
     """One click, one stacked layer: the same run over several values of one setting."""
 
-    task = "reconstruct"
     title = "Sweeps"
     run_text = "Run sweep"
 
     def __init__(self, napari_viewer):
+        super().__init__(napari_viewer)
         self.outputs: list = []
         self._progress = None
-        super().__init__(napari_viewer)
-        self.parameter = ComboBox(label="sweep", choices=[(text, key) for key, (text, _) in
-                                                          SWEEPS.items()],
-                                  value="content_layers")
-        self.task_choice = ComboBox(label="task", choices=["reconstruct", "texture", "transfer"],
-                                    value=self.task)
-        self.values = LineEdit(label="values",
-                               value=format_values(TABLE["content_layers"].values))
-        self.insert(0, self.values)
-        self.insert(0, self.task_choice)
-        self.insert(0, self.parameter)
+        self._inputs: Inputs | None = None
+        first = SWEEPS[FIRST_SWEEP]
+        self.parameter = ComboBox(name="parameter", label="sweep", value=FIRST_SWEEP,
+                                  choices=[(entry.label, key) for key, entry in SWEEPS.items()])
+        self.task_choice = ComboBox(name="task_choice", label="task", choices=list(TASKS),
+                                    value=first.task)
+        self.values = LineEdit(name="values", label="values", value=format_values(first.values))
+        self.form = RunForm(first.task, self.image_layers)
+        self.form.set(steps=100)
+        self.extend([self.parameter, self.task_choice, self.values, *self.form.widgets,
+                     *self.run_controls])
         self.parameter.changed.connect(self._parameter_changed)
         self.task_choice.changed.connect(self._task_changed)
-        self.steps.value = 100
+        prefer_samples(self.form.pickers, self.viewer.layers)
 
     def _parameter_changed(self) -> None:
-        key = self.parameter.value
-        self.values.value = format_values(TABLE[key].values)
-        natural = SWEEPS[key][1]
-        if natural:
-            self.task_choice.value = natural
+        """The swept setting's default values, the task it belongs to, what it needs."""
+        sweepable = SWEEPS[self.parameter.value]
+        self.values.value = format_values(sweepable.values)
+        if sweepable.task:
+            self.task_choice.value = sweepable.task
         self._task_changed()
 
     def _task_changed(self) -> None:
-        self.task = self.task_choice.value
-        self.show_task_fields()
-        seeds = self.parameter.value == "seed"  # seeds only matter when starting from noise
-        self.init.value = "content" if self.task == "transfer" and not seeds else "noise"
+        self.form.task = self.task_choice.value
+        self.form.set(**SWEEPS[self.parameter.value].overrides)
 
     def is_own_output(self, layer) -> bool:
         return layer in self.outputs
 
-    def start(self):
-        if self.worker is not None:
-            return None
-        try:
-            config = self.config()
-            values = parse_values(self.parameter.value, self.values.value)
-            self._inputs = self.snapshot_inputs(config.size)
-        except NeuralStyleError as error:
-            self.refuse(error)
-            return None
-        if self.parameter.value == "steps":
+    def prepare(self) -> Job:
+        config = self.form.config()
+        parameter = self.parameter.value
+        values = parse_values(parameter, self.values.value)
+        inputs = self._inputs = self.form.snapshot(self.viewer, config.size, self.title)
+        if parameter == "steps":  # one run, photographed along the way
             runs, steps = 1, max(values)
         else:
-            runs = len(values)
-            steps = config.total_steps(*(taken.data.shape for taken in self._inputs.values()))
+            runs, steps = len(values), config.total_steps(*inputs.shapes)
         self._progress = progress(total=runs * (steps + 1), desc=self.title)
-        self.status.value = f"sweeping {self.parameter.value} over {len(values)} values..."
-        content, style = self._inputs.get("content"), self._inputs.get("style")
-        worker = self.launch(sweep, config, self.parameter.value, values,
-                             content.data if content else None, style.data if style else None,
-                             total=None, on_update=self._on_sweep_step,
-                             on_result=self._on_sweep_result)
-        worker.finished.connect(self._close_progress)
+        return Job(sweep, (config, parameter, values, inputs.data("content"),
+                           inputs.data("style")), self._on_sweep_step, self._on_sweep_result,
+                   f"sweeping {parameter} over {len(values)} values...")
+
+    def start(self):
+        worker = super().start()
+        if worker is not None:
+            worker.finished.connect(self._close_progress)
         return worker
 
     def _close_progress(self) -> None:
@@ -112,19 +99,18 @@ class SweepWidget(TaskWidget):
 
     def _on_sweep_result(self, found: dict) -> None:
         result = found["result"]
-        config = result.results[0].config
-        parameter = result.parameter
-        stacked = self.source().placement(config.size, stacked=True)
-        name = f"sweep {parameter}: {self.result_name(config)}"
+        config, parameter = result.results[0].config, result.parameter
+        stacked = self._inputs.source.placement(config.size, stacked=True)
+        name = f"sweep {parameter}: {self._inputs.result_name(config)}"
         if result.cancelled:
             name += " (cancelled)"
-        slices = [self.provenance(run) for run in result.results]
         layer = self.viewer.add_image(
             result.stack, rgb=True, contrast_limits=(0, 1), name=name,
             axis_labels=(parameter, "y", "x"),
-            metadata={METADATA_KEY: {"sweep": parameter, "values": list(result.values),
-                                     "slices": slices,
-                                     "status": "cancelled" if result.cancelled else "done"}},
+            metadata={METADATA_KEY: {
+                "sweep": parameter, "values": list(result.values),
+                "slices": [provenance(run, self._inputs) for run in result.results],
+                "status": "cancelled" if result.cancelled else "done"}},
             **stacked)
         self.outputs.append(layer)
         for kind, stack in found["differences"].items():

@@ -1,39 +1,22 @@
 """The task widgets: style transfer, texture synthesis and content reconstruction.
 
-Parameters and a copy of the input images are taken on the main thread, the engine runs in a
-``thread_worker`` (see :mod:`.worker`), and what it yields comes back as one result layer that
-appears at once, updates live (its loss history too, for the loss curves), and carries the
-run's provenance when done.
+Each owns a :class:`~.form.RunForm`.  Parameters and a copy of the input images are taken on
+the main thread, the engine runs in a ``thread_worker`` (see :mod:`.worker`), and what it
+yields comes back as one result layer that appears at once, updates live (its loss history
+too, for the loss curves), and carries the run's provenance when done.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from magicgui.widgets import ComboBox, FloatSpinBox, LineEdit, Select, SpinBox
 from napari.layers import Image
-from napari.utils.notifications import show_info, show_warning
+from napari.utils.notifications import show_warning
 
-from ..core.config import (
-    DEFAULT_CONTENT_LAYERS,
-    DEFAULT_RECONSTRUCT_LAYER,
-    DEFAULT_STYLE_LAYERS,
-    INITS,
-    MAX_STEPS,
-    MEMORY_MODES,
-    OPTIMIZERS,
-    PRECISIONS,
-    TASK_INPUTS,
-    Config,
-    parse_scales,
-    working_shape,
-)
-from ..core.errors import NeuralStyleError
-from ..core.vgg_layers import LAYERS
-from .base import METADATA_KEY, PluginWidget
-from .inputs import Snapshot, snapshot
+from ..core.config import Config, working_shape
+from .base import METADATA_KEY, Job, PluginWidget
+from .form import RunForm, prefer_samples
+from .inputs import Inputs
 from .worker import Update, optimize
-
-LAYER_CHOICES = [(entry.label, entry.name) for entry in LAYERS]
 
 
 class TaskWidget(PluginWidget):
@@ -45,137 +28,36 @@ class TaskWidget(PluginWidget):
     def __init__(self, napari_viewer):
         super().__init__(napari_viewer)
         self.result_layer: Image | None = None
-        self._inputs: dict[str, Snapshot] = {}
+        self._inputs: Inputs | None = None
         self._last_update: Update | None = None
-        self._build()
-        self.follow_layers()
-        self.show_task_fields()
-
-    @property
-    def inputs(self) -> tuple[str, ...]:
-        """The images the current task reads: ``content`` and/or ``style``."""
-        return TASK_INPUTS[self.task]
-
-    def _build(self) -> None:
-        self.content = self.image_picker("content", "content")
-        self.style = self.image_picker("style", "style")
-        content_default = (DEFAULT_RECONSTRUCT_LAYER,) if self.task == "reconstruct" else \
-            DEFAULT_CONTENT_LAYERS
-        self.content_layers = Select(label="content layers", choices=LAYER_CHOICES,
-                                     value=list(content_default))
-        self.style_layers = Select(label="style layers", choices=LAYER_CHOICES,
-                                   value=list(DEFAULT_STYLE_LAYERS))
-        for select in (self.content_layers, self.style_layers):
-            select.native.setMaximumHeight(110)
-        defaults = Config("transfer", content_default, DEFAULT_STYLE_LAYERS)
-        self.content_weight = FloatSpinBox(label="content weight", value=defaults.content_weight,
-                                           min=0, max=1e6, step=0.1)
-        self.style_weight = FloatSpinBox(label="style weight", value=defaults.style_weight,
-                                         min=0, max=1e6, step=0.1)
-        self.tv_weight = FloatSpinBox(label="TV weight", value=defaults.tv_weight, min=0,
-                                      max=1e6, step=0.01)
-        self.init = ComboBox(label="start from", choices=list(INITS),
-                             value="content" if self.task == "transfer" else "noise")
-        self.steps = SpinBox(label="steps", value=defaults.steps, min=1, max=MAX_STEPS)
-        self.seed = SpinBox(label="noise seed", value=defaults.seed, min=0, max=2**31 - 1)
-        self.optimizer = ComboBox(label="optimizer", choices=list(OPTIMIZERS),
-                                  value=defaults.optimizer)
-        self.precision = ComboBox(label="precision", choices=list(PRECISIONS),
-                                  value=defaults.precision)
-        self.memory = ComboBox(label="memory", choices=list(MEMORY_MODES),
-                               value=defaults.memory,
-                               tooltip="lean: recompute activations in the backward pass, for "
-                                       "large images (2048 px: 8.6 instead of 12.8 GB; "
-                                       "1.2-1.4x the time). auto: lean from 2048 px")
-        self.scales = LineEdit(label="scales (coarse to fine)", value="auto",
-                               tooltip="fractions of the working size, e.g. 0.5, 1; each runs "
-                                       "'steps' steps. auto: halve while >= 256 px")
-        self.extend([
-            self.content, self.style, self.content_layers, self.style_layers,
-            self.content_weight, self.style_weight, self.tv_weight, self.init, self.steps,
-            self.seed, self.optimizer, self.precision, self.memory, self.scales,
-            *self.engine_settings(defaults), *self.run_controls(),
-        ])
-
-    def show_task_fields(self) -> None:
-        """Show the inputs and settings the current task uses."""
-        transfer = self.task == "transfer"
-        self.content.label = "content" if transfer else "image"
-        self.style.label = "style" if transfer else "texture source"
-        self.content.visible = self.content_layers.visible = "content" in self.inputs
-        self.style.visible = self.style_layers.visible = "style" in self.inputs
-        self.content_weight.visible = self.style_weight.visible = self.init.visible = transfer
-        if not transfer:
-            self.init.value = "noise"
+        self.form = RunForm(self.task, self.image_layers)
+        self.extend([*self.form.widgets, *self.run_controls])
+        prefer_samples(self.form.pickers, self.viewer.layers)
 
     def is_own_output(self, layer) -> bool:
         return layer is self.result_layer
 
-    # -- running ---------------------------------------------------------------------------
-
-    def config(self) -> Config:
-        """The run configuration the widget shows now (validated)."""
-        return Config(
-            self.task,
-            content_layers=tuple(self.content_layers.value) if "content" in self.inputs else (),
-            style_layers=tuple(self.style_layers.value) if "style" in self.inputs else (),
-            content_weight=self.content_weight.value, style_weight=self.style_weight.value,
-            tv_weight=self.tv_weight.value, steps=self.steps.value, size=self.size.value,
-            optimizer=self.optimizer.value, init=self.init.value, seed=self.seed.value,
-            device=self.device.value, weights=self.weights_spec(), pooling=self.pooling.value,
-            precision=self.precision.value, memory=self.memory.value,
-            scales=parse_scales(self.scales.value),
-        )
-
-    def snapshot_inputs(self, size: int) -> dict[str, Snapshot]:
-        """Copies of the displayed content and style images (main thread)."""
-        inputs = {}
-        for role, picker in (("content", self.content), ("style", self.style)):
-            if role in self.inputs:
-                inputs[role] = snapshot(self.picked(picker), self.viewer.dims.point, size)
-        for note in (taken.note for taken in inputs.values() if taken.note):
-            show_info(f"{self.title}: using {note}")
-        return inputs
-
-    def source(self) -> Snapshot:
-        """The input a result overlays: the content image, else the texture source."""
-        return self._inputs["content" if "content" in self._inputs else "style"]
-
-    def start(self):
-        """Start a run from the widget's values; returns the worker (None if refused)."""
-        if self.worker is not None:
-            return None
-        try:
-            config = self.config()
-            self._inputs = self.snapshot_inputs(config.size)
-        except NeuralStyleError as error:
-            self.refuse(error)
-            return None
-        source = self.source()
-        height, width = working_shape(*source.data.shape[:2], config.size)
+    def prepare(self) -> Job:
+        config = self.form.config()
+        inputs = self._inputs = self.form.snapshot(self.viewer, config.size, self.title)
         self._last_update = None
-        self.result_layer = self.viewer.add_image(
-            np.zeros((height, width, 3), np.float32), rgb=True, contrast_limits=(0, 1),
-            name=f"{self.result_name(config)} (running)",
-            metadata={METADATA_KEY: {"status": "running", "task": self.task, "history": []}},
-            **source.placement(config.size),
-        )
-        self.status.value = "starting (loading weights and computing targets)..."
-        content, style = self._inputs.get("content"), self._inputs.get("style")
-        total = config.total_steps(*(taken.data.shape for taken in self._inputs.values()))
-        return self.launch(optimize, config, content.data if content else None,
-                           style.data if style else None, total=total + 1,
-                           on_update=self._on_update, on_result=self._on_result)
+        self.result_layer = self._placeholder(config, inputs)
+        return Job(optimize, (config, inputs.data("content"), inputs.data("style")),
+                   self._on_update, self._on_result,
+                   "starting (loading weights and computing targets)...",
+                   total=config.total_steps(*inputs.shapes) + 1)
 
-    def result_name(self, config: Config) -> str:
-        names = {role: taken.name for role, taken in self._inputs.items()}
-        random = " [random]" if config.weights.startswith("random") else ""
-        if config.task == "transfer":
-            return f"transfer: {names['content']} x {names['style']}{random}"
-        layers = ",".join(config.content_layers or config.style_layers)
-        source = names.get("content") or names.get("style")
-        label = "reconstruct" if config.task == "reconstruct" else "texture"
-        return f"{label} {layers}: {source}{random}"
+    def _placeholder(self, config: Config, inputs: Inputs) -> Image:
+        """The result layer, shown at once and filled as the run goes.  It is this widget's
+        own output before it enters the layer list, so no picker ever offers it."""
+        height, width = working_shape(*inputs.source.data.shape[:2], config.size)
+        layer = Image(np.zeros((height, width, 3), np.float32), rgb=True,
+                      contrast_limits=(0, 1), name=f"{inputs.result_name(config)} (running)",
+                      metadata={METADATA_KEY: {"status": "running", "task": config.task,
+                                               "history": []}},
+                      **inputs.source.placement(config.size))
+        self.result_layer = layer
+        return self.viewer.add_layer(layer)
 
     def _layer_alive(self) -> bool:
         return self.result_layer is not None and self.result_layer in self.viewer.layers
@@ -206,31 +88,13 @@ class TaskWidget(PluginWidget):
             return
         layer = self.result_layer
         layer.data = result.image
-        layer.metadata = {**layer.metadata, METADATA_KEY: self.provenance(result)}
-        name = self.result_name(result.config)
+        layer.metadata = {**layer.metadata,
+                          METADATA_KEY: provenance(result, self._inputs)}
+        name = self._inputs.result_name(result.config)
         if result.cancelled:
             name += f" (cancelled at {result.steps_done}/{result.config.steps})"
         layer.name = name
-        self.status.value = self.summary(result)
-
-    def provenance(self, result) -> dict:
-        record = result.provenance()
-        record["status"] = "cancelled" if result.cancelled else "done"
-        record["inputs"] = {role: {"layer": taken.name, "how": taken.note or "2D image"}
-                            for role, taken in self._inputs.items()}
-        return record
-
-    def summary(self, result) -> str:
-        """Status line: outcome, steps, time, loss and the quality numbers at a glance."""
-        status = "cancelled" if result.cancelled else "done"
-        quality = result.quality
-        numbers = [f"{layer} c{value:.2g}" for layer, value in
-                   quality.get("content_error", {}).items()][:3]
-        numbers += [f"{layer} g{value:.2g}" for layer, value in
-                    quality.get("gram_distance", {}).items()][:3]
-        return (f"{status}: {result.steps_done} steps in {result.seconds:.1f} s, loss "
-                f"{result.history[-1]['total']:.4g} ({result.weights['label']}, "
-                f"{result.device})" + (f"\nquality: {', '.join(numbers)}" if numbers else ""))
+        self.status.value = summary(result)
 
     def on_failed(self) -> None:
         if self._layer_alive():
@@ -238,6 +102,27 @@ class TaskWidget(PluginWidget):
                 self.viewer.layers.remove(self.result_layer)
             else:
                 self.result_layer.name += f" (failed at step {self._last_update.step})"
+
+
+def provenance(result, inputs: Inputs) -> dict:
+    """A result layer's ``metadata["neural_style"]``: the run's, its status and its inputs."""
+    record = result.provenance()
+    record["status"] = "cancelled" if result.cancelled else "done"
+    record["inputs"] = inputs.record()
+    return record
+
+
+def summary(result) -> str:
+    """Status line: outcome, steps, time, loss and the quality numbers at a glance."""
+    status = "cancelled" if result.cancelled else "done"
+    quality = result.quality
+    numbers = [f"{layer} c{value:.2g}" for layer, value in
+               quality.get("content_error", {}).items()][:3]
+    numbers += [f"{layer} g{value:.2g}" for layer, value in
+                quality.get("gram_distance", {}).items()][:3]
+    return (f"{status}: {result.steps_done} steps in {result.seconds:.1f} s, loss "
+            f"{result.history[-1]['total']:.4g} ({result.weights['label']}, "
+            f"{result.device})" + (f"\nquality: {', '.join(numbers)}" if numbers else ""))
 
 
 class TransferWidget(TaskWidget):

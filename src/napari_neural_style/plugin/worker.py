@@ -1,14 +1,24 @@
-"""The engine in a napari worker thread: steps go out as small updates, the result at the end.
+"""The plugin's one door into the engine: the generators napari's worker threads run.
 
-The generator runs in a ``thread_worker``; it imports torch itself (so napari starts without
-it), never touches a layer, and converts pixels to numpy only every ``image_interval`` seconds.
-Setting ``stop`` ends the run after the current step and still returns the partial result.
+No other plugin module imports a core module that imports torch (a test checks): the widgets
+hand numpy copies and a frozen Config in, and get numpy images and results back.  Each
+generator imports the engine itself, in its worker thread, so napari starts without torch; it
+never touches a layer, and setting ``stop`` ends it after the current step, still returning
+what was computed.
+
+PyTorch's Linux builds ship triton, whose ``libtriton`` carries its own copy of LLVM.  When
+napari draws through Mesa (llvmpipe under Xvfb, radeonsi on AMD GPUs), Mesa's LLVM is already
+loaded, and loading ``libtriton`` after it crashes the process in a symbol clash (seen here:
+the first ``torch.optim`` optimizer imports ``torch._dynamo``, which imports triton).  Loading
+triton with ``RTLD_DEEPBIND`` makes it bind to its own LLVM first.
 """
 
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import os
+import sys
 import threading
 import time
 from collections.abc import Generator
@@ -30,21 +40,18 @@ def run_in_background_priority(niceness: int = 10) -> None:
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), niceness)
 
 
-def at_shape(step, shape: tuple[int, int]) -> np.ndarray:
-    """A step's image at the result's shape (coarse-to-fine steps are smaller: upsampled)."""
-    if tuple(step.pixels.shape[-2:]) == tuple(shape):
-        return step.image
-    from ..core.images import resize, to_numpy
-
-    return to_numpy(resize(step.pixels, shape))
-
-
-def start_engine():
-    """In a worker thread: background priority, then the engine (and torch), loaded safely."""
-    from .engine import import_engine
-
+def start_engine() -> None:
+    """In a worker thread: background priority, then triton (if installed) loaded safely,
+    before anything imports torch."""
     run_in_background_priority()
-    return import_engine()
+    deepbind = getattr(os, "RTLD_DEEPBIND", None)
+    if deepbind and "triton" not in sys.modules and importlib.util.find_spec("triton"):
+        flags = sys.getdlopenflags()
+        sys.setdlopenflags(flags | deepbind)
+        try:
+            import triton  # noqa: F401
+        finally:
+            sys.setdlopenflags(flags)
 
 
 @dataclass(frozen=True)
@@ -62,15 +69,19 @@ def optimize(
     config: Config, content: np.ndarray | None, style: np.ndarray | None,
     stop: threading.Event, image_interval: float = 0.25,
 ) -> Generator[Update, None, object]:
-    """Yield an :class:`Update` per step; return the ``core.tasks.Result``."""
-    run = start_engine().Run(config, content, style)  # torch is imported here, off the UI
+    """Yield an :class:`Update` per step (an image every ``image_interval`` seconds); return
+    the ``core.result.Result``."""
+    start_engine()
+    from ..core.tasks import Run
+
+    run = Run(config, content, style)
     steps = iter(run)
     last_image = -float("inf")
     for step in steps:
         now = time.monotonic()
         image = None
         if step.step in (0, step.total) or now - last_image >= image_interval or stop.is_set():
-            image, last_image = at_shape(step, run.output_shape), now
+            image, last_image = run.output_image(step), now
         yield Update(step.step, step.total, step.losses, step.elapsed, image)
         if stop.is_set():
             break
@@ -83,7 +94,6 @@ def sweep(config: Config, parameter: str, values: tuple, content: np.ndarray | N
     """Yield ``core.sweeps.SweepStep`` s; return the result, the source image at the working
     size, and (for seeds) the difference stacks."""
     start_engine()
-    from ..core.images import to_numpy
     from ..core.sweeps import Sweep, differences
 
     runs = Sweep(config, parameter, values, content, style)
@@ -94,15 +104,14 @@ def sweep(config: Config, parameter: str, values: tuple, content: np.ndarray | N
             break
     steps.close()
     result = runs.result()
-    first = runs.runs[0]
-    original = to_numpy(first.content if first.content is not None else first.style)
+    original = runs.source_image()
     return {"result": result, "original": original,
             "differences": differences(result.stack, original) if parameter == "seed" else {}}
 
 
-def inspect(image: np.ndarray, compare: np.ndarray | None, layers: tuple[str, ...], view: str,
-            count: int, contrast: bool, options: dict,
-            stop: threading.Event) -> Generator[str, None, dict]:
+def look_inside(image: np.ndarray, compare: np.ndarray | None, layers: tuple[str, ...],
+                view: str, count: int, contrast: bool, options: dict,
+                stop: threading.Event) -> Generator[str, None, dict]:
     """Arrays to show for ``image`` at ``layers``: ``{"maps": {layer: array}, "difference":
     {layer: array}}``.  ``view`` "features": ``(C, H, W)`` maps (each channel scaled to [0, 1]
     with ``contrast``); "mosaic": the ``count`` strongest channels tiled; "gram": ``(C, C)``

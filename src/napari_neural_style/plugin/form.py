@@ -1,0 +1,203 @@
+"""The settings of a run as widgets, built from :class:`~..core.config.Config`'s own options.
+
+Each widget takes its label, tooltip, choices, range and default from the Config field it
+stands for (the command line reads the same), so a widget only adds what is Qt's: its kind.
+:class:`RunForm` is the whole form of a task (input pickers, VGG layers, every setting); the
+task widgets and the sweep widget each own one.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+from magicgui.widgets import (
+    ComboBox,
+    FileEdit,
+    FloatSpinBox,
+    Label,
+    LineEdit,
+    Select,
+    SpinBox,
+    Widget,
+)
+from napari.layers import Image
+from napari.utils.notifications import show_info
+
+from ..core.config import (
+    TASK_INPUTS,
+    TASK_LAYERS,
+    Config,
+    format_scales,
+    options,
+    parse_scales,
+)
+from ..core.device import available_devices
+from ..core.errors import NeuralStyleError
+from ..core.vgg_layers import LAYERS
+from ..samples import SAMPLES
+from .inputs import Inputs, snapshot
+
+LAYER_CHOICES = [(entry.label, entry.name) for entry in LAYERS]
+WEIGHT_SOURCES = [
+    ("ImageNet (torchvision VGG-19)", "imagenet"),
+    ("weights file...", "file"),
+    ("untrained (random weights)", "random"),
+]
+#: the settings a task widget shows, in order
+RUN_SETTINGS = ("content_layers", "style_layers", "content_weight", "style_weight",
+                "tv_weight", "init", "steps", "seed", "optimizer", "precision", "memory",
+                "scales")
+#: what every widget that runs the network shows
+ENGINE_SETTINGS = ("size", "pooling", "device")
+#: steps of the spin boxes, where one unit is too fine
+INCREMENTS = {"size": 16, "content_weight": 0.1, "style_weight": 0.1, "tv_weight": 0.01}
+
+
+def setting_widget(name: str, value) -> Widget:
+    """A widget for Config field ``name`` showing ``value``."""
+    option = options()[name]
+    common = {"name": name, "label": option.label, "tooltip": option.help}
+    if name.endswith("_layers"):
+        select = Select(choices=LAYER_CHOICES, value=list(value), **common)
+        select.native.setMaximumHeight(110)
+        return select
+    if name == "device":
+        return ComboBox(choices=available_devices(), value=value, **common)
+    if option.choices is not None:
+        return ComboBox(choices=list(option.choices), value=value, **common)
+    if name == "scales":
+        return LineEdit(value=format_scales(value), **common)
+    kind = SpinBox if isinstance(value, int) else FloatSpinBox
+    return kind(value=value, min=option.low, max=option.high,
+                step=INCREMENTS.get(name, 1), **common)
+
+
+def setting_value(widget: Widget):
+    """The Config value a widget from :func:`setting_widget` shows."""
+    if widget.name.endswith("_layers"):
+        return tuple(widget.value)
+    if widget.name == "scales":
+        return parse_scales(widget.value)
+    return widget.value
+
+
+class WeightsChooser:
+    """Where the VGG-19 weights come from: ImageNet, a file, or the untrained network."""
+
+    def __init__(self):
+        self.source = ComboBox(name="weights", label="weights", choices=WEIGHT_SOURCES,
+                               value="imagenet", tooltip=options()["weights"].help)
+        self.file = FileEdit(name="weights_file", label="weights file", mode="r",
+                             filter="PyTorch state dict (*.pth *.pt)", visible=False)
+        self.warning = Label(
+            name="weights_warning",
+            value="Untrained VGG-19: results are labelled 'random' (He et al. 2016).",
+            visible=False)
+        self.source.changed.connect(self._changed)
+
+    @property
+    def widgets(self) -> list[Widget]:
+        return [self.source, self.file, self.warning]
+
+    def _changed(self) -> None:
+        self.file.visible = self.source.value == "file"
+        self.warning.visible = self.source.value == "random"
+
+    def spec(self) -> str:
+        """``imagenet``, ``random`` or the chosen file's path."""
+        if self.source.value != "file":
+            return self.source.value
+        path = Path(self.file.value)
+        if not path.is_file():
+            raise NeuralStyleError("choose an existing weights file (.pth) first")
+        return os.fspath(path)
+
+    @property
+    def is_random(self) -> bool:
+        return self.source.value == "random"
+
+
+def image_picker(name: str, label: str, choices: Callable, **options) -> ComboBox:
+    """A picker of napari Image layers; napari refreshes it as layers come, go and change
+    name (for any docked widget with ``reset_choices``), ``choices`` filters the list."""
+    return ComboBox(name=name, label=label, annotation=Image, choices=choices, **options)
+
+
+def picked(picker: ComboBox) -> Image:
+    """The layer ``picker`` shows; refuses, saying what to do, when there is none."""
+    if picker.value is None:
+        raise NeuralStyleError(f"no {picker.label} image: add or open an image layer")
+    return picker.value
+
+
+def prefer_samples(pickers: dict[str, ComboBox], layers) -> None:
+    """Start each picker on a sample made for its role (content or style), if one is open."""
+    for role, picker in pickers.items():
+        preferred = [layer for layer in layers
+                     if isinstance(layer, Image) and SAMPLES.get(layer.name, ("",))[0] == role]
+        if preferred:
+            picker.value = preferred[0]
+
+
+class RunForm:
+    """Input pickers and every setting of a run of ``task``; :meth:`config` reads them."""
+
+    def __init__(self, task: str, choices: Callable):
+        self.content = image_picker("content", "content", choices)
+        self.style = image_picker("style", "style", choices)
+        defaults = Config.for_task(task)
+        # layers of inputs the task does not read start at the transfer's (a sweep may switch)
+        layers = {**TASK_LAYERS["transfer"], **TASK_LAYERS[task]}
+        self.settings = {name: setting_widget(name, layers.get(name, getattr(defaults, name)))
+                         for name in (*RUN_SETTINGS, *ENGINE_SETTINGS)}
+        self.weights = WeightsChooser()
+        self._task = task
+        self.task = task
+
+    @property
+    def widgets(self) -> list[Widget]:
+        return [self.content, self.style, *self.settings.values(), *self.weights.widgets]
+
+    @property
+    def pickers(self) -> dict[str, ComboBox]:
+        return {"content": self.content, "style": self.style}
+
+    @property
+    def task(self) -> str:
+        return self._task
+
+    @task.setter
+    def task(self, task: str) -> None:
+        """Show the inputs and settings ``task`` uses, and its defaults where they differ."""
+        self._task = task
+        transfer = task == "transfer"
+        self.content.label = "content" if transfer else "image"
+        self.style.label = "style" if transfer else "texture source"
+        for role, picker in self.pickers.items():
+            picker.visible = role in TASK_INPUTS[task]
+        for name, widget in self.settings.items():
+            widget.visible = task in options()[name].tasks
+        self.settings["init"].value = Config.for_task(task).init
+
+    def set(self, **values) -> None:
+        """Show ``values`` (Config field names)."""
+        for name, value in values.items():
+            self.settings[name].value = value
+
+    def snapshot(self, viewer, size: int, title: str) -> Inputs:
+        """Copies of the images the task reads, as displayed now (main thread)."""
+        inputs = Inputs({role: snapshot(picked(picker), viewer.dims.point, size)
+                         for role, picker in self.pickers.items()
+                         if role in TASK_INPUTS[self.task]})
+        for note in inputs.notes:
+            show_info(f"{title}: using {note}")
+        return inputs
+
+    def config(self) -> Config:
+        """The configuration the form shows now (validated)."""
+        given = {name: setting_value(widget) for name, widget in self.settings.items()
+                 if self.task in options()[name].tasks}
+        return Config(self.task, weights=self.weights.spec(), **given)
+
