@@ -50,9 +50,9 @@ def main() -> None:
     figures = {}
     precisions = ("fp32", "bf16", "fp16") if device.type == "cuda" else ("fp32", "bf16")
     for precision in precisions:
-        config = Config("transfer", "conv_9", "conv_2,conv_4,conv_8,conv_16", size=args.size,
-                        steps=args.steps, weights="random", device=args.device,
-                        precision=precision, init="noise")
+        config = Config.for_task("transfer", size=args.size, steps=args.steps,
+                                 weights="random", device=args.device, precision=precision,
+                                 init="noise")
         run = Run(config, content=content, style=style)
         times, last = [], 0.0
         for step in run:

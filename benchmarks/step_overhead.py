@@ -33,8 +33,8 @@ def main() -> None:
     device = resolve_device(args.device)
     weights = resolve_weights("random")
     content, style = sample_pair(args.size)
-    config = Config("transfer", "conv_9", "conv_2,conv_4,conv_8,conv_16", size=args.size,
-                    steps=10_000, device=args.device, weights="random", init="content")
+    config = Config.for_task("transfer", size=args.size, steps=10_000, device=args.device,
+                             weights="random", init="content")
     memory_format = preferred_memory_format(device)
     network = VGGEncoder(weights, config.layers, memory_format=memory_format).body.to(device)
     height, width = content.shape[:2]

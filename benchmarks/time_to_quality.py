@@ -17,8 +17,6 @@ from common import sample_pair, say
 from napari_neural_style.core.config import Config
 from napari_neural_style.core.tasks import Run
 
-LAYERS = {"content_layers": "conv_9", "style_layers": "conv_2,conv_4,conv_8,conv_16"}
-
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -30,17 +28,16 @@ def main() -> None:
     parser.add_argument("--init", choices=("content", "noise"), default="content")
     args = parser.parse_args()
     content, style = sample_pair(args.size)
-    common = {"size": args.size, "weights": "random", "device": args.device, "init": args.init,
-              **LAYERS}
-    reference = Run(Config("transfer", steps=args.steps, scales=(1.0,), precision="fp32",
-                           **common), content=content, style=style)
+    common = {"size": args.size, "weights": "random", "device": args.device, "init": args.init}
+    reference = Run(Config.for_task("transfer", steps=args.steps, scales=(1.0,),
+                                    precision="fp32", **common), content=content, style=style)
     reference_result = reference.complete()
     target = reference_result.history[-1]["total"]
     reference_seconds = reference_result.seconds
 
     scales = tuple(float(part) for part in args.scales.split(","))
-    contender = Run(Config("transfer", steps=10 * args.steps, scales=scales,
-                           coarse_steps=args.coarse_steps, precision="auto", **common),
+    contender = Run(Config.for_task("transfer", steps=10 * args.steps, scales=scales,
+                                    coarse_steps=args.coarse_steps, precision="auto", **common),
                     content=content, style=style)
     reached = None
     for step in contender:
@@ -56,7 +53,7 @@ def main() -> None:
         say("  coarse-to-fine never reached the reference loss")
         return
     say(f"  coarse-to-fine {scales} (coarse {args.coarse_steps} steps each), precision "
-        f"{contender.precision}: reached {reached.losses.total:.5f} after "
+        f"{contender.result().precision}: reached {reached.losses.total:.5f} after "
         f"{reached.step} steps in {reached.elapsed:.1f} s")
     say(f"  ratio {reached.elapsed / reference_seconds:.2f}   (goal <= 0.35)")
 

@@ -101,8 +101,8 @@ def main() -> None:
     timings["seeds"] = time.perf_counter() - start
 
     start = time.perf_counter()
-    result = Run(Config("transfer", "conv_9", "conv_2,conv_4,conv_8,conv_16", init="content",
-                        **common), content=astronaut, style=hubble).complete()
+    result = Run(Config.for_task("transfer", **common), content=astronaut,
+                 style=hubble).complete()
     grid([("content", source), ("style", to_numpy(to_tensor(hubble, args.size))),
           ("transfer", result.image)], args.out / "figure-transfer.png",
          f"Style transfer, content conv_9, style conv_2,4,8,16, weights 1 and 0.5 ({label})")

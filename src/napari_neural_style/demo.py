@@ -43,11 +43,9 @@ def experiments(size: int, steps: int) -> list[tuple[str, Config, str | None, st
     return [
         ("reconstruction from conv_4", Config("reconstruct", "conv_4", **common), "astronaut",
          None),
-        ("texture, conv_2,4,8,16", Config("texture", style_layers="conv_2,conv_4,conv_8,conv_16",
-                                          **common), None, "gravel"),
+        ("texture, conv_2,4,8,16", Config.for_task("texture", **common), None, "gravel"),
         ("transfer: astronaut x hubble",
-         Config("transfer", "conv_9", "conv_2,conv_4,conv_8,conv_16", init="content",
-                **common), "astronaut", "hubble_deep_field"),
+         Config.for_task("transfer", **common), "astronaut", "hubble_deep_field"),
     ]
 
 

@@ -68,7 +68,7 @@ def test_download_through_torchvision_when_not_cached(monkeypatch):
     monkeypatch.setattr(torch.hub, "load_state_dict_from_url", fake_download)
     weights = resolve_weights("imagenet")
     assert weights.source == "download"
-    assert calls == [(weights_module.IMAGENET_URL, True, True, True)]
+    assert calls == [(weights_module.imagenet_url(), True, True, True)]
 
 
 def test_offline_error_says_where_to_put_the_file(monkeypatch):
@@ -112,3 +112,17 @@ def test_random_weights_are_seeded_and_labelled():
     assert first.sha256 == again.sha256 != other.sha256
     with pytest.raises(WeightsError, match="random:SEED"):
         resolve_weights("random:x")
+
+
+def test_imagenet_comes_through_torchvisions_weights_api():
+    from torchvision.models import VGG19_Weights
+
+    from napari_neural_style.core.vgg import IMAGENET_MEAN, IMAGENET_STD
+    from napari_neural_style.core.weights import imagenet_url
+
+    imagenet = VGG19_Weights.IMAGENET1K_V1
+    assert imagenet_url() == imagenet.url and hub_cache_file().name == "vgg19-dcbb9e9d.pth"
+    # the network normalizes its input as the weights were trained
+    preprocessing = imagenet.transforms()
+    assert list(IMAGENET_MEAN) == list(preprocessing.mean)
+    assert list(IMAGENET_STD) == list(preprocessing.std)

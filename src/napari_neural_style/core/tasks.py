@@ -342,17 +342,20 @@ def run(config: Config, content: np.ndarray | None = None,
     return Run(config, content, style)
 
 
-def reconstruct(image: np.ndarray, layer: str | tuple[str, ...] = DEFAULT_RECONSTRUCT_LAYER,
+def reconstruct(image: np.ndarray,
+                content_layers: str | tuple[str, ...] = DEFAULT_RECONSTRUCT_LAYER,
                 **options) -> Result:
-    """Content reconstruction: an image from noise whose ``layer`` features match ``image``'s."""
-    return Run(Config("reconstruct", content_layers=layer, **options), content=image).complete()
+    """Content reconstruction: an image from noise whose features at ``content_layers`` match
+    ``image``'s."""
+    return Run(Config("reconstruct", content_layers=content_layers, **options),
+               content=image).complete()
 
 
 def synthesize_texture(image: np.ndarray,
-                       layers: str | tuple[str, ...] = DEFAULT_STYLE_LAYERS,
+                       style_layers: str | tuple[str, ...] = DEFAULT_STYLE_LAYERS,
                        **options) -> Result:
-    """Texture synthesis: an image from noise whose Gram matrices at ``layers`` match."""
-    return Run(Config("texture", style_layers=layers, **options), style=image).complete()
+    """Texture synthesis: an image from noise whose Gram matrices at ``style_layers`` match."""
+    return Run(Config("texture", style_layers=style_layers, **options), style=image).complete()
 
 
 def transfer(content: np.ndarray, style: np.ndarray,

@@ -6,7 +6,8 @@ Resolution order for ``weights="imagenet"`` (the default):
    goes straight here);
 2. torchvision's ``VGG19_Weights.IMAGENET1K_V1`` file in the torch hub cache
    (``$TORCH_HOME/hub/checkpoints``);
-3. a download through torchvision, with a progress bar;
+3. a download of it from the URL torchvision's weights API gives, its hash checked, with a
+   progress bar;
 4. otherwise :class:`WeightsError`, saying where to put the file.
 
 ``weights="random"`` (or ``"random:SEED"``) is an untrained, seeded VGG-19 (He et al. 2016 show
@@ -31,7 +32,6 @@ from .errors import WeightsError
 from .vgg_layers import BLOCK_SIZES
 
 ENV_VAR = "NAPARI_NEURAL_STYLE_WEIGHTS"
-IMAGENET_URL = "https://download.pytorch.org/models/vgg19-dcbb9e9d.pth"
 DEFAULT_RANDOM_SEED = 0
 
 
@@ -81,9 +81,18 @@ def conv_shapes() -> dict[int, tuple[int, int]]:
     return shapes
 
 
+def imagenet_url() -> str:
+    """Where torchvision's weights API says ``VGG19_Weights.IMAGENET1K_V1`` is (its file name
+    carries the hash prefix the download is checked against).  torchvision is imported only
+    here: holding the GIL for 0.3 s, it is not worth it for the other weights."""
+    from torchvision.models import VGG19_Weights
+
+    return VGG19_Weights.IMAGENET1K_V1.url
+
+
 def hub_cache_file() -> Path:
     """Where torchvision keeps ``IMAGENET1K_V1`` once downloaded."""
-    return Path(torch.hub.get_dir()) / "checkpoints" / IMAGENET_URL.rsplit("/", 1)[-1]
+    return Path(torch.hub.get_dir()) / "checkpoints" / imagenet_url().rsplit("/", 1)[-1]
 
 
 def resolve_weights(spec: str | os.PathLike = "imagenet", *, download: bool = True,
@@ -112,7 +121,7 @@ def resolve_weights(spec: str | os.PathLike = "imagenet", *, download: bool = Tr
 def _download(progress: bool) -> Weights:
     try:
         state = torch.hub.load_state_dict_from_url(
-            IMAGENET_URL, progress=progress, check_hash=True, weights_only=True
+            imagenet_url(), progress=progress, check_hash=True, weights_only=True
         )
     except Exception as error:  # urllib, ssl and hash errors all end the same way for the user
         raise _offline_error(f"{type(error).__name__}: {error}") from None
@@ -124,7 +133,7 @@ def _download(progress: bool) -> Weights:
 
 def _offline_error(reason: str) -> WeightsError:
     return WeightsError(
-        f"VGG-19 ImageNet weights are not available ({reason}). Download {IMAGENET_URL} "
+        f"VGG-19 ImageNet weights are not available ({reason}). Download {imagenet_url()} "
         f"and put it at {hub_cache_file()}, or pass its path (--weights PATH or "
         f"{ENV_VAR}=PATH), or choose the untrained network explicitly with --weights random"
     )
