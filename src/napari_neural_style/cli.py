@@ -62,23 +62,21 @@ def _add_outputs(command: argparse.ArgumentParser) -> None:
 
 def _add_options(command: argparse.ArgumentParser, defaults,
                  names: tuple[str, ...] | None = None) -> None:
-    """A flag for each Config option of ``defaults.task`` (or each of ``names``)."""
+    """A flag for each Config option of ``defaults.task`` (or each of ``names``), its default
+    read from ``defaults``."""
     from dataclasses import fields
 
-    from .core.config import options
+    from .core.config import OPTIONS
 
-    known = options()
-    for item in fields(defaults):
-        option = known.get(item.name)
-        if option is None or (names is None and defaults.task not in option.tasks) or \
-                (names is not None and item.name not in names):
-            continue
-        flags = [f"--{item.name.replace('_', '-')}"]
-        if (defaults.task, item.name) in ALIASES and names is None:
-            flags.append(ALIASES[defaults.task, item.name])
-        value = getattr(defaults, item.name)
-        command.add_argument(*flags, dest=item.name, type=_parser_of(item.type),
-                             choices=option.choices, default=_text(item.name, value),
+    types = {item.name: item.type for item in fields(defaults)}
+    wanted = names or [name for name, option in OPTIONS.items() if defaults.task in option.tasks]
+    for name in wanted:
+        option, value = OPTIONS[name], getattr(defaults, name)
+        flags = [f"--{name.replace('_', '-')}"]
+        if names is None and (defaults.task, name) in ALIASES:
+            flags.append(ALIASES[defaults.task, name])
+        command.add_argument(*flags, dest=name, type=_parser_of(types[name]),
+                             choices=option.choices, default=_text(name, value),
                              help=option.help if value is None else
                              f"{option.help} (default %(default)s)")
 

@@ -114,10 +114,11 @@ class Config:
                                        "last (default: steps)", low=0, high=MAX_STEPS)
 
     def __post_init__(self):
-        for name in ("task", "optimizer", "init", "pooling", "precision", "memory"):
-            _check_choice(name, getattr(self, name), _choices(name))
+        _check_choice("task", self.task, TASKS)
         if self.init is None:
             object.__setattr__(self, "init", "content" if self.task == "transfer" else "noise")
+        for name in ("optimizer", "init", "pooling", "precision", "memory"):
+            _check_choice(name, getattr(self, name), OPTIONS[name].choices)
         self._check_layers()
         if self.task != "transfer" and self.init == "content":
             raise InputError(f"{self.task} starts from noise; init='content' is for transfer")
@@ -189,23 +190,13 @@ class Config:
         return "style" in TASK_INPUTS[self.task]
 
 
-def options() -> dict[str, Option]:
-    """``{field name: Option}`` of every Config field a user sets (all but ``task``)."""
-    return {item.name: item.metadata["option"] for item in fields(Config)
-            if "option" in item.metadata}
+#: ``{field name: Option}`` of every Config field a user sets (all but ``task``), in order
+OPTIONS: dict[str, Option] = {item.name: item.metadata["option"] for item in fields(Config)
+                              if "option" in item.metadata}
 
 
-def default(name: str):
-    """The default of Config field ``name``."""
-    return next(item.default for item in fields(Config) if item.name == name)
-
-
-def _choices(name: str) -> tuple:
-    return TASKS if name == "task" else options()[name].choices
-
-
-def _check_choice(name: str, value: str | None, choices: tuple) -> None:
-    if value not in choices and not (name == "init" and value is None):
+def _check_choice(name: str, value: str, choices: tuple) -> None:
+    if value not in choices:
         raise InputError(f"{name} must be one of {', '.join(choices)}; got {value!r}")
 
 

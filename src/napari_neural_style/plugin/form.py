@@ -26,11 +26,11 @@ from napari.layers import Image
 from napari.utils.notifications import show_info
 
 from ..core.config import (
+    OPTIONS,
     TASK_INPUTS,
     TASK_LAYERS,
     Config,
     format_scales,
-    options,
     parse_scales,
 )
 from ..core.device import available_devices
@@ -57,7 +57,7 @@ INCREMENTS = {"size": 16, "content_weight": 0.1, "style_weight": 0.1, "tv_weight
 
 def setting_widget(name: str, value) -> Widget:
     """A widget for Config field ``name`` showing ``value``."""
-    option = options()[name]
+    option = OPTIONS[name]
     common = {"name": name, "label": option.label, "tooltip": option.help}
     if name.endswith("_layers"):
         select = Select(choices=LAYER_CHOICES, value=list(value), **common)
@@ -88,7 +88,7 @@ class WeightsChooser:
 
     def __init__(self):
         self.source = ComboBox(name="weights", label="weights", choices=WEIGHT_SOURCES,
-                               value="imagenet", tooltip=options()["weights"].help)
+                               value="imagenet", tooltip=OPTIONS["weights"].help)
         self.file = FileEdit(name="weights_file", label="weights file", mode="r",
                              filter="PyTorch state dict (*.pth *.pt)", visible=False)
         self.warning = Label(
@@ -178,7 +178,7 @@ class RunForm:
         for role, picker in self.pickers.items():
             picker.visible = role in TASK_INPUTS[task]
         for name, widget in self.settings.items():
-            widget.visible = task in options()[name].tasks
+            widget.visible = task in OPTIONS[name].tasks
         self.settings["init"].value = Config.for_task(task).init
 
     def set(self, **values) -> None:
@@ -198,6 +198,6 @@ class RunForm:
     def config(self) -> Config:
         """The configuration the form shows now (validated)."""
         given = {name: setting_value(widget) for name, widget in self.settings.items()
-                 if self.task in options()[name].tasks}
+                 if self.task in OPTIONS[name].tasks}
         return Config(self.task, weights=self.weights.spec(), **given)
 
