@@ -183,12 +183,13 @@ def _features(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from .core.errors import NeuralStyleError
+    from .core.errors import NeuralStyleError, reword
 
     try:
         return _features(args) if args.command == "features" else _optimize(args)
     except (NeuralStyleError, OSError) as error:
-        print(f"napari-neural-style: error: {error}", file=sys.stderr)
+        message = reword(str(error), lambda name, value: f"--{name.replace('_', '-')} {value}")
+        print(f"napari-neural-style: error: {message}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         print("napari-neural-style: interrupted", file=sys.stderr)

@@ -79,7 +79,7 @@ def test_offline_error_says_where_to_put_the_file(monkeypatch):
     with pytest.raises(WeightsError) as error:
         resolve_weights("imagenet")
     message = str(error.value)
-    assert str(hub_cache_file()) in message and "--weights random" in message
+    assert str(hub_cache_file()) in message and "weights='random'" in message
     assert ENV_VAR in message
     with pytest.raises(WeightsError, match="downloads are disabled"):
         resolve_weights("imagenet", download=False)

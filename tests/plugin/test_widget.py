@@ -185,3 +185,27 @@ def test_the_running_result_is_never_offered_as_an_input(qtbot, viewer_with_imag
     qtbot.waitUntil(lambda: widget.worker is None, timeout=60_000)
     assert offered == [["astronaut", "coffee"]]
     assert all(layer is not widget.result_layer for _, layer in widget.image_layers())
+
+
+def test_the_longest_message_wraps_instead_of_widening_the_dock(qtbot, viewer_with_images,
+                                                                notifications, monkeypatch):
+    import urllib.error
+
+    import torch
+
+    def offline(*args, **kwargs):
+        raise urllib.error.URLError("no network")
+
+    monkeypatch.setattr(torch.hub, "load_state_dict_from_url", offline)
+    widget = dock(viewer_with_images, "transfer", weights="imagenet")
+    normal = widget.native.minimumSizeHint().width()
+    widget.weights.value = "random"  # shows the untrained network's warning
+    assert widget.native.minimumSizeHint().width() <= normal
+    widget.weights.value = "imagenet"
+    widget.start()
+    qtbot.waitUntil(lambda: widget.worker is None, timeout=60_000)
+    assert len(widget.status.value) > 300  # the offline message, in full
+    assert widget.native.minimumSizeHint().width() <= normal
+    # in the widget's words: no command-line flags in the GUI
+    message = " ".join(str(notification.message) for notification in notifications)
+    assert "'weights: untrained (random weights)'" in message and "--weights" not in message

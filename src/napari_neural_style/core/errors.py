@@ -1,4 +1,24 @@
-"""Errors a user can act on.  Each message says what happened and what to do about it."""
+"""Errors a user can act on.  Each message says what happened and what to do about it.
+
+A message that tells the user to change a setting names it as Python does, ``weights='random'``
+(:func:`setting`); the command line and the widgets reword such names in their own terms
+(``--weights random``; ``weights: untrained (random weights)``) with :func:`reword`.
+"""
+
+import re
+from collections.abc import Callable
+
+_SETTING = re.compile(r"\b([a-z_]+)='([^']*)'")
+
+
+def setting(name: str, value: str) -> str:
+    """A setting as a message names it, for :func:`reword` to find."""
+    return f"{name}='{value}'"
+
+
+def reword(message: str, say: Callable[[str, str], str]) -> str:
+    """``message`` with each setting named by :func:`setting` replaced by ``say(name, value)``."""
+    return _SETTING.sub(lambda match: say(match.group(1), match.group(2)), message)
 
 
 class NeuralStyleError(ValueError):

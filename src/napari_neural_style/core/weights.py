@@ -28,7 +28,7 @@ from pathlib import Path
 
 import torch
 
-from .errors import WeightsError
+from .errors import WeightsError, setting
 from .vgg_layers import BLOCK_SIZES
 
 ENV_VAR = "NAPARI_NEURAL_STYLE_WEIGHTS"
@@ -134,8 +134,9 @@ def _download(progress: bool) -> Weights:
 def _offline_error(reason: str) -> WeightsError:
     return WeightsError(
         f"VGG-19 ImageNet weights are not available ({reason}). Download {imagenet_url()} "
-        f"and put it at {hub_cache_file()}, or pass its path (--weights PATH or "
-        f"{ENV_VAR}=PATH), or choose the untrained network explicitly with --weights random"
+        f"and put it at {hub_cache_file()}, or pass its path ({setting('weights', 'PATH')} or "
+        f"{ENV_VAR}=PATH), or choose the untrained network explicitly: "
+        f"{setting('weights', 'random')}"
     )
 
 
@@ -144,7 +145,7 @@ def load_file(path: str | os.PathLike, source: str) -> Weights:
     path = Path(path).expanduser()
     if not path.is_file():
         raise WeightsError(f"weights file {path} does not exist; check the path or use "
-                           "--weights imagenet / random")
+                           f"{setting('weights', 'imagenet')} or {setting('weights', 'random')}")
     try:
         try:
             state = torch.load(path, map_location="cpu", weights_only=True, mmap=True)

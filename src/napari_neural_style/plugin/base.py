@@ -12,12 +12,13 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from magicgui.widgets import Container, Label, PushButton
+from magicgui.widgets import Container, PushButton
 from napari.layers import Image
 from napari.qt.threading import thread_worker
 from napari.utils.notifications import show_error
 
-from ..core.errors import NeuralStyleError
+from ..core.errors import NeuralStyleError, reword
+from .form import in_widget_words, wrapping_label
 
 METADATA_KEY = "neural_style"
 #: colormap of signed differences, centred on zero
@@ -56,7 +57,7 @@ class PluginWidget(Container):
         self.native.destroyed.connect(self._stop.set)
         self.run_button = PushButton(name="run_button", text=self.run_text)
         self.stop_button = PushButton(name="stop_button", text="Stop", enabled=False)
-        self.status = Label(name="status", value="ready")
+        self.status = wrapping_label("status", "ready")
         self.run_button.changed.connect(self.start)
         self.stop_button.changed.connect(self.stop)
 
@@ -84,7 +85,7 @@ class PluginWidget(Container):
         try:
             job = self.prepare()
         except NeuralStyleError as error:
-            show_error(f"{self.title}: {error}")
+            show_error(f"{self.title}: {reword(str(error), in_widget_words)}")
             return None
         self._stop.clear()
         progress = {"total": job.total, "desc": self.title} if job.total is not None else None
@@ -122,8 +123,8 @@ class PluginWidget(Container):
         return True
 
     def _on_error(self, error: Exception) -> None:
-        message = str(error) if isinstance(error, NeuralStyleError) else \
-            f"{type(error).__name__}: {error}"
+        message = reword(str(error), in_widget_words) if isinstance(error, NeuralStyleError) \
+            else f"{type(error).__name__}: {error}"
         show_error(f"{self.title} failed: {message}")
         if self.ui_alive():
             self.status.value = f"failed: {message}"

@@ -24,6 +24,7 @@ from magicgui.widgets import (
 )
 from napari.layers import Image
 from napari.utils.notifications import show_info
+from qtpy.QtWidgets import QSizePolicy
 
 from ..core.config import (
     OPTIONS,
@@ -83,6 +84,24 @@ def setting_value(widget: Widget):
     return widget.value
 
 
+def in_widget_words(name: str, value: str) -> str:
+    """A setting named in a core message (``weights='random'``), as this form shows it."""
+    if name == "weights":
+        sources = {source: label for label, source in WEIGHT_SOURCES}
+        value = sources.get(value, sources["file"])
+    label = OPTIONS[name].label if name in OPTIONS else name
+    return f"'{label}: {value}'"
+
+
+def wrapping_label(name: str, value: str, **options) -> Label:
+    """A Label whose text wraps at the dock's width instead of widening the dock (a long
+    error message once made it 2787 px wide and left the canvas none)."""
+    label = Label(name=name, value=value, **options)
+    label.native.setWordWrap(True)
+    label.native.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+    return label
+
+
 class WeightsChooser:
     """Where the VGG-19 weights come from: ImageNet, a file, or the untrained network."""
 
@@ -91,9 +110,9 @@ class WeightsChooser:
                                value="imagenet", tooltip=OPTIONS["weights"].help)
         self.file = FileEdit(name="weights_file", label="weights file", mode="r",
                              filter="PyTorch state dict (*.pth *.pt)", visible=False)
-        self.warning = Label(
-            name="weights_warning",
-            value="Untrained VGG-19: results are labelled 'random' (He et al. 2016).",
+        self.warning = wrapping_label(
+            "weights_warning",
+            "Untrained VGG-19: results are labelled 'random' (He et al. 2016).",
             visible=False)
         self.source.changed.connect(self._changed)
 
