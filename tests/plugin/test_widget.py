@@ -209,3 +209,26 @@ def test_the_longest_message_wraps_instead_of_widening_the_dock(qtbot, viewer_wi
     # in the widget's words: no command-line flags in the GUI
     message = " ".join(str(notification.message) for notification in notifications)
     assert "'weights: untrained (random weights)'" in message and "--weights" not in message
+
+
+def test_a_12_bit_stack_reaches_the_network_as_displayed(qtbot, make_napari_viewer):
+    from napari_neural_style.core.images import to_rgb_float
+    from napari_neural_style.plugin.inputs import snapshot
+
+    viewer = make_napari_viewer()
+    ramp = np.linspace(0, 4095, 128 * 128).reshape(128, 128)
+    stack = np.stack([ramp] * 5).astype(np.uint16)
+    layer = viewer.add_image(stack, contrast_limits=(0, 4095), name="12-bit")
+    before = stack.copy()
+    taken = snapshot(layer, viewer.dims.point, 64)
+    network_input = to_rgb_float(taken.data)
+    np.testing.assert_allclose(network_input.mean(axis=-1), stack[0] / 4095, atol=2e-3)
+    assert network_input.max() > 0.99  # as bright as it looks (was 4095/65535 = 0.06)
+    layer.gamma, layer.colormap = 2.0, "magma"
+    coloured = snapshot(layer, viewer.dims.point, 64)
+    expected = layer.colormap.map((stack[0].ravel() / 4095) ** 2)[:, :3].reshape(128, 128, 3)
+    np.testing.assert_allclose(coloured.data, expected, atol=2e-3)
+    assert coloured.display == "contrast limits (0, 4095), gamma 2, colormap magma"
+    grey = snapshot(layer, viewer.dims.point, 64, colours="grey")
+    np.testing.assert_allclose(grey.data, (stack[0] / 4095) ** 2, atol=2e-3)
+    assert unchanged(layer, before)

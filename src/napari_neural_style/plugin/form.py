@@ -38,7 +38,7 @@ from ..core.device import available_devices
 from ..core.errors import NeuralStyleError
 from ..core.vgg_layers import LAYERS
 from ..samples import SAMPLES
-from .inputs import Inputs, snapshot
+from .inputs import COLOURS, Inputs, snapshot
 
 LAYER_CHOICES = [(entry.label, entry.name) for entry in LAYERS]
 WEIGHT_SOURCES = [
@@ -144,6 +144,13 @@ def image_picker(name: str, label: str, choices: Callable, **options) -> ComboBo
     return ComboBox(name=name, label=label, annotation=Image, choices=choices, **options)
 
 
+def colours_choice() -> ComboBox:
+    """How single-channel layers are taken: with their colormap as shown, or in grey."""
+    return ComboBox(name="colours", label="single-channel layers", choices=COLOURS,
+                    value="colormap", tooltip="Images are taken as displayed (contrast limits "
+                    "and gamma applied); a single-channel layer with its colormap, or in grey")
+
+
 def picked(picker: ComboBox) -> Image:
     """The layer ``picker`` shows; refuses, saying what to do, when there is none."""
     if picker.value is None:
@@ -166,6 +173,7 @@ class RunForm:
     def __init__(self, task: str, choices: Callable):
         self.content = image_picker("content", "content", choices)
         self.style = image_picker("style", "style", choices)
+        self.colours = colours_choice()
         defaults = Config.for_task(task)
         # layers of inputs the task does not read start at the transfer's (a sweep may switch)
         layers = {**TASK_LAYERS["transfer"], **TASK_LAYERS[task]}
@@ -177,7 +185,8 @@ class RunForm:
 
     @property
     def widgets(self) -> list[Widget]:
-        return [self.content, self.style, *self.settings.values(), *self.weights.widgets]
+        return [self.content, self.style, self.colours, *self.settings.values(),
+                *self.weights.widgets]
 
     @property
     def pickers(self) -> dict[str, ComboBox]:
@@ -207,7 +216,8 @@ class RunForm:
 
     def snapshot(self, viewer, size: int, title: str) -> Inputs:
         """Copies of the images the task reads, as displayed now (main thread)."""
-        inputs = Inputs({role: snapshot(picked(picker), viewer.dims.point, size)
+        inputs = Inputs({role: snapshot(picked(picker), viewer.dims.point, size,
+                                        self.colours.value)
                          for role, picker in self.pickers.items()
                          if role in TASK_INPUTS[self.task]})
         for note in inputs.notes:

@@ -1,8 +1,10 @@
-"""What a run reads from napari: a copy of the 2D image a layer shows now, and where it sits.
+"""What a run reads from napari: the 2D image a layer shows now, as shown, and where it sits.
 
 n-D layers give the slice shown by ``viewer.dims``; multiscale layers the coarsest level that
-still covers the working size.  The copy is taken on the main thread, so the worker never
-touches a layer, and the layer is never modified.
+still covers the working size.  The values are taken as displayed: the layer's contrast limits
+and gamma applied, and a single-channel layer's colormap (or grey), so a 12-bit image shown
+with limits (0, 4095) reaches the network as bright as it looks.  The copy is taken on the
+main thread, so the worker never touches a layer, and the layer is never modified.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ class Snapshot:
     data: np.ndarray  # (H, W) or (H, W, C), a copy
     name: str  # the layer's name when the run started
     note: str  # how the 2D image was taken ("" for a plain 2D layer)
+    display: str  # how its values were mapped to what the network sees
     scale: tuple[float, float]  # world units per pixel of ``data`` (y, x)
     translate: tuple[float, float]  # world position of data[0, 0] (y, x)
 
@@ -42,8 +45,31 @@ class Snapshot:
         }
 
 
-def snapshot(layer, world_point: tuple[float, ...], size: int) -> Snapshot:
-    """Copy the 2D image ``layer`` shows at ``world_point`` (``viewer.dims.point``)."""
+#: how a single-channel layer's values become colours
+COLOURS = (("as shown (contrast, gamma, colormap)", "colormap"),
+           ("as shown, in grey (contrast, gamma)", "grey"))
+
+
+def as_displayed(image: np.ndarray, layer, colours: str = "colormap") -> tuple[np.ndarray, str]:
+    """``image`` (a slice of ``layer``) as napari shows it: float32 in [0, 1], contrast limits
+    and gamma applied, and for a single-channel layer its colormap (``colours="colormap"``)
+    or grey; with a description of what was done, for the provenance."""
+    low, high = (float(limit) for limit in layer.contrast_limits)
+    values = np.clip((image.astype(np.float32) - low) / ((high - low) or 1.0), 0, 1)
+    values = values ** np.float32(layer.gamma)
+    done = f"contrast limits ({low:g}, {high:g}), gamma {layer.gamma:g}"
+    if getattr(layer, "rgb", False):
+        return values, done
+    if colours == "colormap":
+        mapped = layer.colormap.map(values.ravel())[:, :3].reshape(*values.shape, 3)
+        return mapped.astype(np.float32), f"{done}, colormap {layer.colormap.name}"
+    return values, f"{done}, grey"
+
+
+def snapshot(layer, world_point: tuple[float, ...], size: int,
+             colours: str = "colormap") -> Snapshot:
+    """Copy the 2D image ``layer`` shows at ``world_point`` (``viewer.dims.point``), as shown
+    (see :func:`as_displayed`)."""
     rgb = bool(getattr(layer, "rgb", False))
     levels = list(layer.data) if layer.multiscale else [layer.data]
     level_index = _level_for_size(levels, rgb, size)
@@ -64,7 +90,7 @@ def snapshot(layer, world_point: tuple[float, ...], size: int) -> Snapshot:
     if len(levels) > 1:
         notes.append(f"level {level_index} of {len(levels)} "
                      f"({data.shape[leading]}x{data.shape[leading + 1]} px)")
-    image = np.array(data[index] if index else data, copy=True)
+    image, display = as_displayed(np.asarray(data[index] if index else data), layer, colours)
     level_scale = tuple(
         float(layer.scale[axis]) * _level_factor(levels, level_index, axis)
         for axis in range(layer.ndim - 2, layer.ndim))
@@ -72,7 +98,7 @@ def snapshot(layer, world_point: tuple[float, ...], size: int) -> Snapshot:
     translate = tuple(t + (ls - s) / 2 for t, ls, s in
                       zip(translate, level_scale, (float(v) for v in layer.scale[-2:]),
                           strict=True))
-    return Snapshot(image, layer.name, "; ".join(notes), level_scale, translate)
+    return Snapshot(image, layer.name, "; ".join(notes), display, level_scale, translate)
 
 
 def _level_for_size(levels: list, rgb: bool, size: int) -> int:
@@ -114,7 +140,8 @@ class Inputs:
 
     def record(self) -> dict:
         """Which layer (and how) each input came from, for the provenance."""
-        return {role: {"layer": taken.name, "how": taken.note or "2D image"}
+        return {role: {"layer": taken.name, "how": taken.note or "2D image",
+                       "values": taken.display}
                 for role, taken in self.taken.items()}
 
     def result_name(self, config) -> str:

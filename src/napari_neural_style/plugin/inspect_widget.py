@@ -18,6 +18,7 @@ from .form import (
     ENGINE_SETTINGS,
     LAYER_CHOICES,
     WeightsChooser,
+    colours_choice,
     image_picker,
     picked,
     prefer_samples,
@@ -43,6 +44,7 @@ class InspectWidget(PluginWidget):
         self.image = image_picker("image", "image", self.image_layers)
         self.compare = image_picker("compare", "Gram difference to", self.image_layers,
                                     nullable=True, value=None)
+        self.colours = colours_choice()
         self.view = ComboBox(name="view", label="show", choices=VIEWS, value="features")
         self.layers = Select(name="layers", label="VGG layers", choices=LAYER_CHOICES,
                              value=["conv_1", "conv_4", "conv_9"])
@@ -55,7 +57,7 @@ class InspectWidget(PluginWidget):
         self.settings = {name: setting_widget(name, getattr(defaults, name))
                          for name in ENGINE_SETTINGS}
         self.weights_chooser = WeightsChooser()
-        self.extend([self.image, self.view, self.compare, self.layers, self.relu,
+        self.extend([self.image, self.colours, self.view, self.compare, self.layers, self.relu,
                      self.contrast, self.count, *self.settings.values(),
                      *self.weights_chooser.widgets, *self.run_controls])
         self.view.changed.connect(self._view_changed)
@@ -82,9 +84,10 @@ class InspectWidget(PluginWidget):
         options = {name: setting_value(widget) for name, widget in self.settings.items()}
         options["weights"] = self.weights_chooser.spec()
         size, point = options["size"], self.viewer.dims.point
-        self._source = snapshot(picked(self.image), point, size)
+        self._source = snapshot(picked(self.image), point, size, self.colours.value)
         compare = self.compare.value if self.view.value == "gram" else None
-        self._other = snapshot(compare, point, size) if compare is not None else None
+        self._other = snapshot(compare, point, size, self.colours.value) \
+            if compare is not None else None
         other = self._other
         return Job(look_inside, (self._source.data, other.data if other else None, names,
                                  self.view.value, self.count.value, self.contrast.value,
