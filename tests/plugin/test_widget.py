@@ -103,14 +103,15 @@ def test_too_small_and_missing_inputs_are_refused_in_the_widget(qtbot, make_napa
 def test_pickers_follow_layers_and_show_both_layer_names(make_napari_viewer, photo):
     viewer = make_napari_viewer()
     widget = dock(viewer, "transfer")
-    assert widget.content.choices == ()
+    assert widget.content.choices == (None,) and widget.content.value is None
     viewer.add_image(photo, name="first")
     viewer.add_points(np.zeros((1, 2)), name="points")  # not an image: never offered
-    assert [layer.name for layer in widget.content.choices] == ["first"]
+    assert [layer.name for layer in widget.content.choices if layer] == ["first"]
+    assert widget.content.value is viewer.layers["first"]  # an empty picker takes it
     viewer.layers["first"].name = "renamed"
     assert widget.content.current_choice == "renamed"
     viewer.layers.remove("renamed")
-    assert widget.content.choices == ()
+    assert widget.content.choices == (None,)
     native = widget.style_layers.native
     labels = [native.item(row).text() for row in range(native.count())]
     assert "conv_9 (conv4_1)" in labels and "relu5_4" in labels
@@ -232,3 +233,19 @@ def test_a_12_bit_stack_reaches_the_network_as_displayed(qtbot, make_napari_view
     grey = snapshot(layer, viewer.dims.point, 64, colours="grey")
     np.testing.assert_allclose(grey.data, (stack[0] / 4095) ** 2, atol=2e-3)
     assert unchanged(layer, before)
+
+
+def test_removing_the_chosen_layer_empties_the_picker_instead_of_taking_another(
+        qtbot, viewer_with_images, notifications):
+    widget = dock(viewer_with_images, "transfer")
+    widget.content.value = viewer_with_images.layers["astronaut"]
+    widget.style.value = viewer_with_images.layers["coffee"]
+    viewer_with_images.layers["coffee"].name = "a coffee"  # renamed: still the style
+    assert widget.style.value is viewer_with_images.layers["a coffee"]
+    viewer_with_images.layers.remove("astronaut")
+    assert widget.content.value is None  # not coffee: no silent "coffee x coffee"
+    assert widget.style.value is viewer_with_images.layers["a coffee"]
+    assert widget.start() is None
+    messages = " ".join(str(notification.message) for notification in notifications)
+    assert "no content image: choose one" in messages
+    assert [layer.name for layer in viewer_with_images.layers] == ["a coffee"]

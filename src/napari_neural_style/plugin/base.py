@@ -12,12 +12,13 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from magicgui.widgets import Container, PushButton
+from magicgui.widgets import ComboBox, Container, PushButton
 from napari.layers import Image
 from napari.qt.threading import thread_worker
 from napari.utils.notifications import show_error
 
 from ..core.errors import NeuralStyleError, reword
+from ..samples import SAMPLES
 from .form import in_widget_words, wrapping_label
 
 METADATA_KEY = "neural_style"
@@ -52,6 +53,8 @@ class PluginWidget(Container):
         super().__init__(labels=True)
         self.viewer = napari_viewer
         self.worker = None
+        self._pickers: dict[str, ComboBox] = {}
+        self._chosen: dict[str, Image] = {}  # the last layer each picker showed
         self._stop = threading.Event()
         # a widget closed with its viewer stops its work; napari also quits the worker itself
         self.native.destroyed.connect(self._stop.set)
@@ -60,6 +63,38 @@ class PluginWidget(Container):
         self.status = wrapping_label("status", "ready")
         self.run_button.changed.connect(self.start)
         self.stop_button.changed.connect(self.stop)
+
+    def follow(self, pickers: dict[str, ComboBox]) -> None:
+        """Keep the image ``pickers`` (role -> picker) honest.  A picker whose layer is removed
+        shows nothing, so Run asks for a layer instead of silently taking another; one whose
+        layer is renamed keeps it; one showing nothing takes the next image layer added.  They
+        start on a sample made for their role (content or style), else the first image."""
+        self._pickers = pickers
+        for role, picker in pickers.items():
+            picker.changed.connect(lambda layer, role=role: self._remember(role, layer))
+        for event in (self.viewer.layers.events.inserted, self.viewer.layers.events.renamed):
+            event.connect(self._sync_pickers)
+        self._sync_pickers()
+
+    def _remember(self, role: str, layer) -> None:
+        if layer is not None:
+            self._chosen[role] = layer
+
+    def _sync_pickers(self, event=None) -> None:
+        """After napari refreshed the pickers (or before: the refresh is repeated here)."""
+        if not self.ui_alive():
+            return
+        offered = [layer for _, layer in self.image_layers()]
+        added = [layer for layer in offered if event is None or
+                 (event.type == "inserted" and layer is event.value)]
+        for role, picker in self._pickers.items():
+            picker.reset_choices()
+            chosen = self._chosen.get(role)
+            if picker.value is None and any(layer is chosen for layer in offered):
+                picker.value = chosen  # renamed: magicgui matched it by its old name
+            elif picker.value is None and added:
+                samples = [layer for layer in added if SAMPLES.get(layer.name, ("",))[0] == role]
+                picker.value = (samples or added)[0]
 
     @property
     def run_controls(self) -> list:

@@ -37,7 +37,6 @@ from ..core.config import (
 from ..core.device import available_devices
 from ..core.errors import NeuralStyleError
 from ..core.vgg_layers import LAYERS
-from ..samples import SAMPLES
 from .inputs import COLOURS, Inputs, snapshot
 
 LAYER_CHOICES = [(entry.label, entry.name) for entry in LAYERS]
@@ -140,8 +139,10 @@ class WeightsChooser:
 
 def image_picker(name: str, label: str, choices: Callable, **options) -> ComboBox:
     """A picker of napari Image layers; napari refreshes it as layers come, go and change
-    name (for any docked widget with ``reset_choices``), ``choices`` filters the list."""
-    return ComboBox(name=name, label=label, annotation=Image, choices=choices, **options)
+    name (for any docked widget with ``reset_choices``), ``choices`` filters the list.  It may
+    show nothing: when its layer is removed it goes empty instead of jumping to another."""
+    return ComboBox(name=name, label=label, annotation=Image, choices=choices, nullable=True,
+                    **options)
 
 
 def colours_choice() -> ComboBox:
@@ -154,17 +155,8 @@ def colours_choice() -> ComboBox:
 def picked(picker: ComboBox) -> Image:
     """The layer ``picker`` shows; refuses, saying what to do, when there is none."""
     if picker.value is None:
-        raise NeuralStyleError(f"no {picker.label} image: add or open an image layer")
+        raise NeuralStyleError(f"no {picker.label} image: choose one, or add an image layer")
     return picker.value
-
-
-def prefer_samples(pickers: dict[str, ComboBox], layers) -> None:
-    """Start each picker on a sample made for its role (content or style), if one is open."""
-    for role, picker in pickers.items():
-        preferred = [layer for layer in layers
-                     if isinstance(layer, Image) and SAMPLES.get(layer.name, ("",))[0] == role]
-        if preferred:
-            picker.value = preferred[0]
 
 
 class RunForm:

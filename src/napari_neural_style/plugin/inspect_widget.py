@@ -21,7 +21,6 @@ from .form import (
     colours_choice,
     image_picker,
     picked,
-    prefer_samples,
     setting_value,
     setting_widget,
 )
@@ -42,8 +41,9 @@ class InspectWidget(PluginWidget):
     def __init__(self, napari_viewer):
         super().__init__(napari_viewer)
         self.image = image_picker("image", "image", self.image_layers)
+        # a Gram difference is asked for, not assumed: no layer until one is chosen
         self.compare = image_picker("compare", "Gram difference to", self.image_layers,
-                                    nullable=True, value=None)
+                                    value=None)
         self.colours = colours_choice()
         self.view = ComboBox(name="view", label="show", choices=VIEWS, value="features")
         self.layers = Select(name="layers", label="VGG layers", choices=LAYER_CHOICES,
@@ -61,7 +61,7 @@ class InspectWidget(PluginWidget):
                      self.contrast, self.count, *self.settings.values(),
                      *self.weights_chooser.widgets, *self.run_controls])
         self.view.changed.connect(self._view_changed)
-        prefer_samples({"content": self.image}, self.viewer.layers)
+        self.follow({"content": self.image})
         self._view_changed()
         self._source: Snapshot | None = None
         self._other: Snapshot | None = None

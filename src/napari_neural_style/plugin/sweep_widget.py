@@ -15,7 +15,7 @@ from napari.utils import progress
 from ..core.config import TASKS
 from ..core.sweep_spec import SWEEPS, format_values, parse_values
 from .base import METADATA_KEY, Job, PluginWidget
-from .form import RunForm, prefer_samples
+from .form import RunForm
 from .inputs import Inputs
 from .widget import provenance
 from .worker import sweep
@@ -46,7 +46,7 @@ class SweepWidget(PluginWidget):
                      *self.run_controls])
         self.parameter.changed.connect(self._parameter_changed)
         self.task_choice.changed.connect(self._task_changed)
-        prefer_samples(self.form.pickers, self.viewer.layers)
+        self.follow(self.form.pickers)
 
     def _parameter_changed(self) -> None:
         """The swept setting's default values, the task it belongs to, what it needs."""

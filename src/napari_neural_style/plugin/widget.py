@@ -14,7 +14,7 @@ from napari.utils.notifications import show_warning
 
 from ..core.config import Config, working_shape
 from .base import METADATA_KEY, Job, PluginWidget
-from .form import RunForm, prefer_samples
+from .form import RunForm
 from .inputs import Inputs
 from .worker import Update, optimize
 
@@ -32,7 +32,7 @@ class TaskWidget(PluginWidget):
         self._last_update: Update | None = None
         self.form = RunForm(self.task, self.image_layers)
         self.extend([*self.form.widgets, *self.run_controls])
-        prefer_samples(self.form.pickers, self.viewer.layers)
+        self.follow(self.form.pickers)
 
     def is_own_output(self, layer) -> bool:
         return layer is self.result_layer
