@@ -68,3 +68,26 @@ def test_no_function_is_longer_than_40_lines():
                     long.append(f"{path.relative_to(PACKAGE)}:{node.lineno} {node.name} "
                                 f"({length} lines)")
     assert not long, long
+
+
+def test_the_plugin_needs_no_extra_beyond_napari_itself():
+    """napari's plugin installer installs a plugin's dependencies, never its extras: every
+    package the widgets import must be a plain dependency (napari, the host, aside)."""
+    import sys
+    from importlib.metadata import packages_distributions, requires
+
+    base = {requirement.split(";")[0].split(">")[0].split("=")[0].split("[")[0].strip().lower()
+            for requirement in requires("napari-neural-style") if "extra ==" not in requirement}
+    distributions = packages_distributions()
+    needed = set()
+    for path in (PACKAGE / "plugin").glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [alias.name for alias in node.names] if isinstance(node, ast.Import) else \
+                [node.module] if isinstance(node, ast.ImportFrom) and node.level == 0 else []
+            for name in names:
+                top = name.split(".")[0]
+                if top not in sys.stdlib_module_names and top != "napari_neural_style":
+                    needed.update(dist.lower() for dist in distributions.get(top, [top]))
+    assert "pyqtgraph" in needed
+    # triton: loaded first only where torch's own build brought it (plugin/worker.py)
+    assert needed - base - {"napari", "triton"} == set(), needed - base

@@ -31,14 +31,12 @@ def test_feature_map_layers_have_channel_axes_and_overlay_the_source(qtbot, make
     shapes = {layer.name: (layer.data.shape, layer.axis_labels[0]) for layer in viewer.layers
               if layer is not source}
     assert shapes == {
-        "features conv_1 (conv1_1): astronaut [random]": ((64, 64, 64),
-                                                          "channel of conv_1 (conv1_1)"),
-        "features conv_4 (conv2_2): astronaut [random]": ((128, 32, 32),
-                                                          "channel of conv_4 (conv2_2)"),
-        "features conv_9 (conv4_1): astronaut [random]": ((512, 8, 8),
-                                                          "channel of conv_9 (conv4_1)"),
+        "features conv_1 (conv1_1), 64 channels: astronaut [random]": ((64, 64, 64), "channel"),
+        "features conv_4 (conv2_2), 128 channels: astronaut [random]": ((128, 32, 32),
+                                                                        "channel"),
+        "features conv_9 (conv4_1), 512 channels: astronaut [random]": ((512, 8, 8), "channel"),
     }
-    deep = viewer.layers["features conv_9 (conv4_1): astronaut [random]"]
+    deep = viewer.layers["features conv_9 (conv4_1), 512 channels: astronaut [random]"]
     # 8 feature pixels span the 96-px source at scale 2: 192 world units
     np.testing.assert_allclose(np.array(deep.scale[1:]) * 8, [192, 192])
     assert deep.data.min() >= 0 and deep.data.max() <= 1  # per-channel contrast
@@ -98,7 +96,9 @@ def test_two_value_sweeps_stack_with_labelled_axis(qtbot, viewer_with_images, pa
     _wait(qtbot, widget)
     stack = next(layer for layer in viewer.layers if layer.name.startswith("sweep "))
     assert stack.data.shape[0] == 2 and stack.data.shape[-1] == 3 and stack.rgb
-    assert stack.axis_labels[0] == parameter
+    # the slider's label says which value each index is
+    assert stack.axis_labels[0] == f"{parameter}: {' | '.join(map(str, expected))}"
+    assert stack.name.startswith(f"sweep {parameter} = {' | '.join(map(str, expected))}: ")
     record = stack.metadata[METADATA_KEY]
     assert record["sweep"] == parameter and record["values"] == expected
     assert len(record["slices"]) == 2
@@ -117,10 +117,11 @@ def test_seed_sweep_differences(qtbot, viewer_with_images):
     widget.start()
     _wait(qtbot, widget)
     between = next(layer for layer in viewer.layers
-                   if layer.name.startswith("differences result - result"))
+                   if layer.name.startswith("seeds minus seed 7: astronaut"))
     original = next(layer for layer in viewer.layers
-                    if layer.name.startswith("differences result - original"))
+                    if layer.name.startswith("seeds minus the original: astronaut"))
     assert between.data.shape == (2, 32, 32)
+    assert between.axis_labels[0] == "seed: 7 - 7 | 8 - 7"
     assert not between.data[0].any()  # equal seeds
     assert between.data[1].any()  # other seed
     assert original.data.shape == (3, 32, 32) and original.data.any()

@@ -144,6 +144,11 @@ class Inputs:
                        "values": taken.display}
                 for role, taken in self.taken.items()}
 
+    @property
+    def names(self) -> str:
+        """The inputs' layer names: ``astronaut x hubble`` or ``astronaut``."""
+        return " x ".join(taken.name for taken in self.taken.values())
+
     def result_name(self, config) -> str:
         """A result layer's name: task, layers and inputs, and ``[random]`` weights."""
         names = {role: taken.name for role, taken in self.taken.items()}

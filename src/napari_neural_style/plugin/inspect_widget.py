@@ -12,7 +12,7 @@ from magicgui.widgets import CheckBox, ComboBox, Select, SpinBox
 
 from ..core.config import Config
 from ..core.errors import NeuralStyleError
-from ..core.vgg_layers import after_relu, channel_axis_label, downsampling, layer
+from ..core.vgg_layers import after_relu, downsampling, layer
 from .base import METADATA_KEY, Job, PluginWidget
 from .form import (
     ENGINE_SETTINGS,
@@ -104,9 +104,12 @@ class InspectWidget(PluginWidget):
                                    "size": self.settings["size"].value,
                                    "weights": self.weights_chooser.source.value}}
             if view == "features":
+                # layers of several VGG layers share the channel slider: its label names no
+                # one of them, each layer's name says whose channels and how many
                 self.viewer.add_image(
-                    array, name=f"features {label}: {source.name}{weights}", colormap="magma",
-                    axis_labels=(channel_axis_label(name), "y", "x"), metadata=meta,
+                    array, name=f"features {label}, {len(array)} channels: {source.name}"
+                                f"{weights}", colormap="magma",
+                    axis_labels=("channel", "y", "x"), metadata=meta,
                     contrast_limits=(0, 1) if self.contrast.value else None,
                     **self._feature_placement(name))
             elif view == "mosaic":
@@ -127,4 +130,5 @@ class InspectWidget(PluginWidget):
 
     def _feature_placement(self, name: str) -> dict:
         """Scale and translate of a ``(C, H, W)`` feature map overlaying its source image."""
-        return self._source.placement(self.settings["size"].value, downsampling(name), stacked=True)
+        return self._source.placement(self.settings["size"].value, downsampling(name),
+                                      stacked=True)

@@ -101,12 +101,15 @@ class SweepWidget(PluginWidget):
         result = found["result"]
         config, parameter = result.results[0].config, result.parameter
         stacked = self._inputs.source.placement(config.size, stacked=True)
-        name = f"sweep {parameter}: {self._inputs.result_name(config)}"
+        values = " | ".join(map(str, result.values))
+        random = " [random]" if config.weights.startswith("random") else ""
+        name = f"sweep {parameter} = {values}: {config.task} of {self._inputs.names}{random}"
         if result.cancelled:
             name += " (cancelled)"
+        # the slider shows an index: the axis label says which value each index is
         layer = self.viewer.add_image(
             result.stack, rgb=True, contrast_limits=(0, 1), name=name,
-            axis_labels=(parameter, "y", "x"),
+            axis_labels=(f"{parameter}: {values}", "y", "x"),
             metadata={METADATA_KEY: {
                 "sweep": parameter, "values": list(result.values),
                 "slices": [provenance(run, self._inputs) for run in result.results],
@@ -114,21 +117,24 @@ class SweepWidget(PluginWidget):
             **stacked)
         self.outputs.append(layer)
         for kind, stack in found["differences"].items():
-            self._add_difference(kind, stack, result.values, name, stacked)
+            self._add_difference(kind, stack, result.values, self._inputs.names + random,
+                                 stacked)
         self.status.value = (f"{'cancelled' if result.cancelled else 'done'}: "
                              f"{len(result.results)} runs of {parameter} = "
                              f"{', '.join(map(str, result.values))}")
 
     def _add_difference(self, kind: str, stack: np.ndarray, values: tuple, name: str,
                         placement: dict) -> None:
+        """Signed differences of the seeds' results, named by what they compare first (the
+        layer list cuts long names at the end)."""
         if kind == "between":
             labels = [f"{parameter_value} - {values[0]}" for parameter_value in values[1:]]
-            title = f"differences result - result: {name}"
+            title = f"seeds minus seed {values[0]}: {name}"
         else:
             labels = [f"{parameter_value} - original" for parameter_value in values]
-            title = f"differences result - original: {name}"
+            title = f"seeds minus the original: {name}"
         layer = self.add_signed(
             stack, name=title,
-            axis_labels=("difference", "y", "x"),
+            axis_labels=(f"seed: {' | '.join(labels)}", "y", "x"),
             metadata={METADATA_KEY: {"differences": kind, "pairs": labels}}, **placement)
         self.outputs.append(layer)
