@@ -156,3 +156,11 @@ def test_progress_bar_counts_every_scale(images, tmp_path, capsys):
     counts = re.findall(r"\| *(\d+)/(\d+) \[", err)
     assert counts and {total for _, total in counts} == {"5"}
     assert counts[-1] == ("5", "5")  # ends full, never past it
+
+
+def test_an_upsampled_input_is_said(images, tmp_path, capsys):
+    assert main(["reconstruct", str(images / "content.png"), "-o", str(tmp_path / "o.png"),
+                 "--size", "128", "--steps", "1", "--content-layers", "conv_1", "--weights",
+                 "random", "--device", "cpu"]) == 0
+    assert "note: the content image, 96x96 px, is upsampled 1.33x to --size 128" in \
+        capsys.readouterr().err

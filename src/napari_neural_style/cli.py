@@ -123,13 +123,18 @@ def config_from(args: argparse.Namespace):
 
 
 def _optimize(args: argparse.Namespace) -> int:
+    from .core.config import upsampling
     from .core.images import read_image, write_image
     from .core.tasks import Run
 
     config = config_from(args)
-    run = Run(config, **{role: read_image(getattr(args, role))
-                         for role in INPUT_NAMES[args.command]})
-    for _ in with_progress(run):
+    images = {role: read_image(getattr(args, role)) for role in INPUT_NAMES[args.command]}
+    notes = [f"the {role} image, {image.shape[0]}x{image.shape[1]} px, is upsampled "
+             f"{upsampling(*image.shape[:2], config.size):.3g}x to --size {config.size}"
+             for role, image in images.items()
+             if upsampling(*image.shape[:2], config.size) > 1]
+    run = Run(config, **images)
+    for _ in with_progress(run, notes):
         pass
     result = run.result()
     written = write_image(args.output, result.image)
@@ -141,8 +146,9 @@ def _optimize(args: argparse.Namespace) -> int:
     return 0
 
 
-def with_progress(run) -> Iterator:
-    """``run``'s steps, with a tqdm bar on stderr counting every scale's steps."""
+def with_progress(run, notes: list[str] = ()) -> Iterator:
+    """``run``'s steps, with a tqdm bar on stderr counting every scale's steps; the weights,
+    the device and ``notes`` are said once the run is set up."""
     from tqdm import tqdm
 
     bar = None
@@ -150,7 +156,7 @@ def with_progress(run) -> Iterator:
         for step in run:
             if bar is None:  # set up: the weights are known, and worked
                 print(f"weights: {run.engine.weights.label}; device: {run.engine.device}",
-                      file=sys.stderr)
+                      *(f"note: {note}" for note in notes), sep="\n", file=sys.stderr)
                 bar = tqdm(total=run.total_steps, unit="step", file=sys.stderr)
             bar.set_postfix(loss=f"{step.losses.total:.4g}", refresh=False)
             bar.update(step.step - bar.n)

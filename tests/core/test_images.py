@@ -88,3 +88,9 @@ def test_unreadable_files_raise_input_errors(tmp_path):
         read_image(tmp_path / "junk.png")
     with pytest.raises(InputError, match="no such file"):
         read_image(tmp_path / "missing.png")
+
+
+def test_a_source_too_small_to_hold_features_is_refused():
+    with pytest.raises(InputError, match="1x1 px: too small to take features from"):
+        to_tensor(np.ones((1, 1, 3), np.float32), 64)
+    assert to_tensor(np.ones((4, 6, 3), np.float32), 64).shape == (1, 3, 43, 64)

@@ -249,3 +249,37 @@ def test_removing_the_chosen_layer_empties_the_picker_instead_of_taking_another(
     messages = " ".join(str(notification.message) for notification in notifications)
     assert "no content image: choose one" in messages
     assert [layer.name for layer in viewer_with_images.layers] == ["a coffee"]
+
+
+def test_tiny_thin_and_small_sources_are_refused_or_announced(qtbot, make_napari_viewer,
+                                                              notifications):
+    viewer = make_napari_viewer()
+    widget = dock(viewer, "reconstruct", content_layers=["conv_1"], size=48, steps=2)
+    viewer.add_image(np.full((1, 1), 200, np.uint8), name="dot")
+    widget.content.value = viewer.layers["dot"]
+    widget.start()
+    qtbot.waitUntil(lambda: widget.worker is None, timeout=60_000)
+    viewer.add_image(np.zeros((64, 64, 2), np.float32), name="two channels")
+    widget.content.value = viewer.layers["two channels"]
+    assert widget.start() is None
+    messages = " ".join(str(notification.message) for notification in notifications)
+    assert "1x1 px: too small to take features from" in messages
+    assert "64x2 px slice of its (64, 64, 2) array" in messages and "Split Stack" in messages
+    viewer.add_image(np.random.default_rng(0).random((20, 20)), name="small")
+    widget.content.value = viewer.layers["small"]
+    layer = run_to_end(qtbot, widget)
+    how = layer.metadata[METADATA_KEY]["inputs"]["content"]["how"]
+    assert how == "20x20 px upsampled 2.4x to the working size 48 px"
+    assert any("upsampled 2.4x" in str(notification.message) for notification in notifications)
+
+
+def test_the_result_stays_hidden_until_its_first_image_and_every_field_explains_itself(
+        qtbot, viewer_with_images):
+    widget = dock(viewer_with_images, "transfer")
+    widget.start()
+    assert not widget.result_layer.visible  # no black rectangle over the content
+    qtbot.waitUntil(lambda: widget.worker is None, timeout=120_000)
+    assert widget.result_layer.visible
+    silent = [item.name for item in widget if item.visible and hasattr(item, "tooltip")
+              and not item.tooltip and item.name != "status"]
+    assert silent == []

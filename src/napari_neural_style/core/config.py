@@ -40,6 +40,8 @@ LEAN_FROM_SIZE = 2048
 #: Longest working side the engine accepts; beyond it a single feature map outgrows most RAM.
 MAX_SIZE = 8192
 MAX_STEPS = 100_000
+#: Shortest side of an input image: below it there is no shape or texture to take features of
+MIN_SOURCE_SIDE = 4
 WEIGHTS_HELP = "imagenet (torchvision VGG-19), random[:SEED] (untrained) or a .pth file"
 
 
@@ -239,6 +241,13 @@ def auto_scales(size: int) -> tuple[float, ...]:
     while size * scales[0] / 2 >= 256:
         scales.insert(0, scales[0] / 2)
     return tuple(scales)
+
+
+def upsampling(height: int, width: int, size: int) -> float:
+    """How many times an image of ``height`` x ``width`` px is enlarged to working ``size``
+    (1 or less: not enlarged).  Details finer than the source's pixels are invented, so the
+    interfaces say so when this is well above 1."""
+    return size / max(height, width)
 
 
 def working_shape(height: int, width: int, size: int) -> tuple[int, int]:

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .config import working_shape
+from .config import MIN_SOURCE_SIDE, working_shape
 from .errors import InputError
 
 
@@ -62,6 +62,9 @@ def to_tensor(
     raises :class:`InputError` that says which size would work.
     """
     rgb = to_rgb_float(array, name)
+    if min(rgb.shape[:2]) < MIN_SOURCE_SIDE:
+        raise InputError(f"{name} is {rgb.shape[0]}x{rgb.shape[1]} px: too small to take "
+                         f"features from; give an image of at least {MIN_SOURCE_SIDE} px a side")
     tensor = torch.from_numpy(rgb).permute(2, 0, 1)[None].contiguous()
     if size is not None:
         tensor = resize(tensor, working_shape(*rgb.shape[:2], size))

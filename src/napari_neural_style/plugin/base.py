@@ -58,8 +58,11 @@ class PluginWidget(Container):
         self._stop = threading.Event()
         # a widget closed with its viewer stops its work; napari also quits the worker itself
         self.native.destroyed.connect(self._stop.set)
-        self.run_button = PushButton(name="run_button", text=self.run_text)
-        self.stop_button = PushButton(name="stop_button", text="Stop", enabled=False)
+        self.run_button = PushButton(name="run_button", text=self.run_text,
+                                     tooltip="start; the result layer updates as it goes")
+        self.stop_button = PushButton(name="stop_button", text="Stop", enabled=False,
+                                      tooltip="stop after the current step, keeping the "
+                                              "result so far (marked cancelled)")
         self.status = wrapping_label("status", "ready")
         self.run_button.changed.connect(self.start)
         self.stop_button.changed.connect(self.stop)

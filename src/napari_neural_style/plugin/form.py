@@ -163,8 +163,14 @@ class RunForm:
     """Input pickers and every setting of a run of ``task``; :meth:`config` reads them."""
 
     def __init__(self, task: str, choices: Callable):
-        self.content = image_picker("content", "content", choices)
-        self.style = image_picker("style", "style", choices)
+        self.content = image_picker(
+            "content", "content", choices,
+            tooltip="the image whose features are matched, taken as displayed (the slice on "
+                    "screen, its contrast limits and gamma)")
+        self.style = image_picker(
+            "style", "style", choices,
+            tooltip="the image whose Gram matrices (its style, its texture) are matched, taken "
+                    "as displayed")
         self.colours = colours_choice()
         defaults = Config.for_task(task)
         # layers of inputs the task does not read start at the transfer's (a sweep may switch)

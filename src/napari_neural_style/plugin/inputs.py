@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..core.config import working_shape
+from ..core.config import MIN_SOURCE_SIDE, upsampling, working_shape
 from ..core.errors import InputError
 
 
@@ -91,6 +91,11 @@ def snapshot(layer, world_point: tuple[float, ...], size: int,
         notes.append(f"level {level_index} of {len(levels)} "
                      f"({data.shape[leading]}x{data.shape[leading + 1]} px)")
     image, display = as_displayed(np.asarray(data[index] if index else data), layer, colours)
+    _check_shown_image(image, layer)
+    factor = upsampling(*image.shape[:2], size)
+    if factor > 1:
+        notes.append(f"{image.shape[0]}x{image.shape[1]} px upsampled {factor:.3g}x to the "
+                     f"working size {size} px")
     level_scale = tuple(
         float(layer.scale[axis]) * _level_factor(levels, level_index, axis)
         for axis in range(layer.ndim - 2, layer.ndim))
@@ -99,6 +104,18 @@ def snapshot(layer, world_point: tuple[float, ...], size: int,
                       zip(translate, level_scale, (float(v) for v in layer.scale[-2:]),
                           strict=True))
     return Snapshot(image, layer.name, "; ".join(notes), display, level_scale, translate)
+
+
+def _check_shown_image(image: np.ndarray, layer) -> None:
+    """Refuse a displayed slice too thin to style, saying why napari shows it so: an
+    ``(y, x, 2)`` array is a stack of ``x`` images of ``(x, 2)`` px to napari, not 2 channels."""
+    if min(image.shape[:2]) >= MIN_SOURCE_SIDE or layer.ndim <= 2:
+        return
+    shape = tuple(np.shape(layer.data[0] if layer.multiscale else layer.data))
+    raise InputError(
+        f"layer {layer.name!r} shows a {image.shape[0]}x{image.shape[1]} px slice of its "
+        f"{shape} array (napari displays its last two axes); if an axis holds channels, split "
+        "them into layers (right-click the layer > Split Stack) or choose an RGB layer")
 
 
 def _level_for_size(levels: list, rgb: bool, size: int) -> int:

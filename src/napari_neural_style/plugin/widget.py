@@ -51,7 +51,8 @@ class TaskWidget(PluginWidget):
         """The result layer, shown at once and filled as the run goes.  It is this widget's
         own output before it enters the layer list, so no picker ever offers it."""
         height, width = working_shape(*inputs.source.data.shape[:2], config.size)
-        layer = Image(np.zeros((height, width, 3), np.float32), rgb=True,
+        # hidden until its first image: a black rectangle would hide the content meanwhile
+        layer = Image(np.zeros((height, width, 3), np.float32), rgb=True, visible=False,
                       contrast_limits=(0, 1), name=f"{inputs.result_name(config)} (running)",
                       metadata={METADATA_KEY: {"status": "running", "task": config.task,
                                                "history": []}},
@@ -63,7 +64,7 @@ class TaskWidget(PluginWidget):
         return self.result_layer is not None and self.result_layer in self.viewer.layers
 
     def _on_update(self, update: Update) -> None:
-        self._last_update = update
+        first, self._last_update = self._last_update is None, update
         if not self.ui_alive():
             return
         losses = update.losses
@@ -81,6 +82,8 @@ class TaskWidget(PluginWidget):
                 losses.record(update.step))
             if update.image is not None:
                 self.result_layer.data = update.image
+                if first:
+                    self.result_layer.visible = True
 
     def _on_result(self, result) -> None:
         if not self._layer_alive():
