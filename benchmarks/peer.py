@@ -26,7 +26,7 @@ from pathlib import Path
 import torch
 
 from common import say
-from napari_neural_style.core.images import write_image
+from napari_neural_style.core.image_files import write_image
 from napari_neural_style.core.weights import random_weights
 from napari_neural_style.samples import load_sample
 

@@ -10,7 +10,7 @@ import tifffile
 import torch
 
 from napari_neural_style.cli import main
-from napari_neural_style.core.images import read_image, write_image
+from napari_neural_style.core.image_files import read_image, write_image
 
 FAST = ["--size", "48", "--steps", "3", "--weights", "random", "--device", "cpu"]
 
@@ -164,3 +164,28 @@ def test_an_upsampled_input_is_said(images, tmp_path, capsys):
                  "random", "--device", "cpu"]) == 0
     assert "note: the content image, 96x96 px, is upsampled 1.33x to --size 128" in \
         capsys.readouterr().err
+
+
+def test_a_recorded_run_runs_again_to_the_same_image(images, tmp_path, capsys):
+    content, style = str(images / "content.png"), str(images / "style.png")
+    first = ["transfer", content, style, "--size", "48", "--steps", "4", "--style-layers",
+             "conv_1,conv_3", "--style-weight", "2", "--precision", "fp32", "--weights",
+             "random", "--device", "cpu", "--seed", "3", "--init", "noise"]
+    assert main([*first, "-o", str(tmp_path / "a.tif"), "--json", str(tmp_path / "a.json")]) == 0
+    for record in ("a.json", "a.tif"):  # the --json file, or the result image itself
+        assert main(["transfer", content, style, "-o", str(tmp_path / "b.tif"),
+                     "--from-json", str(tmp_path / record)]) == 0
+        np.testing.assert_array_equal(read_image(tmp_path / "b.tif"),
+                                      read_image(tmp_path / "a.tif"))
+    # flags given with the record still win
+    assert main(["transfer", content, style, "-o", str(tmp_path / "c.tif"), "--steps", "1",
+                 "--from-json", str(tmp_path / "a.json"), "--json", str(tmp_path / "c.json")]) == 0
+    params = json.loads((tmp_path / "c.json").read_text())["params"]
+    assert params["steps"] == 1 and params["style_weight"] == 2 and params["seed"] == 3
+    capsys.readouterr()
+    assert main(["texture", style, "-o", str(tmp_path / "d.png"),
+                 "--from-json", str(tmp_path / "a.json")]) == 2
+    assert "records a transfer run" in _error_line(capsys)
+    assert main(["transfer", content, style, "-o", str(tmp_path / "d.png"),
+                 "--from-json", str(images / "content.png")]) == 2
+    assert "carries no run record" in _error_line(capsys)

@@ -33,7 +33,8 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message} (see --help)\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(recorded=None) -> argparse.ArgumentParser:
+    """The command line; a ``recorded`` Config (``--from-json``) gives its task's defaults."""
     from .core.config import DEFAULT_RECONSTRUCT_LAYER, TASKS, Config
 
     parser = _Parser(prog="napari-neural-style", description=__doc__.splitlines()[0])
@@ -43,7 +44,8 @@ def build_parser() -> argparse.ArgumentParser:
         for role, name in INPUT_NAMES[task].items():
             command.add_argument(role, metavar=name.upper(), type=Path)
         _add_outputs(command)
-        _add_options(command, Config.for_task(task))
+        defaults = recorded if recorded is not None and recorded.task == task else None
+        _add_options(command, defaults or Config.for_task(task))
     features = commands.add_parser("features", help="write feature maps as a multi-page TIFF")
     features.add_argument("image", type=Path)
     features.add_argument("--layers", "--layer", default=DEFAULT_RECONSTRUCT_LAYER,
@@ -58,6 +60,10 @@ def _add_outputs(command: argparse.ArgumentParser) -> None:
                          "(.png/.jpg: 8-bit; .tif: float32)")
     command.add_argument("--json", type=Path, metavar="METRICS.json",
                          help="write parameters, timings, weights and loss history here")
+    command.add_argument("--from-json", type=Path, metavar="RUN",
+                         help="run a recorded run again: a --json file, a result image this "
+                              "tool or the plugin wrote, or a layer's metadata saved as JSON; "
+                              "its settings become the defaults, flags given here still win")
 
 
 def _add_options(command: argparse.ArgumentParser, defaults,
@@ -124,7 +130,7 @@ def config_from(args: argparse.Namespace):
 
 def _optimize(args: argparse.Namespace) -> int:
     from .core.config import upsampling
-    from .core.images import read_image, write_image
+    from .core.image_files import read_image, write_image
     from .core.tasks import Run
 
     config = config_from(args)
@@ -137,7 +143,7 @@ def _optimize(args: argparse.Namespace) -> int:
     for _ in with_progress(run, notes):
         pass
     result = run.result()
-    written = write_image(args.output, result.image)
+    written = write_image(args.output, result.image, result.provenance())
     print(f"wrote {written} ({result.steps_done} steps, {result.seconds:.1f} s, "
           f"weights: {result.weights['label']})", file=sys.stderr)
     if args.json:
@@ -170,7 +176,7 @@ def _features(args: argparse.Namespace) -> int:
     import tifffile
 
     from .core.features import feature_maps
-    from .core.images import read_image
+    from .core.image_files import read_image
     from .core.vgg_layers import channel_axis_label, parse_layers
 
     names = parse_layers(args.layers)
@@ -187,11 +193,42 @@ def _features(args: argparse.Namespace) -> int:
     return 0
 
 
+def recorded_run(path: Path):
+    """The Config of the run recorded at ``path`` (see ``--from-json``)."""
+    from .core.errors import InputError
+    from .core.image_files import read_provenance
+    from .core.result import recorded_config
+
+    try:
+        record = json.loads(path.read_text()) if path.suffix.lower() == ".json" else \
+            read_provenance(path)
+    except (OSError, UnicodeDecodeError, ValueError) as error:
+        raise InputError(f"cannot read the run record {path}: {error}") from None
+    if record is None:
+        raise InputError(f"{path} carries no run record")
+    return recorded_config(record.get("neural_style", record))
+
+
+def _parse(argv: list[str] | None) -> argparse.Namespace:
+    """Arguments, with a ``--from-json`` record's settings as the defaults of its task."""
+    from .core.errors import InputError
+
+    scout = argparse.ArgumentParser(add_help=False)
+    scout.add_argument("--from-json", type=Path)
+    scout.add_argument("command", nargs="?")
+    known, _ = scout.parse_known_args(argv)
+    recorded = recorded_run(known.from_json) if known.from_json else None
+    if recorded is not None and recorded.task != known.command:
+        raise InputError(f"{known.from_json} records a {recorded.task} run: run it with "
+                         f"napari-neural-style {recorded.task} ...")
+    return build_parser(recorded).parse_args(argv)
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
     from .core.errors import NeuralStyleError, reword
 
     try:
+        args = _parse(argv)
         return _features(args) if args.command == "features" else _optimize(args)
     except (NeuralStyleError, OSError) as error:
         message = reword(str(error), lambda name, value: f"--{name.replace('_', '-')} {value}")

@@ -18,7 +18,8 @@ import numpy as np
 
 from .core.config import Config
 from .core.errors import WeightsError
-from .core.images import to_numpy, to_tensor, write_image
+from .core.image_files import write_image
+from .core.images import to_numpy, to_tensor
 from .core.tasks import Result, Run
 from .core.weights import Weights, resolve_weights
 from .samples import load_sample

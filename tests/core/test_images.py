@@ -4,11 +4,8 @@ import pytest
 from napari_neural_style.core.config import working_shape
 from napari_neural_style.core.errors import InputError
 from napari_neural_style.core.images import (
-    read_image,
-    to_numpy,
     to_rgb_float,
     to_tensor,
-    write_image,
 )
 
 
@@ -71,23 +68,6 @@ def test_resize_to_longest_side():
         to_tensor(np.zeros((300, 600, 3), np.uint8), 60, min_side=32)
     with pytest.raises(InputError, match="working size"):
         working_shape(10, 10, 10**6)
-
-
-def test_round_trip_through_files(tmp_path):
-    image = np.random.default_rng(1).random((16, 12, 3)).astype(np.float32)
-    write_image(tmp_path / "a.tif", image)
-    np.testing.assert_array_equal(read_image(tmp_path / "a.tif"), image)
-    write_image(tmp_path / "a.png", image)
-    assert np.abs(read_image(tmp_path / "a.png") / 255 - image).max() <= 0.5 / 255 + 1e-6
-    np.testing.assert_allclose(to_numpy(to_tensor(image)), image)
-
-
-def test_unreadable_files_raise_input_errors(tmp_path):
-    (tmp_path / "junk.png").write_bytes(b"not an image")
-    with pytest.raises(InputError, match="cannot read"):
-        read_image(tmp_path / "junk.png")
-    with pytest.raises(InputError, match="no such file"):
-        read_image(tmp_path / "missing.png")
 
 
 def test_a_source_too_small_to_hold_features_is_refused():

@@ -1,6 +1,8 @@
+import json
+
 import numpy as np
 import pytest
-from napari_helpers import dock, run_to_end, unchanged
+from napari_helpers import PLUGIN, dock, run_to_end, unchanged
 
 from napari_neural_style.plugin.base import METADATA_KEY
 
@@ -283,3 +285,21 @@ def test_the_result_stays_hidden_until_its_first_image_and_every_field_explains_
     silent = [item.name for item in widget if item.visible and hasattr(item, "tooltip")
               and not item.tooltip and item.name != "status"]
     assert silent == []
+
+
+def test_a_result_saves_and_reopens_with_its_provenance_and_placement(qtbot, make_napari_viewer,
+                                                                      photo, tmp_path):
+    viewer = make_napari_viewer()
+    viewer.add_image(photo, name="astronaut", scale=(2, 2), translate=(5, -3))
+    widget = dock(viewer, "reconstruct", content_layers=["conv_1"], size=48, steps=2)
+    result = run_to_end(qtbot, widget)
+    record = json.loads(json.dumps(result.metadata[METADATA_KEY]))  # tuples read as lists
+    for name in ("result.tif", "result.png"):  # napari's own writer refuses float PNGs
+        result.save(str(tmp_path / name), plugin=PLUGIN)
+        reopened = viewer.open(str(tmp_path / name), plugin=PLUGIN)[0]
+        assert reopened.metadata[METADATA_KEY] == record
+        assert reopened.name.startswith(result.name) and reopened.rgb
+        np.testing.assert_allclose(reopened.scale, result.scale)
+        np.testing.assert_allclose(reopened.translate, result.translate)
+    np.testing.assert_array_equal(viewer.layers[-2].data, result.data)  # the TIFF: exact
+    assert viewer.open(str(tmp_path / "result.png"), plugin=PLUGIN)[0].data.dtype == np.uint8

@@ -7,8 +7,6 @@ dropped), of any integer dtype (scaled by the dtype's range), bool, or float of 
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -89,36 +87,3 @@ def resize(tensor: torch.Tensor, shape: tuple[int, int]) -> torch.Tensor:
 def to_numpy(tensor: torch.Tensor) -> np.ndarray:
     """A float32 ``(H, W, 3)`` array in [0, 1] from a ``(1, 3, H, W)`` tensor."""
     return tensor.detach()[0].clamp(0, 1).permute(1, 2, 0).float().cpu().numpy()
-
-
-def read_image(path: str | Path) -> np.ndarray:
-    """Read an image file (TIFF through tifffile, anything else through Pillow)."""
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"cannot read {path}: no such file")
-    try:
-        if path.suffix.lower() in (".tif", ".tiff"):
-            import tifffile
-
-            return tifffile.imread(path)
-        from PIL import Image
-
-        with Image.open(path) as image:
-            return np.asarray(image.convert("RGBA") if image.mode == "P" else image)
-    except (OSError, ValueError) as error:
-        raise InputError(f"cannot read {path} as an image: {error}") from None
-
-
-def write_image(path: str | Path, image: np.ndarray) -> Path:
-    """Write a float [0, 1] RGB image: 8-bit through Pillow, or float32 to a TIFF."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if path.suffix.lower() in (".tif", ".tiff"):
-        import tifffile
-
-        tifffile.imwrite(path, np.asarray(image, dtype=np.float32), photometric="rgb")
-        return path
-    from PIL import Image
-
-    Image.fromarray(np.round(np.clip(image, 0, 1) * 255).astype(np.uint8)).save(path)
-    return path

@@ -9,6 +9,7 @@ from importlib import metadata
 import numpy as np
 
 from .config import Config
+from .errors import InputError
 
 PACKAGES = ("napari-neural-style", "torch", "torchvision", "numpy")
 
@@ -70,3 +71,17 @@ def versions() -> dict:
         except metadata.PackageNotFoundError:
             found[package.replace("-", "_")] = None
     return {**found, "python": platform.python_version()}
+
+
+def recorded_config(provenance: dict) -> Config:
+    """The :class:`Config` a provenance record (:meth:`Result.provenance`, a result layer's
+    ``metadata["neural_style"]``, a ``--json`` file) was run with, to run it again."""
+    params = provenance.get("params") if isinstance(provenance, dict) else None
+    if not isinstance(params, dict) or "task" not in params:
+        raise InputError("not a run record: it has no 'params' with a 'task' (write one with "
+                         "--json, or save a result from napari)")
+    known = {name for name in Config.__dataclass_fields__}
+    try:
+        return Config(**{name: value for name, value in params.items() if name in known})
+    except TypeError as error:
+        raise InputError(f"the run record's params do not make a run: {error}") from None

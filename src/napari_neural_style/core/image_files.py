@@ -1,0 +1,93 @@
+"""Image files in and out, with a run's provenance inside (no torch: the plugin's reader and
+writer use this too).
+
+A result written here carries its provenance (``Result.provenance()``, or a layer's
+``metadata["neural_style"]``) as JSON: in a TIFF's image description, in a PNG's text chunk.
+:func:`read_provenance` gives it back, so a saved result can be reproduced.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from .errors import InputError
+
+#: the keys under which files carry the provenance, and the napari layer's attributes
+PROVENANCE_KEY = "napari_neural_style"
+LAYER_KEY = "napari_layer"
+TIFF_SUFFIXES = (".tif", ".tiff")
+
+
+def read_image(path: str | Path) -> np.ndarray:
+    """Read an image file (TIFF through tifffile, anything else through Pillow)."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"cannot read {path}: no such file")
+    try:
+        if path.suffix.lower() in TIFF_SUFFIXES:
+            import tifffile
+
+            return tifffile.imread(path)
+        from PIL import Image
+
+        with Image.open(path) as image:
+            return np.asarray(image.convert("RGBA") if image.mode == "P" else image)
+    except (OSError, ValueError) as error:
+        raise InputError(f"cannot read {path} as an image: {error}") from None
+
+
+def write_image(path: str | Path, image: np.ndarray, provenance: dict | None = None,
+                layer: dict | None = None) -> Path:
+    """Write a float [0, 1] image: float32 to a TIFF (any shape napari shows: ``(H, W, 3)``, a
+    stack of them, signed values too), else 8-bit through Pillow; ``provenance`` inside, and
+    ``layer``, the napari layer's name and placement, when saved from napari."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    record = {key: value for key, value in ((PROVENANCE_KEY, provenance), (LAYER_KEY, layer))
+              if value is not None}
+    text = json.dumps(record) if record else None
+    if path.suffix.lower() in TIFF_SUFFIXES:
+        import tifffile
+
+        data = np.asarray(image, dtype=np.float32)
+        tifffile.imwrite(path, data, photometric="rgb" if data.shape[-1] == 3 else None,
+                         description=text, metadata=None)
+        return path
+    from PIL import Image, PngImagePlugin
+
+    info = None
+    if text is not None and path.suffix.lower() == ".png":
+        info = PngImagePlugin.PngInfo()
+        info.add_text(PROVENANCE_KEY, text)
+    pixels = np.round(np.clip(image, 0, 1) * 255).astype(np.uint8)
+    Image.fromarray(pixels).save(path, **({"pnginfo": info} if info else {}))
+    return path
+
+
+def read_record(path: str | Path) -> dict:
+    """What a file written by :func:`write_image` carries: ``{PROVENANCE_KEY: ..., LAYER_KEY:
+    ...}`` as far as given; ``{}`` for any other file."""
+    path = Path(path)
+    try:
+        if path.suffix.lower() in TIFF_SUFFIXES:
+            import tifffile
+
+            with tifffile.TiffFile(path) as tiff:
+                text = tiff.pages[0].description
+        else:
+            from PIL import Image
+
+            with Image.open(path) as image:
+                text = image.info.get(PROVENANCE_KEY, "")
+        record = json.loads(text) if PROVENANCE_KEY in text or LAYER_KEY in text else {}
+    except (OSError, ValueError, IndexError):
+        return {}
+    return record if isinstance(record, dict) else {}
+
+
+def read_provenance(path: str | Path) -> dict | None:
+    """The provenance a file written by :func:`write_image` carries (None if it has none)."""
+    return read_record(path).get(PROVENANCE_KEY)

@@ -1,0 +1,63 @@
+"""File > Save and File > Open for results: their provenance travels inside the file.
+
+The writer saves an image layer as a float32 TIFF (any result, a sweep's stack, signed
+differences) or an 8-bit PNG (what napari's own PNG writer refuses for float data), with the
+layer's ``metadata["neural_style"]`` and its name and placement inside.  The reader claims only
+files that carry them, and opens them as the layer they were: provenance, overlay and all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from ..core.image_files import (
+    LAYER_KEY,
+    PROVENANCE_KEY,
+    TIFF_SUFFIXES,
+    read_image,
+    read_record,
+    write_image,
+)
+from .base import METADATA_KEY
+
+#: the layer attributes a file keeps, so the layer reopens where it was
+KEPT = ("name", "scale", "translate", "rgb", "axis_labels", "colormap", "contrast_limits")
+
+
+def write_layer(path: str, data, attributes: dict) -> list[str]:
+    """npe2 single-layer writer: ``data`` with its provenance and placement."""
+    if Path(path).suffix.lower() not in TIFF_SUFFIXES and np.ndim(data) > 3:
+        raise ValueError(f"{Path(path).name}: a stack of {len(data)} images needs a TIFF "
+                         "(.tif), or save one slice")
+    layer = {key: _plain(attributes[key]) for key in KEPT if key in attributes}
+    provenance = attributes.get("metadata", {}).get(METADATA_KEY)
+    return [str(write_image(path, np.asarray(data), provenance, layer))]
+
+
+def _plain(value):
+    """A layer attribute as JSON keeps it (colormaps by name)."""
+    if isinstance(value, dict) and "name" in value:  # a colormap's state
+        return value["name"]
+    if hasattr(value, "name") and not isinstance(value, str):
+        return value.name
+    if isinstance(value, np.ndarray | tuple | list):
+        return [_plain(item) for item in value]
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def get_reader(path: str | list[str]) -> Callable | None:
+    """npe2 reader: the results this plugin saved (other files are left to other readers)."""
+    if isinstance(path, list) or not read_record(path):
+        return None
+    return read_layer
+
+
+def read_layer(path: str) -> list[tuple]:
+    record = read_record(path)
+    attributes = dict(record.get(LAYER_KEY, {}))
+    if PROVENANCE_KEY in record:
+        attributes["metadata"] = {METADATA_KEY: record[PROVENANCE_KEY]}
+    return [(read_image(path), attributes, "image")]
