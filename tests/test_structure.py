@@ -91,3 +91,23 @@ def test_the_plugin_needs_no_extra_beyond_napari_itself():
     assert "pyqtgraph" in needed
     # triton: loaded first only where torch's own build brought it (plugin/worker.py)
     assert needed - base - {"napari", "triton"} == set(), needed - base
+
+
+def test_the_preferences_agree_with_the_engines_options():
+    import yaml
+
+    from napari_neural_style.core.config import OPTIONS
+    from napari_neural_style.plugin.settings import REMEMBERED
+
+    manifest = yaml.safe_load((PACKAGE / "napari.yaml").read_text())
+    properties = manifest["contributions"]["configurations"]["runs"]["properties"]
+    assert set(properties) == set(REMEMBERED)
+    for name, schema in properties.items():
+        option = OPTIONS.get(name)
+        if option is None:
+            continue
+        assert schema["title"] == option.label, name
+        if option.choices:
+            assert schema["enum"] == list(option.choices), name
+        if option.high is not None:
+            assert schema["maximum"] == option.high, name

@@ -303,3 +303,22 @@ def test_a_result_saves_and_reopens_with_its_provenance_and_placement(qtbot, mak
         np.testing.assert_allclose(reopened.translate, result.translate)
     np.testing.assert_array_equal(viewer.layers[-2].data, result.data)  # the TIFF: exact
     assert viewer.open(str(tmp_path / "result.png"), plugin=PLUGIN)[0].data.dtype == np.uint8
+
+
+def test_widgets_start_from_the_settings_and_remember_the_last_run(qtbot, viewer_with_images):
+    from napari.settings import _clear_plugin_settings_cache, get_plugin_settings
+
+    from napari_neural_style.plugin.settings import machine_defaults
+
+    first = viewer_with_images.window.add_plugin_dock_widget(PLUGIN, "Content reconstruction")[1]
+    assert {"size": first.size.value, "steps": first.steps.value} == machine_defaults()
+    assert "Preferences" in first.defaults_note.value
+    run_to_end(qtbot, dock(viewer_with_images, "transfer", steps=3, precision="fp32"))
+    stored = get_plugin_settings(PLUGIN).runs
+    assert (stored.size, stored.steps, stored.weights, stored.precision) == (48, 3, "random",
+                                                                           "fp32")
+    assert "size: 48" in get_plugin_settings(PLUGIN).config_path.read_text()
+    _clear_plugin_settings_cache()  # as in a new napari session
+    later = viewer_with_images.window.add_plugin_dock_widget(PLUGIN, "Texture synthesis")[1]
+    assert (later.size.value, later.steps.value, later.weights.value,
+            later.precision.value) == (48, 3, "random", "fp32")

@@ -42,6 +42,11 @@ MAX_SIZE = 8192
 MAX_STEPS = 100_000
 #: Shortest side of an input image: below it there is no shape or texture to take features of
 MIN_SOURCE_SIDE = 4
+#: working size and steps the widgets start from on a machine without a GPU, where the
+#: Config defaults (512 px: two scales, 600 steps) take a quarter of an hour on two cores; at
+#: 256 px (one scale) and 150 steps a seed transfer takes about a minute (0.36 s a step,
+#: docs/performance.md)
+CPU_DEFAULTS = {"size": 256, "steps": 150}
 WEIGHTS_HELP = "imagenet (torchvision VGG-19), random[:SEED] (untrained) or a .pth file"
 
 

@@ -38,6 +38,7 @@ from ..core.device import available_devices
 from ..core.errors import NeuralStyleError
 from ..core.vgg_layers import LAYERS
 from .inputs import COLOURS, Inputs, snapshot
+from .settings import REMEMBERED, defaults_note, starting_values
 
 LAYER_CHOICES = [(entry.label, entry.name) for entry in LAYERS]
 WEIGHT_SOURCES = [
@@ -136,6 +137,14 @@ class WeightsChooser:
     def is_random(self) -> bool:
         return self.source.value == "random"
 
+    def show(self, spec: str, file: str = "") -> None:
+        """Show weights ``spec`` (``imagenet``, ``random``, ``file`` with ``file``, or a
+        path)."""
+        known = {source for _, source in WEIGHT_SOURCES}
+        self.source.value = spec if spec in known else "file"
+        if spec not in known or file:
+            self.file.value = file or spec
+
 
 def image_picker(name: str, label: str, choices: Callable, **options) -> ComboBox:
     """A picker of napari Image layers; napari refreshes it as layers come, go and change
@@ -178,13 +187,15 @@ class RunForm:
         self.settings = {name: setting_widget(name, layers.get(name, getattr(defaults, name)))
                          for name in (*RUN_SETTINGS, *ENGINE_SETTINGS)}
         self.weights = WeightsChooser()
+        self.defaults_note = wrapping_label("defaults_note", defaults_note())
         self._task = task
         self.task = task
+        self.apply(starting_values())
 
     @property
     def widgets(self) -> list[Widget]:
         return [self.content, self.style, self.colours, *self.settings.values(),
-                *self.weights.widgets]
+                *self.weights.widgets, self.defaults_note]
 
     @property
     def pickers(self) -> dict[str, ComboBox]:
@@ -211,6 +222,22 @@ class RunForm:
         """Show ``values`` (Config field names)."""
         for name, value in values.items():
             self.settings[name].value = value
+
+    def apply(self, values: dict) -> None:
+        """Show stored settings (:mod:`.settings`): Config fields and the weights file."""
+        values = dict(values)
+        if "weights" in values:
+            self.weights.show(values.pop("weights"), values.pop("weights_file", ""))
+        values.pop("weights_file", None)
+        self.set(**{name: value for name, value in values.items() if name in self.settings})
+
+    def remembered(self) -> dict:
+        """The settings a run started with, as :func:`.settings.remember` keeps them."""
+        values = {name: setting_value(self.settings[name]) for name in REMEMBERED
+                  if name in self.settings}
+        return {**values, "weights": self.weights.source.value,
+                "weights_file": str(self.weights.file.value)
+                if self.weights.source.value == "file" else ""}
 
     def snapshot(self, viewer, size: int, title: str) -> Inputs:
         """Copies of the images the task reads, as displayed now (main thread)."""

@@ -17,6 +17,7 @@ from ..core.sweep_spec import SWEEPS, format_values, parse_values
 from .base import METADATA_KEY, Job, PluginWidget
 from .form import RunForm
 from .inputs import Inputs
+from .settings import remember
 from .widget import provenance
 from .worker import sweep
 
@@ -73,6 +74,7 @@ class SweepWidget(PluginWidget):
         else:
             runs, steps = len(values), config.total_steps(*inputs.shapes)
         self._progress = progress(total=runs * (steps + 1), desc=self.title)
+        remember(self.form.remembered())
         return Job(sweep, (config, parameter, values, inputs.data("content"),
                            inputs.data("style")), self._on_sweep_step, self._on_sweep_result,
                    f"sweeping {parameter} over {len(values)} values...")

@@ -16,6 +16,7 @@ from ..core.config import Config, working_shape
 from .base import METADATA_KEY, Job, PluginWidget
 from .form import RunForm
 from .inputs import Inputs
+from .settings import remember
 from .worker import Update, optimize
 
 
@@ -42,6 +43,7 @@ class TaskWidget(PluginWidget):
         inputs = self._inputs = self.form.snapshot(self.viewer, config.size, self.title)
         self._last_update = None
         self.result_layer = self._placeholder(config, inputs)
+        remember(self.form.remembered())
         return Job(optimize, (config, inputs.data("content"), inputs.data("style")),
                    self._on_update, self._on_result,
                    "starting (loading weights and computing targets)...",
