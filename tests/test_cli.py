@@ -189,3 +189,23 @@ def test_a_recorded_run_runs_again_to_the_same_image(images, tmp_path, capsys):
     assert main(["transfer", content, style, "-o", str(tmp_path / "d.png"),
                  "--from-json", str(images / "content.png")]) == 2
     assert "carries no run record" in _error_line(capsys)
+
+
+def test_a_config_written_as_a_command_line_reads_back_the_same():
+    import shlex
+
+    from napari_neural_style.cli import build_parser, command_line, config_from
+    from napari_neural_style.core.config import Config
+
+    configs = [Config.for_task("transfer", style_weight=2.5, scales=(0.5, 1.0), seed=4,
+                               weights="/data/my weights.pth", learning_rate=0.5,
+                               style_layers="conv_1-3", init="noise", memory="lean"),
+               Config.for_task("texture", size=128, coarse_steps=20, pooling="avg"),
+               Config.for_task("reconstruct")]
+    for config in configs:
+        line = command_line(config, {"content": "in put.png", "style": "style.png"})
+        words = shlex.split(line)
+        assert words[:2] == ["napari-neural-style", config.task]
+        assert config_from(build_parser().parse_args(words[1:])) == config
+    assert command_line(configs[2], {"content": "a.png"}) == \
+        "napari-neural-style reconstruct a.png -o result.tif"

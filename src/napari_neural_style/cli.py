@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -105,6 +106,21 @@ def _text(name: str, value):
     if name == "scales":
         return format_scales(value)
     return ",".join(value) if name.endswith("_layers") else value
+
+
+def command_line(config, inputs: dict[str, str], output: str = "result.tif") -> str:
+    """The command that runs ``config`` again on the files ``inputs`` (role -> path): the
+    options that differ from the task's defaults, as :func:`config_from` reads them back."""
+    from .core.config import OPTIONS, Config
+
+    defaults = Config.for_task(config.task)
+    words = ["napari-neural-style", config.task,
+             *(inputs[role] for role in INPUT_NAMES[config.task]), "-o", output]
+    for name, option in OPTIONS.items():
+        value = getattr(config, name)
+        if config.task in option.tasks and value != getattr(defaults, name):
+            words += [f"--{name.replace('_', '-')}", str(_text(name, value))]
+    return shlex.join(words)
 
 
 def _scales(text: str) -> tuple[float, ...] | None:

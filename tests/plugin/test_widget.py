@@ -322,3 +322,36 @@ def test_widgets_start_from_the_settings_and_remember_the_last_run(qtbot, viewer
     later = viewer_with_images.window.add_plugin_dock_widget(PLUGIN, "Texture synthesis")[1]
     assert (later.size.value, later.steps.value, later.weights.value,
             later.precision.value) == (48, 3, "random", "fp32")
+
+
+def test_a_result_fills_the_widget_and_copies_as_a_command_line(qtbot, viewer_with_images,
+                                                                 notifications):
+    import shlex
+
+    from qtpy.QtWidgets import QApplication
+
+    from napari_neural_style.cli import build_parser, config_from
+
+    viewer = viewer_with_images
+    widget = dock(viewer, "transfer", steps=3, style_weight=2.5, seed=5, init="noise",
+                  scales="0.5, 1")
+    widget.style_layers.value = ["conv_1", "conv_3"]
+    widget.content.value, widget.style.value = viewer.layers["coffee"], viewer.layers["astronaut"]
+    result = run_to_end(qtbot, widget)
+    ran = widget.form.config()
+    widget.form.set(steps=9, style_weight=0.5, seed=0, init="content", scales="auto")
+    widget.style_layers.value = ["conv_2"]
+    widget.weights.value = "imagenet"
+    widget.content.value, widget.style.value = widget.style.value, widget.content.value
+    viewer.layers.selection.active = result
+    widget.from_result.clicked.emit()
+    assert widget.form.config() == ran
+    assert (widget.content.value.name, widget.style.value.name) == ("coffee", "astronaut")
+    widget.copy_command.clicked.emit()
+    line = QApplication.clipboard().text()
+    assert line.startswith("napari-neural-style transfer coffee.png astronaut.png -o ")
+    assert config_from(build_parser().parse_args(shlex.split(line)[1:])) == ran
+    viewer.layers.selection.active = viewer.layers["astronaut"]
+    widget.from_result.clicked.emit()
+    messages = " ".join(str(notification.message) for notification in notifications)
+    assert "select a result layer" in messages

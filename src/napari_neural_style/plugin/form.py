@@ -56,12 +56,21 @@ ENGINE_SETTINGS = ("size", "pooling", "device")
 INCREMENTS = {"size": 16, "content_weight": 0.1, "style_weight": 0.1, "tv_weight": 0.01}
 
 
+def shown(name: str, value):
+    """Config field ``name``'s ``value`` as its widget shows it (:func:`setting_value` reads
+    it back)."""
+    if name.endswith("_layers"):
+        return list(value)
+    return format_scales(value) if name == "scales" else value
+
+
 def setting_widget(name: str, value) -> Widget:
     """A widget for Config field ``name`` showing ``value``."""
     option = OPTIONS[name]
     common = {"name": name, "label": option.label, "tooltip": option.help}
+    value = shown(name, value)
     if name.endswith("_layers"):
-        select = Select(choices=LAYER_CHOICES, value=list(value), **common)
+        select = Select(choices=LAYER_CHOICES, value=value, **common)
         select.native.setMaximumHeight(110)
         return select
     if name == "device":
@@ -69,7 +78,7 @@ def setting_widget(name: str, value) -> Widget:
     if option.choices is not None:
         return ComboBox(choices=list(option.choices), value=value, **common)
     if name == "scales":
-        return LineEdit(value=format_scales(value), **common)
+        return LineEdit(value=value, **common)
     kind = SpinBox if isinstance(value, int) else FloatSpinBox
     return kind(value=value, min=option.low, max=option.high,
                 step=INCREMENTS.get(name, 1), **common)
@@ -222,6 +231,11 @@ class RunForm:
         """Show ``values`` (Config field names)."""
         for name, value in values.items():
             self.settings[name].value = value
+
+    def show(self, config: Config) -> None:
+        """Show every setting of ``config`` (a recorded run's, to run it again)."""
+        self.set(**{name: shown(name, getattr(config, name)) for name in self.settings})
+        self.weights.show(config.weights)
 
     def apply(self, values: dict) -> None:
         """Show stored settings (:mod:`.settings`): Config fields and the weights file."""

@@ -9,10 +9,15 @@ too, for the loss curves), and carries the run's provenance when done.
 from __future__ import annotations
 
 import numpy as np
+from magicgui.widgets import PushButton
 from napari.layers import Image
-from napari.utils.notifications import show_warning
+from napari.utils.notifications import show_error, show_warning
+from qtpy.QtWidgets import QApplication
 
+from ..cli import command_line
 from ..core.config import Config, working_shape
+from ..core.errors import NeuralStyleError
+from ..core.result import recorded_config
 from .base import METADATA_KEY, Job, PluginWidget
 from .form import RunForm
 from .inputs import Inputs
@@ -32,7 +37,17 @@ class TaskWidget(PluginWidget):
         self._inputs: Inputs | None = None
         self._last_update: Update | None = None
         self.form = RunForm(self.task, self.image_layers)
-        self.extend([*self.form.widgets, *self.run_controls])
+        self.from_result = PushButton(
+            name="from_result", text="Settings of the selected result",
+            tooltip="fill this widget from the selected result layer's provenance, inputs "
+                    "too, to run it again or vary it")
+        self.copy_command = PushButton(
+            name="copy_command", text="Copy as command line",
+            tooltip="copy the napari-neural-style command that runs these settings")
+        self.from_result.changed.connect(self.use_selected_result)
+        self.copy_command.changed.connect(self.copy_command_line)
+        self.extend([*self.form.widgets, self.from_result, self.copy_command,
+                     *self.run_controls])
         self.follow(self.form.pickers)
 
     def is_own_output(self, layer) -> bool:
@@ -48,6 +63,39 @@ class TaskWidget(PluginWidget):
                    self._on_update, self._on_result,
                    "starting (loading weights and computing targets)...",
                    total=config.total_steps(*inputs.shapes) + 1)
+
+    def use_selected_result(self) -> None:
+        """Fill the form from the selected result layer's ``metadata["neural_style"]``."""
+        layer = self.viewer.layers.selection.active
+        record = layer.metadata.get(METADATA_KEY) if layer is not None else None
+        try:
+            if not record:
+                raise NeuralStyleError("select a result layer (one this plugin made) first")
+            config = recorded_config(record)
+            if config.task != self.task:
+                raise NeuralStyleError(f"{layer.name!r} is a {config.task} result: fill the "
+                                       f"{config.task} widget from it")
+        except NeuralStyleError as error:
+            show_error(f"{self.title}: {error}")
+            return
+        self.form.show(config)
+        for role, entry in record.get("inputs", {}).items():
+            found = [layer for _, layer in self.image_layers() if layer.name == entry["layer"]]
+            if found:
+                self.form.pickers[role].value = found[0]
+        self.status.value = f"settings of {layer.name!r}"
+
+    def copy_command_line(self) -> None:
+        """Copy the command line of the settings shown (input files where layers have one)."""
+        try:
+            config = self.form.config()
+        except NeuralStyleError as error:
+            show_error(f"{self.title}: {error}")
+            return
+        files = {role: _file_of(picker.value, role) for role, picker in self.form.pickers.items()}
+        line = command_line(config, files)
+        QApplication.clipboard().setText(line)
+        self.status.value = f"copied: {line}"
 
     def _placeholder(self, config: Config, inputs: Inputs) -> Image:
         """The result layer, shown at once and filled as the run goes.  It is this widget's
@@ -107,6 +155,14 @@ class TaskWidget(PluginWidget):
                 self.viewer.layers.remove(self.result_layer)
             else:
                 self.result_layer.name += f" (failed at step {self._last_update.step})"
+
+
+def _file_of(layer, role: str) -> str:
+    """The file a layer was opened from, else a stand-in named after it."""
+    path = getattr(getattr(layer, "source", None), "path", None)
+    if path:
+        return str(path)
+    return f"{layer.name}.png" if layer is not None else f"{role.upper()}.png"
 
 
 def provenance(result, inputs: Inputs) -> dict:
