@@ -282,9 +282,12 @@ def test_the_result_stays_hidden_until_its_first_image_and_every_field_explains_
     assert not widget.result_layer.visible  # no black rectangle over the content
     qtbot.waitUntil(lambda: widget.worker is None, timeout=120_000)
     assert widget.result_layer.visible
-    silent = [item.name for item in widget if item.visible and hasattr(item, "tooltip")
-              and not item.tooltip and item.name != "status"]
-    assert silent == []
+    from magicgui.widgets import Label
+
+    shown = [item for item in widget if not item.native.isHidden()]
+    assert len(shown) > 15
+    assert [item.name for item in shown if not isinstance(item, Label) and not item.tooltip] \
+        == []
 
 
 def test_a_result_saves_and_reopens_with_its_provenance_and_placement(qtbot, make_napari_viewer,
@@ -355,3 +358,20 @@ def test_a_result_fills_the_widget_and_copies_as_a_command_line(qtbot, viewer_wi
     widget.from_result.clicked.emit()
     messages = " ".join(str(notification.message) for notification in notifications)
     assert "select a result layer" in messages
+
+
+def test_the_layer_choice_is_spelled_out_and_presets_are_one_click_away(make_napari_viewer):
+    viewer = make_napari_viewer()
+    widget = dock(viewer, "transfer")
+    assert widget.style_layers_chosen.value == (
+        "chosen: conv_2 (conv1_2), conv_4 (conv2_2), conv_8 (conv3_4), conv_16 (conv5_4)")
+    assert widget.content_layers_chosen.value == "chosen: conv_9 (conv4_1)"
+    from napari_neural_style.plugin.form import layer_presets
+
+    widget.style_layers_presets.value = dict(layer_presets("style_layers"))["conv_5-8"]
+    assert widget.style_layers.value == ["conv_5", "conv_6", "conv_7", "conv_8"]
+    assert widget.style_layers_presets.value is None  # ready for the next click
+    assert widget.style_layers_chosen.value.startswith("chosen: conv_5 (conv3_1), conv_6")
+    texture = dock(viewer, "texture")
+    assert texture.content_layers_presets.native.isHidden()
+    assert not texture.style_layers_presets.native.isHidden()

@@ -36,7 +36,8 @@ from ..core.config import (
 )
 from ..core.device import available_devices
 from ..core.errors import NeuralStyleError
-from ..core.vgg_layers import LAYERS
+from ..core.sweep_spec import SWEEPS
+from ..core.vgg_layers import LAYERS, layer, parse_layers
 from .inputs import COLOURS, Inputs, snapshot
 from .settings import REMEMBERED, defaults_note, starting_values
 
@@ -109,6 +110,58 @@ def wrapping_label(name: str, value: str, **options) -> Label:
     label.native.setWordWrap(True)
     label.native.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
     return label
+
+
+def layer_presets(name: str) -> list[tuple[str, tuple[str, ...] | None]]:
+    """One-click VGG layer choices for ``content_layers`` or ``style_layers``: the seed's
+    sets, then each value a sweep of that setting visits (the paper's layers and groups)."""
+    presets = {layers[name]: f"the seed's {task}: {', '.join(layers[name])}"
+               for task, layers in TASK_LAYERS.items() if name in layers}
+    for value in SWEEPS[name].values:
+        presets.setdefault(parse_layers(value), value)
+    return [("presets...", None), *((label, layers) for layers, label in presets.items())]
+
+
+class LayerChooser:
+    """What a VGG layer list needs beside it: the choice spelled out in both namings (the list
+    shows 8 of 37 rows, so a choice can sit out of sight) and presets one click away."""
+
+    def __init__(self, select: Select):
+        self.select = select
+        self.presets = ComboBox(name=f"{select.name}_presets", label="", value=None,
+                                choices=layer_presets(select.name),
+                                tooltip="the seed's layers, and the paper's layer groups")
+        self.summary = wrapping_label(f"{select.name}_chosen", "")
+        self.presets.changed.connect(self._preset_chosen)
+        select.changed.connect(self._show_choice)
+        self._show_choice()
+
+    @property
+    def widgets(self) -> list[Widget]:
+        return [self.presets, self.select, self.summary]
+
+    @property
+    def visible(self) -> bool:
+        return self.select.visible
+
+    @visible.setter
+    def visible(self, visible: bool) -> None:
+        for widget in self.widgets:
+            widget.visible = visible
+
+    def _preset_chosen(self) -> None:
+        if self.presets.value is not None:
+            self.select.value = list(self.presets.value)
+            self.presets.value = None
+
+    def _show_choice(self) -> None:
+        chosen = [layer(name) for name in self.select.value]
+        self.summary.value = "chosen: " + (", ".join(entry.label for entry in chosen)
+                                           or "none")
+        if chosen:  # the first chosen row in view
+            row = next(index for index, (_, name) in enumerate(LAYER_CHOICES)
+                       if name == chosen[0].name)
+            self.select.native.scrollToItem(self.select.native.item(row))
 
 
 class WeightsChooser:
@@ -195,6 +248,8 @@ class RunForm:
         layers = {**TASK_LAYERS["transfer"], **TASK_LAYERS[task]}
         self.settings = {name: setting_widget(name, layers.get(name, getattr(defaults, name)))
                          for name in (*RUN_SETTINGS, *ENGINE_SETTINGS)}
+        self.choosers = {name: LayerChooser(self.settings[name])
+                         for name in ("content_layers", "style_layers")}
         self.weights = WeightsChooser()
         self.defaults_note = wrapping_label("defaults_note", defaults_note())
         self._task = task
@@ -203,8 +258,11 @@ class RunForm:
 
     @property
     def widgets(self) -> list[Widget]:
-        return [self.content, self.style, self.colours, *self.settings.values(),
-                *self.weights.widgets, self.defaults_note]
+        settings = [self.choosers[name].widgets if name in self.choosers else [widget]
+                    for name, widget in self.settings.items()]
+        return [self.content, self.style, self.colours,
+                *(widget for group in settings for widget in group), *self.weights.widgets,
+                self.defaults_note]
 
     @property
     def pickers(self) -> dict[str, ComboBox]:
@@ -224,7 +282,7 @@ class RunForm:
         for role, picker in self.pickers.items():
             picker.visible = role in TASK_INPUTS[task]
         for name, widget in self.settings.items():
-            widget.visible = task in OPTIONS[name].tasks
+            (self.choosers.get(name) or widget).visible = task in OPTIONS[name].tasks
         self.settings["init"].value = Config.for_task(task).init
 
     def set(self, **values) -> None:
