@@ -14,3 +14,4 @@ python memory_modes.py
 python memory_modes.py --size 1024
 python memory.py
 xvfb-run -a python ui_latency.py
+xvfb-run -a -s "-screen 0 1600x1000x24" python preview.py

@@ -14,41 +14,24 @@ from __future__ import annotations
 import argparse
 import time
 
-from qtpy.QtCore import QTimer
 from qtpy.QtWidgets import QApplication
 
-from common import say
+from common import EventLoopGaps, say
 from napari_neural_style.plugin.launch import open_viewer
 
 
 def measure(widget, steps: int) -> dict[str, float]:
     """Event-loop gaps (seconds) during one run of ``widget``."""
-    gaps: list[tuple[float, float]] = []  # (gap, when it ended)
-    last = [time.perf_counter()]
     first_step: list[float] = []
-
-    def tick() -> None:
-        now = time.perf_counter()
-        gaps.append((now - last[0], now))
-        last[0] = now
-
-    timer = QTimer()
-    timer.setInterval(5)
-    timer.timeout.connect(tick)
     widget.steps.value = steps
     start = time.perf_counter()
-    last[0] = start
-    timer.start()
-    worker = widget.start()
-    worker.yielded.connect(lambda _: first_step or first_step.append(time.perf_counter()))
-    while widget.worker is not None:
-        QApplication.processEvents()
-        time.sleep(0.001)
-    timer.stop()
-    optimizing = [gap for gap, ended in gaps if first_step and ended - gap >= first_step[0]]
-    return {"longest": max(gap for gap, _ in gaps),
-            "optimizing": max(optimizing, default=0.0),
-            "over_100ms": sum(gap > 0.1 for gap, _ in gaps),
+    with EventLoopGaps() as gaps:
+        worker = widget.start()
+        worker.yielded.connect(lambda _: first_step or first_step.append(time.perf_counter()))
+        gaps.wait_until(lambda: widget.worker is None)
+    return {"longest": gaps.longest(),
+            "optimizing": gaps.longest(since=first_step[0]) if first_step else 0.0,
+            "over_100ms": gaps.over(0.1),
             "wall": time.perf_counter() - start}
 
 

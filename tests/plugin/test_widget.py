@@ -375,3 +375,32 @@ def test_the_layer_choice_is_spelled_out_and_presets_are_one_click_away(make_nap
     texture = dock(viewer, "texture")
     assert texture.content_layers_presets.native.isHidden()
     assert not texture.style_layers_presets.native.isHidden()
+
+
+def test_live_preview_follows_every_change_into_one_layer(qtbot, viewer_with_images):
+    from napari_neural_style.plugin.preview import SIZE
+
+    viewer = viewer_with_images
+    widget = dock(viewer, "transfer")
+    widget.content.value, widget.style.value = viewer.layers["astronaut"], viewer.layers["coffee"]
+    preview = widget.preview
+    widget.live_preview.value = True
+    qtbot.waitUntil(lambda: preview.first_image_at is not None, timeout=60_000)
+    layer = preview.layer
+    assert layer in viewer.layers and layer.visible and max(layer.data.shape[:2]) == SIZE
+    assert layer.name == "preview: transfer: astronaut x coffee [random]"
+    assert all(candidate is not layer for _, candidate in widget.image_layers())
+    first = layer.data.copy()
+    widget.style_weight.value = 5.0  # a setting
+    qtbot.waitUntil(lambda: preview.first_image_at is not None and
+                    layer.metadata[METADATA_KEY]["params"]["style_weight"] == 5.0,
+                    timeout=60_000)
+    viewer.layers["coffee"].data = viewer.layers["coffee"].data[::-1].copy()  # the source
+    qtbot.waitUntil(lambda: preview.worker is not None, timeout=10_000)
+    qtbot.waitUntil(lambda: preview.worker is None, timeout=60_000)
+    assert not np.array_equal(layer.data, first)
+    assert [candidate.name for candidate in viewer.layers].count(layer.name) == 1
+    widget.live_preview.value = False
+    widget.seed.value = 9
+    qtbot.wait(400)
+    assert preview.worker is None and preview.changed_at is not None

@@ -311,13 +311,14 @@ class RunForm:
                 "weights_file": str(self.weights.file.value)
                 if self.weights.source.value == "file" else ""}
 
-    def snapshot(self, viewer, size: int, title: str) -> Inputs:
-        """Copies of the images the task reads, as displayed now (main thread)."""
+    def snapshot(self, viewer, size: int, title: str | None) -> Inputs:
+        """Copies of the images the task reads, as displayed now (main thread); how they
+        were taken is notified under ``title`` (None: quietly)."""
         inputs = Inputs({role: snapshot(picked(picker), viewer.dims.point, size,
                                         self.colours.value)
                          for role, picker in self.pickers.items()
                          if role in TASK_INPUTS[self.task]})
-        for note in inputs.notes:
+        for note in inputs.notes if title else ():
             show_info(f"{title}: using {note}")
         return inputs
 

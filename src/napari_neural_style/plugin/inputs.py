@@ -152,6 +152,10 @@ class Inputs:
     def notes(self) -> list[str]:
         return [taken.note for taken in self.taken.values() if taken.note]
 
+    def blank(self, size: int) -> np.ndarray:
+        """A black RGB image of the results' shape at working ``size`` (a placeholder)."""
+        return np.zeros((*working_shape(*self.source.data.shape[:2], size), 3), np.float32)
+
     def data(self, role: str) -> np.ndarray | None:
         return self.taken[role].data if role in self.taken else None
 

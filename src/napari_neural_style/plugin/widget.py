@@ -8,19 +8,19 @@ too, for the loss curves), and carries the run's provenance when done.
 
 from __future__ import annotations
 
-import numpy as np
 from magicgui.widgets import PushButton
 from napari.layers import Image
 from napari.utils.notifications import show_error, show_warning
 from qtpy.QtWidgets import QApplication
 
 from ..cli import command_line
-from ..core.config import Config, working_shape
+from ..core.config import Config
 from ..core.errors import NeuralStyleError
 from ..core.result import recorded_config
 from .base import METADATA_KEY, Job, PluginWidget
 from .form import RunForm
 from .inputs import Inputs
+from .preview import Preview
 from .settings import remember
 from .worker import Update, optimize
 
@@ -36,6 +36,7 @@ class TaskWidget(PluginWidget):
         self.result_layer: Image | None = None
         self._inputs: Inputs | None = None
         self._last_update: Update | None = None
+        self.preview: Preview | None = None
         self.form = RunForm(self.task, self.image_layers)
         self.from_result = PushButton(
             name="from_result", text="Settings of the selected result",
@@ -46,12 +47,15 @@ class TaskWidget(PluginWidget):
             tooltip="copy the napari-neural-style command that runs these settings")
         self.from_result.changed.connect(self.use_selected_result)
         self.copy_command.changed.connect(self.copy_command_line)
-        self.extend([*self.form.widgets, self.from_result, self.copy_command,
-                     *self.run_controls])
+        self.preview = Preview(self)
+        self.extend([*self.form.widgets, self.preview.switch, self.from_result,
+                     self.copy_command, *self.run_controls])
         self.follow(self.form.pickers)
+        self.preview.watch()
 
     def is_own_output(self, layer) -> bool:
-        return layer is self.result_layer
+        return layer is self.result_layer or (self.preview is not None and
+                                               layer is self.preview.layer)
 
     def prepare(self) -> Job:
         config = self.form.config()
@@ -100,9 +104,8 @@ class TaskWidget(PluginWidget):
     def _placeholder(self, config: Config, inputs: Inputs) -> Image:
         """The result layer, shown at once and filled as the run goes.  It is this widget's
         own output before it enters the layer list, so no picker ever offers it."""
-        height, width = working_shape(*inputs.source.data.shape[:2], config.size)
         # hidden until its first image: a black rectangle would hide the content meanwhile
-        layer = Image(np.zeros((height, width, 3), np.float32), rgb=True, visible=False,
+        layer = Image(inputs.blank(config.size), rgb=True, visible=False,
                       contrast_limits=(0, 1), name=f"{inputs.result_name(config)} (running)",
                       metadata={METADATA_KEY: {"status": "running", "task": config.task,
                                                "history": []}},
