@@ -404,3 +404,27 @@ def test_live_preview_follows_every_change_into_one_layer(qtbot, viewer_with_ima
     widget.seed.value = 9
     qtbot.wait(400)
     assert preview.worker is None and preview.changed_at is not None
+
+
+def test_channels_shown_as_layers_are_taken_as_the_on_screen_composite(qtbot,
+                                                                      make_napari_viewer):
+    from napari_neural_style.plugin.inputs import COMPOSITE
+
+    viewer = make_napari_viewer()
+    rng = np.random.default_rng(0)
+    channels = (rng.random((2, 64, 64)) * 4095).astype(np.uint16)
+    shown = viewer.add_image(channels, channel_axis=0, name=["dapi", "actin"],
+                             colormap=["green", "magenta"], contrast_limits=[(0, 4095)] * 2)
+    widget = dock(viewer, "reconstruct", content_layers=["conv_1"], size=64, steps=2)
+    assert COMPOSITE in widget.content.choices
+    widget.content.value = COMPOSITE
+    layer = run_to_end(qtbot, widget)
+    taken = layer.metadata[METADATA_KEY]["inputs"]["content"]
+    assert taken["layer"] == "composite of dapi + actin"
+    assert taken["how"] == "on-screen composite of dapi + actin (additive, translucent_no_depth)"
+    inputs = widget._inputs.taken["content"].data
+    expected = sum(part.colormap.map(part.data.ravel() / 4095)[:, :3].reshape(64, 64, 3)
+                   for part in shown)
+    np.testing.assert_allclose(inputs, np.clip(expected, 0, 1), atol=1e-5)
+    viewer.layers["actin"].visible = False  # what is on screen
+    assert widget.form.snapshot(viewer, 64, None).taken["content"].name == "composite of dapi"

@@ -20,10 +20,17 @@ from napari.utils.notifications import show_error
 from ..core.errors import NeuralStyleError, reword
 from ..samples import SAMPLES
 from .form import in_widget_words, wrapping_label
+from .inputs import COMPOSITE
 
 METADATA_KEY = "neural_style"
 #: colormap of signed differences, centred on zero
 DIVERGING = "PiYG"
+
+
+def same(layer, other) -> bool:
+    """Whether two references are one layer.  napari hands plugins its viewer behind a proxy
+    that wraps every layer it returns in a new proxy, so ``is`` fails between them."""
+    return getattr(layer, "__wrapped__", layer) is getattr(other, "__wrapped__", other)
 
 
 @dataclass(frozen=True)
@@ -89,11 +96,11 @@ class PluginWidget(Container):
             return
         offered = [layer for _, layer in self.image_layers()]
         added = [layer for layer in offered if event is None or
-                 (event.type == "inserted" and layer is event.value)]
+                 (event.type == "inserted" and same(layer, event.value))]
         for role, picker in self._pickers.items():
             picker.reset_choices()
             chosen = self._chosen.get(role)
-            if picker.value is None and any(layer is chosen for layer in offered):
+            if picker.value is None and any(same(layer, chosen) for layer in offered):
                 picker.value = chosen  # renamed: magicgui matched it by its old name
             elif picker.value is None and added:
                 samples = [layer for layer in added if SAMPLES.get(layer.name, ("",))[0] == role]
@@ -107,6 +114,12 @@ class PluginWidget(Container):
         """The image layers a picker offers: all but this widget's own outputs."""
         return [(layer.name, layer) for layer in self.viewer.layers
                 if isinstance(layer, Image) and not self.is_own_output(layer)]
+
+    def input_choices(self, _widget=None) -> list[tuple[str, object]]:
+        """What an input picker offers: the image layers, and their on-screen composite when
+        there are several (channels shown as separate layers)."""
+        layers = self.image_layers()
+        return [*layers, (COMPOSITE.name, COMPOSITE)] if len(layers) > 1 else layers
 
     def is_own_output(self, layer) -> bool:
         """Layers this widget made or is filling are not offered as inputs."""

@@ -38,7 +38,7 @@ from ..core.device import available_devices
 from ..core.errors import NeuralStyleError
 from ..core.sweep_spec import SWEEPS
 from ..core.vgg_layers import LAYERS, layer, parse_layers
-from .inputs import COLOURS, Inputs, snapshot
+from .inputs import COLOURS, COMPOSITE, Inputs, Snapshot, composite, snapshot
 from .settings import REMEMBERED, defaults_note, starting_values
 
 LAYER_CHOICES = [(entry.label, entry.name) for entry in LAYERS]
@@ -234,6 +234,7 @@ class RunForm:
     """Input pickers and every setting of a run of ``task``; :meth:`config` reads them."""
 
     def __init__(self, task: str, choices: Callable):
+        self._choices = choices
         self.content = image_picker(
             "content", "content", choices,
             tooltip="the image whose features are matched, taken as displayed (the slice on "
@@ -314,13 +315,18 @@ class RunForm:
     def snapshot(self, viewer, size: int, title: str | None) -> Inputs:
         """Copies of the images the task reads, as displayed now (main thread); how they
         were taken is notified under ``title`` (None: quietly)."""
-        inputs = Inputs({role: snapshot(picked(picker), viewer.dims.point, size,
-                                        self.colours.value)
+        inputs = Inputs({role: self._take(picked(picker), viewer, size)
                          for role, picker in self.pickers.items()
                          if role in TASK_INPUTS[self.task]})
         for note in inputs.notes if title else ():
             show_info(f"{title}: using {note}")
         return inputs
+
+    def _take(self, choice, viewer, size: int) -> Snapshot:
+        if choice is COMPOSITE:
+            return composite([layer for _, layer in self._choices() if layer is not COMPOSITE],
+                             viewer.dims.point, size)
+        return snapshot(choice, viewer.dims.point, size, self.colours.value)
 
     def config(self) -> Config:
         """The configuration the form shows now (validated)."""

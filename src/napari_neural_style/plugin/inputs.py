@@ -106,6 +106,45 @@ def snapshot(layer, world_point: tuple[float, ...], size: int,
     return Snapshot(image, layer.name, "; ".join(notes), display, level_scale, translate)
 
 
+class OnScreenComposite:
+    """A picker's choice that stands for every visible image layer as napari composes them:
+    channels shown as separate layers (``channel_axis``) become the one picture on screen."""
+
+    name = "on-screen composite (visible layers)"
+
+
+#: the one composite choice every picker offers
+COMPOSITE = OnScreenComposite()
+
+
+def composite(layers: list, world_point: tuple[float, ...], size: int) -> Snapshot:
+    """The visible ``layers`` (bottom to top) blended as napari shows them: each as displayed
+    (with its colormap), weighted by its opacity, added where its blending is additive, laid
+    over what is below otherwise."""
+    shown = [layer for layer in layers if layer.visible]
+    if not shown:
+        raise InputError("no visible image layer to take the on-screen composite of")
+    taken = [snapshot(layer, world_point, size) for layer in shown]
+    first = taken[0]
+    for layer, part in zip(shown, taken, strict=True):
+        if part.data.shape[:2] != first.data.shape[:2] or part.scale != first.scale or \
+                part.translate != first.translate:
+            raise InputError(f"layer {layer.name!r} is not laid over {first.name!r} pixel for "
+                             "pixel; the composite takes layers of one shape and placement")
+    picture = np.zeros((*first.data.shape[:2], 3), np.float32)
+    for layer, part in zip(shown, taken, strict=True):
+        colours = np.broadcast_to(part.data[..., :3] if part.data.ndim == 3 else
+                                  part.data[..., None], picture.shape)
+        weight = np.float32(layer.opacity)
+        picture = picture + weight * colours if layer.blending == "additive" else \
+            picture * (1 - weight) + weight * colours
+    names = " + ".join(part.name for part in taken)
+    blendings = ", ".join(sorted({layer.blending for layer in shown}))
+    return Snapshot(np.clip(picture, 0, 1), f"composite of {names}",
+                    f"on-screen composite of {names} ({blendings})",
+                    "; ".join(part.display for part in taken), first.scale, first.translate)
+
+
 def _check_shown_image(image: np.ndarray, layer) -> None:
     """Refuse a displayed slice too thin to style, saying why napari shows it so: an
     ``(y, x, 2)`` array is a stack of ``x`` images of ``(x, 2)`` px to napari, not 2 channels."""

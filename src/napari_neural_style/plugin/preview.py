@@ -21,6 +21,7 @@ from qtpy.QtCore import QTimer
 from ..core.errors import NeuralStyleError, reword
 from .base import METADATA_KEY
 from .form import in_widget_words
+from .inputs import COMPOSITE
 from .worker import optimize
 
 SIZE = 128
@@ -67,8 +68,10 @@ class Preview:
         for layer in self._watched:
             for name in SHOWN:
                 getattr(layer.events, name).disconnect(self.schedule)
-        self._watched = [picker.value for picker in self.widget.form.pickers.values()
-                         if picker.value is not None]
+        chosen = [picker.value for picker in self.widget.form.pickers.values()]
+        # the composite shows every image layer: any of them changes it
+        self._watched = [layer for _, layer in self.widget.image_layers()] \
+            if COMPOSITE in chosen else [layer for layer in chosen if isinstance(layer, Image)]
         for layer in self._watched:
             for name in SHOWN:
                 getattr(layer.events, name).connect(self.schedule)

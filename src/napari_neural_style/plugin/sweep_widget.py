@@ -14,7 +14,7 @@ from napari.utils import progress
 
 from ..core.config import TASKS
 from ..core.sweep_spec import SWEEPS, format_values, parse_values
-from .base import METADATA_KEY, Job, PluginWidget
+from .base import METADATA_KEY, Job, PluginWidget, same
 from .form import RunForm
 from .inputs import Inputs
 from .settings import remember
@@ -41,7 +41,7 @@ class SweepWidget(PluginWidget):
         self.task_choice = ComboBox(name="task_choice", label="task", choices=list(TASKS),
                                     value=first.task)
         self.values = LineEdit(name="values", label="values", value=format_values(first.values))
-        self.form = RunForm(first.task, self.image_layers)
+        self.form = RunForm(first.task, self.input_choices)
         self.form.set(steps=100)
         self.extend([self.parameter, self.task_choice, self.values, *self.form.widgets,
                      *self.run_controls])
@@ -62,7 +62,7 @@ class SweepWidget(PluginWidget):
         self.form.set(**SWEEPS[self.parameter.value].overrides)
 
     def is_own_output(self, layer) -> bool:
-        return layer in self.outputs
+        return any(same(layer, output) for output in self.outputs)
 
     def prepare(self) -> Job:
         config = self.form.config()

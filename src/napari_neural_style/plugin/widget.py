@@ -17,7 +17,7 @@ from ..cli import command_line
 from ..core.config import Config
 from ..core.errors import NeuralStyleError
 from ..core.result import recorded_config
-from .base import METADATA_KEY, Job, PluginWidget
+from .base import METADATA_KEY, Job, PluginWidget, same
 from .form import RunForm
 from .inputs import Inputs
 from .preview import Preview
@@ -37,7 +37,7 @@ class TaskWidget(PluginWidget):
         self._inputs: Inputs | None = None
         self._last_update: Update | None = None
         self.preview: Preview | None = None
-        self.form = RunForm(self.task, self.image_layers)
+        self.form = RunForm(self.task, self.input_choices)
         self.from_result = PushButton(
             name="from_result", text="Settings of the selected result",
             tooltip="fill this widget from the selected result layer's provenance, inputs "
@@ -54,14 +54,14 @@ class TaskWidget(PluginWidget):
         self.preview.watch()
 
     def is_own_output(self, layer) -> bool:
-        return layer is self.result_layer or (self.preview is not None and
-                                               layer is self.preview.layer)
+        return same(layer, self.result_layer) or (self.preview is not None and
+                                                  same(layer, self.preview.layer))
 
     def prepare(self) -> Job:
         config = self.form.config()
         inputs = self._inputs = self.form.snapshot(self.viewer, config.size, self.title)
         self._last_update = None
-        self.result_layer = self._placeholder(config, inputs)
+        self._placeholder(config, inputs)
         remember(self.form.remembered())
         return Job(optimize, (config, inputs.data("content"), inputs.data("style")),
                    self._on_update, self._on_result,
@@ -101,7 +101,7 @@ class TaskWidget(PluginWidget):
         QApplication.clipboard().setText(line)
         self.status.value = f"copied: {line}"
 
-    def _placeholder(self, config: Config, inputs: Inputs) -> Image:
+    def _placeholder(self, config: Config, inputs: Inputs) -> None:
         """The result layer, shown at once and filled as the run goes.  It is this widget's
         own output before it enters the layer list, so no picker ever offers it."""
         # hidden until its first image: a black rectangle would hide the content meanwhile
@@ -110,8 +110,8 @@ class TaskWidget(PluginWidget):
                       metadata={METADATA_KEY: {"status": "running", "task": config.task,
                                                "history": []}},
                       **inputs.source.placement(config.size))
-        self.result_layer = layer
-        return self.viewer.add_layer(layer)
+        self.result_layer = layer  # the layer itself: the viewer napari gives plugins wraps it
+        self.viewer.add_layer(layer)
 
     def _layer_alive(self) -> bool:
         return self.result_layer is not None and self.result_layer in self.viewer.layers
@@ -161,11 +161,10 @@ class TaskWidget(PluginWidget):
 
 
 def _file_of(layer, role: str) -> str:
-    """The file a layer was opened from, else a stand-in named after it."""
-    path = getattr(getattr(layer, "source", None), "path", None)
-    if path:
-        return str(path)
-    return f"{layer.name}.png" if layer is not None else f"{role.upper()}.png"
+    """The file a layer was opened from, else a stand-in named after it (or its role)."""
+    if not isinstance(layer, Image):  # none chosen, or the on-screen composite
+        return f"{role.upper()}.png"
+    return str(layer.source.path) if layer.source.path else f"{layer.name}.png"
 
 
 def provenance(result, inputs: Inputs) -> dict:
