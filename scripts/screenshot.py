@@ -1,10 +1,12 @@
-"""Screenshots for docs/: napari with the style transfer widget after a real run, and the loss
-curves of that run.
+"""Screenshots for docs/: napari with the style transfer widget after a real run, the loss
+curves of that run, the live preview, the plugin's page in Preferences, and a 12-bit stack
+styled as displayed.
 
 Runs the README's main job in napari (sample images, widgets docked), presses Run on the style
 transfer widget, saves the window once the result is in, then docks the Loss curves widget and
-saves it.  Weights: ImageNet if available,
-otherwise the untrained network, as the result layer's name says.  Needs a display:
+saves it; then turns the live preview on, opens Preferences, and styles a 12-bit stack shown
+with its own contrast limits.  Weights: ImageNet if available, otherwise the untrained
+network, as the result layers' names say.  Needs a display:
 
     xvfb-run -a -s "-screen 0 1600x1000x24" python scripts/screenshot.py
 """
@@ -15,10 +17,72 @@ import argparse
 import time
 from pathlib import Path
 
+import numpy as np
 from qtpy.QtWidgets import QApplication
 
 from napari_neural_style.demo import choose_weights
 from napari_neural_style.plugin.launch import open_viewer
+from napari_neural_style.samples import load_sample
+
+
+def settle(condition=lambda: True, rounds: int = 50) -> None:
+    """Let Qt draw: until ``condition`` holds, then ``rounds`` more event-loop turns."""
+    while not condition():
+        QApplication.processEvents()
+        time.sleep(0.01)
+    for _ in range(rounds):
+        QApplication.processEvents()
+
+
+def preview(viewer, widget, out: Path) -> None:
+    """The live preview after a change of the style weight."""
+    widget.live_preview.value = True
+    settle(lambda: widget.preview.first_image_at is not None)
+    widget.style_weight.value = 2.0
+    settle(lambda: widget.preview.worker is not None)
+    settle(lambda: widget.preview.worker is None)
+    viewer.layers.selection.active = widget.preview.layer
+    settle()
+    viewer.screenshot(str(out), canvas_only=False, flash=False)
+    widget.live_preview.value = False
+    print(f"wrote {out}: {widget.preview.layer.name}")
+
+
+def preferences(viewer, out: Path) -> None:
+    """The plugin's page of napari's Preferences dialog."""
+    dialog = viewer.window._open_preferences_dialog()  # napari has no public one
+    rows = [dialog._list.item(row).text() for row in range(dialog._list.count())]
+    dialog._list.setCurrentRow(next(row for row, text in enumerate(rows)
+                                    if "Neural Style" in text))
+    settle()
+    dialog.grab().save(str(out))
+    dialog.close()
+    print(f"wrote {out}")
+
+
+def twelve_bit(viewer, docked, args, out: Path) -> None:
+    """A 12-bit grey stack, shown with contrast limits (0, 4095), styled as displayed."""
+    for layer in list(viewer.layers):
+        layer.visible = layer.name == "hubble_deep_field"
+    grey = load_sample("coffee").mean(axis=-1) / 255
+    stack = np.stack([np.roll(grey, shift, axis=1) * 4095 for shift in (0, 40, 80)])
+    layer = viewer.add_image(stack.astype(np.uint16), name="12-bit stack",
+                             contrast_limits=(0, 4095))
+    viewer.dims.set_current_step(0, 1)
+    widget = docked["Style transfer"]
+    widget.content.value, widget.style.value = layer, viewer.layers["hubble_deep_field"]
+    widget.steps.value = args.steps
+    widget.start()
+    settle(lambda: widget.worker is None)
+    for other in [other for other in viewer.layers if other.name not in
+                  (layer.name, widget.result_layer.name)]:
+        viewer.layers.remove(other)  # the last picture: nothing else in view
+    viewer.layers.selection.active = widget.result_layer
+    viewer.reset_view()
+    settle()
+    viewer.screenshot(str(out), canvas_only=False, flash=False)
+    print(f"wrote {out}: {widget.result_layer.name}; "
+          f"{widget.result_layer.metadata['neural_style']['inputs']['content']}")
 
 
 def main() -> None:
@@ -33,23 +97,23 @@ def main() -> None:
     widget = docked["Style transfer"]
     widget.size.value, widget.steps.value = args.size, args.steps
     widget.start()
-    while widget.worker is not None:
-        QApplication.processEvents()
-        time.sleep(0.01)
+    settle(lambda: widget.worker is None)
     viewer.layers.selection.active = widget.result_layer
-    for _ in range(50):
-        QApplication.processEvents()
+    settle()
     args.out.parent.mkdir(parents=True, exist_ok=True)
     viewer.screenshot(str(args.out), canvas_only=False, flash=False)
     print(f"wrote {args.out}: {widget.result_layer.name}; {widget.status.value}")
     _, curves = viewer.window.add_plugin_dock_widget("napari-neural-style", "Loss curves")
     curves.resize(900, 500)
     curves.refresh()
-    for _ in range(50):
-        QApplication.processEvents()
+    settle()
     curves_path = args.out.with_name("loss-curves.png")
     curves.grab().save(str(curves_path))
     print(f"wrote {curves_path}: {len(curves.curves)} curves")
+    viewer.window.remove_dock_widget(curves)
+    preview(viewer, widget, args.out.with_name("napari-preview.png"))
+    preferences(viewer, args.out.with_name("napari-preferences.png"))
+    twelve_bit(viewer, docked, args, args.out.with_name("napari-12-bit-stack.png"))
     viewer.close()
 
 

@@ -70,7 +70,7 @@ class PluginWidget(Container):
         self.stop_button = PushButton(name="stop_button", text="Stop", enabled=False,
                                       tooltip="stop after the current step, keeping the "
                                               "result so far (marked cancelled)")
-        self.status = wrapping_label("status", "ready")
+        self.status = wrapping_label("status", "ready", label="status")
         self.run_button.changed.connect(self.start)
         self.stop_button.changed.connect(self.stop)
 

@@ -24,7 +24,7 @@ from magicgui.widgets import (
 )
 from napari.layers import Image
 from napari.utils.notifications import show_info
-from qtpy.QtWidgets import QSizePolicy
+from qtpy.QtWidgets import QAbstractItemView, QSizePolicy
 
 from ..core.config import (
     OPTIONS,
@@ -72,6 +72,7 @@ def setting_widget(name: str, value) -> Widget:
     value = shown(name, value)
     if name.endswith("_layers"):
         select = Select(choices=LAYER_CHOICES, value=value, **common)
+        select.native.setMinimumHeight(80)  # five rows, however tall the dock
         select.native.setMaximumHeight(110)
         return select
     if name == "device":
@@ -103,10 +104,15 @@ def in_widget_words(name: str, value: str) -> str:
     return f"'{label}: {value}'"
 
 
+#: no label beside a widget (magicgui shows the widget's name for an empty one)
+UNLABELLED = " "
+
+
 def wrapping_label(name: str, value: str, **options) -> Label:
     """A Label whose text wraps at the dock's width instead of widening the dock (a long
-    error message once made it 2787 px wide and left the canvas none)."""
-    label = Label(name=name, value=value, **options)
+    error message once made it 2787 px wide and left the canvas none); unlabelled unless
+    given a ``label``."""
+    label = Label(name=name, value=value, **{"label": UNLABELLED, **options})
     label.native.setWordWrap(True)
     label.native.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
     return label
@@ -128,7 +134,7 @@ class LayerChooser:
 
     def __init__(self, select: Select):
         self.select = select
-        self.presets = ComboBox(name=f"{select.name}_presets", label="", value=None,
+        self.presets = ComboBox(name=f"{select.name}_presets", label=UNLABELLED, value=None,
                                 choices=layer_presets(select.name),
                                 tooltip="the seed's layers, and the paper's layer groups")
         self.summary = wrapping_label(f"{select.name}_chosen", "")
@@ -161,7 +167,8 @@ class LayerChooser:
         if chosen:  # the first chosen row in view
             row = next(index for index, (_, name) in enumerate(LAYER_CHOICES)
                        if name == chosen[0].name)
-            self.select.native.scrollToItem(self.select.native.item(row))
+            self.select.native.scrollToItem(self.select.native.item(row),
+                                            QAbstractItemView.ScrollHint.PositionAtTop)
 
 
 class WeightsChooser:
