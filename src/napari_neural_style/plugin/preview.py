@@ -80,9 +80,13 @@ class Preview:
         if on:
             self.schedule()
         else:
-            self._timer.stop()
-            self._pending = False
-            self._stop.set()
+            self.cancel()
+
+    def cancel(self) -> None:
+        """Stop the preview running and forget the one waiting (a full run takes the CPU)."""
+        self._timer.stop()
+        self._pending = False
+        self._stop.set()
 
     def schedule(self, *_) -> None:
         """A change: preview it once the changes settle (and no full run is going)."""

@@ -60,6 +60,7 @@ class TaskWidget(PluginWidget):
     def prepare(self) -> Job:
         config = self.form.config()
         inputs = self._inputs = self.form.snapshot(self.viewer, config.size, self.title)
+        self.preview.cancel()  # the run gets the CPU; the preview resumes at the next change
         self._last_update = None
         self._placeholder(config, inputs)
         remember(self.form.remembered())
@@ -73,8 +74,9 @@ class TaskWidget(PluginWidget):
         layer = self.viewer.layers.selection.active
         record = layer.metadata.get(METADATA_KEY) if layer is not None else None
         try:
-            if not record:
-                raise NeuralStyleError("select a result layer (one this plugin made) first")
+            if not record or record.get("status") == "preview":
+                raise NeuralStyleError("select a result layer (one this plugin made, not the "
+                                       "preview) first")
             config = recorded_config(record)
             if config.task != self.task:
                 raise NeuralStyleError(f"{layer.name!r} is a {config.task} result: fill the "
