@@ -37,3 +37,13 @@ def test_results_carry_their_provenance_in_tiff_and_png(tmp_path):
     assert read_provenance(tmp_path / "plain.png") is None
     (tmp_path / "junk.tif").write_bytes(b"junk")
     assert read_provenance(tmp_path / "junk.tif") is None
+
+
+def test_integer_images_are_written_as_they_are(tmp_path):
+    image = np.random.default_rng(3).integers(0, 255, (16, 12, 3), dtype=np.uint8)
+    for name in ("i.png", "i.tif"):
+        write_image(tmp_path / name, image, {"task": "texture"})
+        np.testing.assert_array_equal(read_image(tmp_path / name), image)
+    deep = np.arange(12 * 16, dtype=np.uint16).reshape(12, 16) * 300
+    write_image(tmp_path / "d.tif", deep)
+    np.testing.assert_array_equal(read_image(tmp_path / "d.tif"), deep)

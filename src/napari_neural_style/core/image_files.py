@@ -41,8 +41,9 @@ def read_image(path: str | Path) -> np.ndarray:
 
 def write_image(path: str | Path, image: np.ndarray, provenance: dict | None = None,
                 layer: dict | None = None) -> Path:
-    """Write a float [0, 1] image: float32 to a TIFF (any shape napari shows: ``(H, W, 3)``, a
-    stack of them, signed values too), else 8-bit through Pillow; ``provenance`` inside, and
+    """Write an image: to a TIFF as float32 if float (any shape napari shows: ``(H, W, 3)``, a
+    stack of them, signed values too), else in its own integer type; to other formats
+    through Pillow, 8-bit (float data taken as [0, 1]).  ``provenance`` goes inside, and
     ``layer``, the napari layer's name and placement, when saved from napari."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -52,7 +53,8 @@ def write_image(path: str | Path, image: np.ndarray, provenance: dict | None = N
     if path.suffix.lower() in TIFF_SUFFIXES:
         import tifffile
 
-        data = np.asarray(image, dtype=np.float32)
+        data = np.asarray(image)
+        data = data.astype(np.float32) if data.dtype.kind in "fb" else data
         tifffile.imwrite(path, data, photometric="rgb" if data.shape[-1] == 3 else None,
                          description=text, metadata=None)
         return path
@@ -62,7 +64,9 @@ def write_image(path: str | Path, image: np.ndarray, provenance: dict | None = N
     if text is not None and path.suffix.lower() == ".png":
         info = PngImagePlugin.PngInfo()
         info.add_text(PROVENANCE_KEY, text)
-    pixels = np.round(np.clip(image, 0, 1) * 255).astype(np.uint8)
+    image = np.asarray(image)
+    pixels = image if image.dtype == np.uint8 else \
+        np.round(np.clip(image, 0, 1) * 255).astype(np.uint8)
     Image.fromarray(pixels).save(path, **({"pnginfo": info} if info else {}))
     return path
 
