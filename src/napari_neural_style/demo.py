@@ -66,7 +66,7 @@ def run_headless(out: Path, size: int, steps: int, weights_spec: str) -> list[Pa
                       file=sys.stderr)
         result = run.result()
         stem = config.task
-        written.append(write_image(out / f"{stem}.png", result.image))
+        written.append(write_image(out / f"{stem}.png", result.image, result.provenance()))
         (out / f"{stem}.json").write_text(json.dumps(result.provenance(full_history=False),
                                                      indent=2))
         for name, source in (("content", content), ("style", style)):
