@@ -151,10 +151,10 @@ def _optimize(args: argparse.Namespace) -> int:
 
     config = config_from(args)
     images = {role: read_image(getattr(args, role)) for role in INPUT_NAMES[args.command]}
-    notes = [f"the {role} image, {image.shape[0]}x{image.shape[1]} px, is upsampled "
-             f"{upsampling(*image.shape[:2], config.size):.3g}x to --size {config.size}"
-             for role, image in images.items()
-             if upsampling(*image.shape[:2], config.size) > 1]
+    factors = {role: upsampling(*image.shape[:2], config.size) for role, image in images.items()}
+    notes = [f"the {role} image, {images[role].shape[0]}x{images[role].shape[1]} px, is "
+             f"upsampled {factor:.3g}x to --size {config.size}"
+             for role, factor in factors.items() if factor > 1]
     run = Run(config, **images)
     for _ in with_progress(run, notes):
         pass

@@ -202,10 +202,6 @@ class WeightsChooser:
             raise NeuralStyleError("choose an existing weights file (.pth) first")
         return os.fspath(path)
 
-    @property
-    def is_random(self) -> bool:
-        return self.source.value == "random"
-
     def show(self, spec: str, file: str = "") -> None:
         """Show weights ``spec`` (``imagenet``, ``random``, ``file`` with ``file``, or a
         path)."""

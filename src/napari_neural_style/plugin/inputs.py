@@ -172,6 +172,12 @@ def _level_factor(levels: list, level_index: int, axis: int) -> float:
     return levels[0].shape[axis] / levels[level_index].shape[axis]
 
 
+def random_mark(weights: str) -> str:
+    """What a layer name carries when the untrained network made it (never chosen silently,
+    so never shown silently either)."""
+    return " [random]" if weights.startswith("random") else ""
+
+
 @dataclass(frozen=True)
 class Inputs:
     """The images a run reads (``content`` and/or ``style``), copied when it started."""
@@ -212,7 +218,7 @@ class Inputs:
     def result_name(self, config) -> str:
         """A result layer's name: task, layers and inputs, and ``[random]`` weights."""
         names = {role: taken.name for role, taken in self.taken.items()}
-        random = " [random]" if config.weights.startswith("random") else ""
+        random = random_mark(config.weights)
         if config.task == "transfer":
             return f"transfer: {names['content']} x {names['style']}{random}"
         layers = ",".join(config.content_layers or config.style_layers)

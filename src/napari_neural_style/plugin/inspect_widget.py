@@ -24,7 +24,7 @@ from .form import (
     setting_value,
     setting_widget,
 )
-from .inputs import Snapshot, snapshot
+from .inputs import Snapshot, random_mark, snapshot
 from .worker import look_inside
 
 VIEWS = [("feature maps (slider over channels)", "features"),
@@ -97,7 +97,7 @@ class InspectWidget(PluginWidget):
 
     def _show(self, found: dict) -> None:
         view, source = self.view.value, self._source
-        weights = " [random]" if self.weights_chooser.is_random else ""
+        weights = random_mark(self.weights_chooser.source.value)
         for name, array in found["maps"].items():
             label = layer(name).label
             meta = {METADATA_KEY: {"inspect": view, "layer": name, "image": source.name,

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from ..core.config import CPU_DEFAULTS, Config
 from ..core.device import available_devices
+from .launch import PLUGIN
 
-PLUGIN = "napari-neural-style"
 #: the settings a widget starts from and remembers (Config fields, and the weights file)
 REMEMBERED = ("device", "weights", "weights_file", "size", "steps", "precision")
 

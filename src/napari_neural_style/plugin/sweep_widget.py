@@ -16,7 +16,7 @@ from ..core.config import TASKS
 from ..core.sweep_spec import SWEEPS, format_values, parse_values
 from .base import METADATA_KEY, Job, PluginWidget, same
 from .form import RunForm
-from .inputs import Inputs
+from .inputs import Inputs, random_mark
 from .settings import remember
 from .widget import provenance
 from .worker import sweep
@@ -104,7 +104,7 @@ class SweepWidget(PluginWidget):
         config, parameter = result.results[0].config, result.parameter
         stacked = self._inputs.source.placement(config.size, stacked=True)
         values = " | ".join(map(str, result.values))
-        random = " [random]" if config.weights.startswith("random") else ""
+        random = random_mark(config.weights)
         name = f"sweep {parameter} = {values}: {config.task} of {self._inputs.names}{random}"
         if result.cancelled:
             name += " (cancelled)"
