@@ -17,9 +17,9 @@ from napari.layers import Image
 from napari.qt.threading import thread_worker
 from napari.utils.notifications import show_error
 
-from ..core.errors import NeuralStyleError, reword
+from ..core.errors import NeuralStyleError
 from ..samples import SAMPLES
-from .form import in_widget_words, wrapping_label
+from .form import in_widget_message, wrapping_label
 from .inputs import COMPOSITE
 
 METADATA_KEY = "neural_style"
@@ -136,7 +136,7 @@ class PluginWidget(Container):
         try:
             job = self.prepare()
         except NeuralStyleError as error:
-            show_error(f"{self.title}: {reword(str(error), in_widget_words)}")
+            show_error(f"{self.title}: {in_widget_message(error)}")
             return None
         self._stop.clear()
         progress = {"total": job.total, "desc": self.title} if job.total is not None else None
@@ -174,8 +174,7 @@ class PluginWidget(Container):
         return True
 
     def _on_error(self, error: Exception) -> None:
-        message = reword(str(error), in_widget_words) if isinstance(error, NeuralStyleError) \
-            else f"{type(error).__name__}: {error}"
+        message = in_widget_message(error)
         show_error(f"{self.title} failed: {message}")
         if self.ui_alive():
             self.status.value = f"failed: {message}"

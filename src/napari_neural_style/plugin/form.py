@@ -35,7 +35,7 @@ from ..core.config import (
     parse_scales,
 )
 from ..core.device import available_devices
-from ..core.errors import NeuralStyleError
+from ..core.errors import NeuralStyleError, reword
 from ..core.sweep_spec import SWEEPS
 from ..core.vgg_layers import LAYERS, layer, parse_layers
 from .inputs import COLOURS, COMPOSITE, Inputs, Snapshot, composite, snapshot
@@ -106,6 +106,13 @@ def in_widget_words(name: str, value: str) -> str:
 
 #: no label beside a widget (magicgui shows the widget's name for an empty one)
 UNLABELLED = " "
+
+
+def in_widget_message(error: Exception) -> str:
+    """An error as the widgets say it: ours in their words, anything else by its type."""
+    if isinstance(error, NeuralStyleError):
+        return reword(str(error), in_widget_words)
+    return f"{type(error).__name__}: {error}"
 
 
 def wrapping_label(name: str, value: str, **options) -> Label:

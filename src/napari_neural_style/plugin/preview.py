@@ -18,9 +18,9 @@ from napari.layers import Image
 from napari.qt.threading import thread_worker
 from qtpy.QtCore import QTimer
 
-from ..core.errors import NeuralStyleError, reword
+from ..core.errors import NeuralStyleError
 from .base import METADATA_KEY
-from .form import in_widget_words
+from .form import in_widget_message
 from .inputs import COMPOSITE
 from .worker import optimize
 
@@ -105,7 +105,7 @@ class Preview:
             config = replace(config, size=SIZE, steps=STEPS, scales=(1.0,), coarse_steps=None)
             inputs = self.widget.form.snapshot(self.widget.viewer, SIZE, title=None)
         except NeuralStyleError as error:
-            self.widget.status.value = f"preview: {reword(str(error), in_widget_words)}"
+            self.widget.status.value = f"preview: {in_widget_message(error)}"
             return
         self._stop = threading.Event()
         self._show_layer(config, inputs)
@@ -140,7 +140,7 @@ class Preview:
 
     def _failed(self, error: Exception) -> None:
         if self.widget.ui_alive():
-            self.widget.status.value = f"preview failed: {reword(str(error), in_widget_words)}"
+            self.widget.status.value = f"preview failed: {in_widget_message(error)}"
 
     def _finished(self) -> None:
         self.worker = None
