@@ -8,3 +8,24 @@ def stop_when(run, reached) -> None:
         if reached(step):
             break
     steps.close()
+
+
+#: what PyTorch's CPU allocator raises when an allocation fails
+CPU_OUT_OF_MEMORY = RuntimeError("[enforce fail at alloc_cpu.cpp:117] . DefaultCPUAllocator: "
+                                 "can't allocate memory: you tried to allocate 4831838208 bytes.")
+
+
+def fail_evaluation(monkeypatch, number: int, error: BaseException) -> None:
+    """Make the ``number``-th evaluation of the loss (1-based) raise ``error``: the steps
+    before it complete (evaluation ``k`` is step ``k - 1``)."""
+    from napari_neural_style.core.objective import BatchObjective
+
+    evaluate, calls = BatchObjective.__call__, []
+
+    def failing(self, pixels):
+        calls.append(None)
+        if len(calls) == number:
+            raise error
+        return evaluate(self, pixels)
+
+    monkeypatch.setattr(BatchObjective, "__call__", failing)

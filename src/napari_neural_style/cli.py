@@ -2,19 +2,28 @@
 
 Every run option is a :class:`~.core.config.Config` field: its flag, default and help are read
 from the field (``Config.for_task`` gives each task's defaults), so nothing is written twice.
-Exit status 0 on success, 2 with a one-line message for bad usage or bad input.
+Exit status 0 on success; 2 with a one-line message for bad usage or bad input (outputs are
+checked before any work starts); 1 when the run failed (out of memory) or its output could not
+be written (the result is then saved to a rescue file, and the message says where).  Ctrl-C
+(SIGINT) or SIGTERM stop the run and write the result of the last completed step, marked
+cancelled in its record, then exit 130 or 143, as a shell reports a process those signals ended.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import shlex
+import signal
 import sys
-from collections.abc import Iterator
+import tempfile
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 EXIT_BAD_INPUT = 2
+EXIT_FAILED = 1
 #: flags kept from the first version: ``reconstruct --layer``, ``texture --layers``
 ALIASES = {("reconstruct", "content_layers"): "--layer", ("texture", "style_layers"): "--layers"}
 #: positional arguments per input image, for tasks that read one or two
@@ -144,9 +153,53 @@ def config_from(args: argparse.Namespace):
     return Config(args.command, **given)
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, taken as Ctrl-C is: the run stops and what it made is written."""
+
+    exit_status = 128 + signal.SIGTERM
+
+
+@contextlib.contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """While the command runs, SIGTERM raises :class:`Terminated` (where a signal can be
+    caught: in the main thread)."""
+    def terminated(signum, frame):
+        raise Terminated
+
+    try:
+        previous = signal.signal(signal.SIGTERM, terminated)
+    except ValueError:  # not the main thread: leave signals as they are
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _check_outputs(args: argparse.Namespace) -> None:
+    """Every file the command will write can be written, and none is one of its inputs."""
+    from .core.errors import OutputError
+    from .core.image_files import check_writable, image_suffixes
+
+    roles = INPUT_NAMES.get(args.command, {"image": "image"})  # features reads one image
+    inputs = {getattr(args, role).resolve(): role for role in roles}
+    suffixes = image_suffixes() if args.command in INPUT_NAMES else (".tif", ".tiff")
+    outputs = {"-o": check_writable(args.output, suffixes)}
+    if getattr(args, "json", None):
+        outputs["--json"] = check_writable(args.json)
+    for flag, path in outputs.items():
+        if path.resolve() in inputs:
+            raise OutputError(f"{flag} {path} is the {inputs[path.resolve()]} image: writing "
+                              "there would replace it; choose another file")
+    if len({path.resolve() for path in outputs.values()}) < len(outputs):
+        raise OutputError("-o and --json name the same file; choose two")
+
+
 def _optimize(args: argparse.Namespace) -> int:
     from .core.config import upsampling
-    from .core.image_files import read_image, write_image
+    from .core.errors import OutOfMemory
+    from .core.image_files import read_image
     from .core.tasks import Run
 
     config = config_from(args)
@@ -156,16 +209,76 @@ def _optimize(args: argparse.Namespace) -> int:
              f"upsampled {factor:.3g}x to --size {config.size}"
              for role, factor in factors.items() if factor > 1]
     run = Run(config, **images)
-    for _ in with_progress(run, notes):
-        pass
-    result = run.result()
-    written = write_image(args.output, result.image, result.provenance())
-    print(f"wrote {written} ({result.steps_done} steps, {result.seconds:.1f} s, "
+    try:
+        for _ in with_progress(run, notes):
+            pass
+    except KeyboardInterrupt as interrupt:
+        print("napari-neural-style: interrupted", file=sys.stderr)
+        return _save_partial(args, run, getattr(interrupt, "exit_status", 128 + signal.SIGINT))
+    except OutOfMemory as error:
+        _say_error(error)
+        return _save_partial(args, run, EXIT_FAILED)
+    return _save(args, run.result())
+
+
+def _save_partial(args: argparse.Namespace, run, status: int) -> int:
+    """Write what a run cut short made (if it completed a step); exit with ``status``."""
+    from .core.errors import NeuralStyleError
+
+    try:
+        result = run.result()
+    except NeuralStyleError:
+        print("napari-neural-style: stopped before its first step; nothing written",
+              file=sys.stderr)
+        return status
+    _save(args, result)
+    return status
+
+
+def _save(args: argparse.Namespace, result) -> int:
+    """Write the result and its record; a write that fails goes to a rescue file (exit 1)."""
+    from .core.image_files import write_image
+
+    steps = f"{result.steps_done} steps"
+    if result.cancelled:
+        steps = f"the result so far: {steps}, cancelled"
+    written = _write_or_rescue(args.output, ".tif", lambda path: write_image(
+        path, result.image, result.provenance()))
+    print(f"wrote {written} ({steps}, {result.seconds:.1f} s, "
           f"weights: {result.weights['label']})", file=sys.stderr)
+    rescued = written != args.output
     if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(result.provenance(full_history=False), indent=2))
-    return 0
+        text = json.dumps(result.provenance(full_history=False), indent=2)
+        rescued |= _write_or_rescue(args.json, ".json", lambda path: _write_text(path, text)) \
+            != args.json
+    return EXIT_FAILED if rescued else 0
+
+
+def _write_text(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+
+
+def _write_or_rescue(path: Path, suffix: str, write: Callable[[Path], object]) -> Path:
+    """``write(path)``; if that fails (a full disk, a folder that vanished), write a rescue
+    file beside ``path``, else in the working directory, else in the temporary directory,
+    and say so.  Returns the path written."""
+    from .core.errors import OutputError
+
+    try:
+        write(path)
+        return path
+    except OSError as error:
+        failure = error.strerror or str(error)
+    name = f"{path.stem}-rescued-{time.strftime('%Y%m%d-%H%M%S')}{suffix}"
+    for folder in (path.parent, Path.cwd(), Path(tempfile.gettempdir())):
+        with contextlib.suppress(OSError):
+            write(folder / name)
+            print(f"napari-neural-style: could not write {path} ({failure}); saved it as "
+                  f"{folder / name} instead", file=sys.stderr)
+            return folder / name
+    raise OutputError(f"could not write {path} ({failure}), nor a rescue copy beside it, in "
+                      "the working directory or the temporary directory")
 
 
 def with_progress(run, notes: list[str] = ()) -> Iterator:
@@ -240,19 +353,31 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     return build_parser(recorded).parse_args(argv)
 
 
+def _say_error(error: Exception) -> None:
+    """One line on stderr, the settings it names as flags."""
+    from .core.errors import reword
+
+    message = reword(str(error), lambda name, value: f"--{name.replace('_', '-')} {value}")
+    print(f"napari-neural-style: error: {message}", file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
-    from .core.errors import NeuralStyleError, reword
+    from .core.errors import NeuralStyleError, OutOfMemory
 
     try:
-        args = _parse(argv)
-        return _features(args) if args.command == "features" else _optimize(args)
+        with _terminate_as_interrupt():
+            args = _parse(argv)
+            _check_outputs(args)  # before torch is even imported
+            return _features(args) if args.command == "features" else _optimize(args)
+    except OutOfMemory as error:  # before the first step
+        _say_error(error)
+        return EXIT_FAILED
     except (NeuralStyleError, OSError) as error:
-        message = reword(str(error), lambda name, value: f"--{name.replace('_', '-')} {value}")
-        print(f"napari-neural-style: error: {message}", file=sys.stderr)
+        _say_error(error)
         return EXIT_BAD_INPUT
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as interrupt:  # before the run began
         print("napari-neural-style: interrupted", file=sys.stderr)
-        return 130
+        return getattr(interrupt, "exit_status", 128 + signal.SIGINT)
 
 
 if __name__ == "__main__":

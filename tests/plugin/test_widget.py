@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 from napari_helpers import PLUGIN, dock, run_to_end, unchanged
 
+from helpers import CPU_OUT_OF_MEMORY, fail_evaluation
 from napari_neural_style.plugin.base import METADATA_KEY
 
 pytestmark = pytest.mark.slow
@@ -52,6 +53,22 @@ def test_stop_keeps_a_cancelled_partial_result(qtbot, viewer_with_images):
     assert 2 <= record["steps"] < 10_000
     assert "cancelled at" in layer.name
     assert layer.data.any()
+
+
+def test_running_out_of_memory_notifies_and_keeps_the_result_so_far(
+        qtbot, viewer_with_images, notifications, monkeypatch):
+    fail_evaluation(monkeypatch, 4, CPU_OUT_OF_MEMORY)
+    widget = dock(viewer_with_images, "transfer", steps=50)
+    widget.start()
+    qtbot.waitUntil(lambda: widget.worker is None, timeout=60_000)
+    record = widget.result_layer.metadata[METADATA_KEY]
+    assert record["status"] == "cancelled" and record["steps"] == 2
+    assert record["stopped_by"].startswith("out of memory on cpu at 48 px")
+    messages = [str(notification.message) for notification in notifications]
+    assert any("failed: out of memory on cpu at 48 px: try 'memory: lean' or a smaller "
+               "'working size (px): 24'; the result so far (2 steps) is kept" in message
+               for message in messages), messages
+    assert widget.run_button.enabled and "result kept" in widget.status.value
 
 
 def test_failing_run_notifies_and_reenables_run(qtbot, make_napari_viewer, photo,

@@ -134,3 +134,17 @@ def peak_memory_mb(device: torch.device) -> dict:
         return {"mb": None, "of": "process peak RSS (not available on this platform)"}
     return {"mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
             "of": "process peak RSS"}
+
+
+#: how the CPU allocators say they are out of memory (CUDA raises its own error type)
+_CPU_OUT_OF_MEMORY = ("can't allocate memory", "not enough memory", "out of memory")
+
+
+def is_out_of_memory(error: BaseException) -> bool:
+    """Whether ``error`` says the device (CUDA, MPS or the CPU allocator) ran out of memory."""
+    import torch
+
+    if isinstance(error, (MemoryError, torch.cuda.OutOfMemoryError)):
+        return True
+    text = str(error).lower()
+    return isinstance(error, RuntimeError) and any(words in text for words in _CPU_OUT_OF_MEMORY)

@@ -39,3 +39,12 @@ class WeightsError(NeuralStyleError):
 
 class DeviceError(NeuralStyleError):
     """A device that does not exist on this machine."""
+
+
+class OutputError(NeuralStyleError):
+    """An output file that could not be written: unknown format, no such directory, no
+    permission.  Checked before a run starts, so no work is lost to it."""
+
+
+class OutOfMemory(NeuralStyleError):
+    """The device ran out of memory; the message says what was attempted and what would fit."""

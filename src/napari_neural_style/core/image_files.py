@@ -9,16 +9,20 @@ A result written here carries its provenance (``Result.provenance()``, or a laye
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
 
-from .errors import InputError
+from .errors import InputError, OutputError
 
 #: the keys under which files carry the provenance, and the napari layer's attributes
 PROVENANCE_KEY = "napari_neural_style"
 LAYER_KEY = "napari_layer"
 TIFF_SUFFIXES = (".tif", ".tiff")
+#: extensions of Pillow formats that store an 8-bit RGB image as it is (others want a
+#: palette, one bit, grey levels...)
+RGB_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".ppm", ".tga")
 
 
 def read_image(path: str | Path) -> np.ndarray:
@@ -68,6 +72,37 @@ def write_image(path: str | Path, image: np.ndarray, provenance: dict | None = N
     pixels = image if image.dtype == np.uint8 else \
         np.round(np.clip(image, 0, 1) * 255).astype(np.uint8)
     Image.fromarray(pixels).save(path, **({"pnginfo": info} if info else {}))
+    return path
+
+
+def image_suffixes() -> tuple[str, ...]:
+    """File extensions :func:`write_image` writes (TIFF, and what this Pillow saves as RGB)."""
+    from PIL import Image
+
+    formats = Image.registered_extensions()
+    return TIFF_SUFFIXES + tuple(suffix for suffix in RGB_SUFFIXES
+                                 if formats.get(suffix) in Image.SAVE)
+
+
+def check_writable(path: str | Path, suffixes: tuple[str, ...] | None = None) -> Path:
+    """``path``, if a file can be written there: its extension one of ``suffixes`` (when
+    given), its folder existing or creatable, and writable.  Else an :class:`OutputError`
+    that says why, before any work depends on it."""
+    path = Path(path)
+    if path.is_dir():
+        raise OutputError(f"cannot write {path}: it is a folder; name a file in it")
+    if suffixes is not None and path.suffix.lower() not in suffixes:
+        known = ", ".join(suffixes)
+        raise OutputError(f"cannot write {path}: unknown file type "
+                          f"{path.suffix or '(no extension)'}; use one of {known}")
+    folder = path.absolute().parent
+    while not folder.exists():
+        folder = folder.parent
+    if not folder.is_dir():
+        raise OutputError(f"cannot write {path}: {folder} is a file, not a folder")
+    target = path if path.exists() else folder
+    if not os.access(target, os.W_OK):
+        raise OutputError(f"cannot write {path}: {target} is not writable (permission denied)")
     return path
 
 

@@ -29,6 +29,9 @@ class Result:
     peak_memory: dict  # {"mb": ..., "of": ...}, see device.peak_memory_mb
     weights: dict
     cancelled: bool
+    #: why it ended early: "stop" (the caller stopped it), "interrupt" (Ctrl-C, SIGTERM) or
+    #: the error that ended it (out of memory); "" when it ran to the end
+    stopped_by: str = ""
     quality: dict = field(default_factory=dict)  # see core.quality
     versions: dict = field(default_factory=lambda: versions())
 
@@ -51,6 +54,7 @@ class Result:
             "peak_memory": self.peak_memory,
             "weights": self.weights,
             "cancelled": self.cancelled,
+            "stopped_by": self.stopped_by,
             "quality": self.quality,
             "history": history,
             "versions": self.versions,

@@ -107,6 +107,11 @@ class Sweep:
         """The image the results overlay, at the working size: float32 ``(H, W, 3)``."""
         return to_numpy(self.runs[0].source)
 
+    @property
+    def has_result(self) -> bool:
+        """Whether some run completed a step, so that :meth:`result` has something to give."""
+        return any(run.outcome is not None for run in self.runs)
+
     def result(self) -> SweepResult:
         """The results so far (runs not started are left out; a stopped run is cancelled)."""
         by_index: dict[int, Result] = {}

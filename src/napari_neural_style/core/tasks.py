@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import sys
 import time
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
@@ -27,8 +28,14 @@ from .config import (
     Config,
     working_shape,
 )
-from .device import peak_memory_mb, preferred_memory_format, resolve_device, resolve_precision
-from .errors import InputError, NeuralStyleError
+from .device import (
+    is_out_of_memory,
+    peak_memory_mb,
+    preferred_memory_format,
+    resolve_device,
+    resolve_precision,
+)
+from .errors import InputError, NeuralStyleError, OutOfMemory, setting
 from .images import resize, to_numpy, to_tensor
 from .objective import BatchObjective, Objective
 from .optimize import Step, optimize_batch
@@ -66,7 +73,7 @@ class Outcome:
 
     last: list[Step]
     quality: list[dict]
-    finished: bool
+    stopped_by: str  # "" when it ran to the end, see BatchRun._optimize
     seconds: float  # optimization loop only
     setup_seconds: float
     device: str
@@ -107,6 +114,7 @@ class BatchRun:
         self.histories: list[list[dict]] = [[] for _ in configs]
         self.last: list[Step] | None = None  # the latest steps, at their scale's size
         self.engine: Engine | None = None  # while iterating
+        self._active: Iterator | None = None  # the latest iteration
         self.outcome: Outcome | None = None  # once iteration ended
 
     def _input(self, image: np.ndarray | None, name: str, needed: bool,
@@ -150,17 +158,47 @@ class BatchRun:
         return self.configs[0].scale_sizes(*shapes, layers=self.layers("layers"))
 
     def __iter__(self) -> Iterator[list[Step]]:
-        self.engine = engine = self._setup()
-        previous = None
-        finished = False
-        start = time.perf_counter()
+        self._active = self._optimize()
+        return self._active
+
+    def _optimize(self) -> Iterator[list[Step]]:
+        """Set up, then every scale; the outcome says how it ended (:attr:`Outcome.stopped_by`):
+        closed early, interrupted (KeyboardInterrupt, re-raised) or out of memory (raised as
+        :class:`~.errors.OutOfMemory`).  Whatever ended it, the last completed step is kept."""
+        engine, previous, size = None, None, self.sizes[0]
+        stopped_by = "stop"  # unless it ends otherwise: the caller closed the iterator
         try:
+            self.engine = engine = self._setup()
+            start = time.perf_counter()
             for number, size in enumerate(self.sizes):
                 previous = yield from self._scale(engine, number, size, previous, start)
-            finished = True
+            stopped_by = ""
+        except KeyboardInterrupt:
+            stopped_by = "interrupt"
+            raise
+        except (RuntimeError, MemoryError) as error:
+            if not is_out_of_memory(error):
+                raise
+            failure = self._out_of_memory(engine.device if engine else self.configs[0].device,
+                                          size)
+            stopped_by = str(failure)
+            raise failure from None  # torch's own message and advice would only confuse
         finally:
             self.engine = None  # the network's memory goes with the iteration
-            self.outcome = self._finish(engine, finished)
+            if engine is not None:
+                self.outcome = self._finish(engine, stopped_by)
+
+    def _out_of_memory(self, device, size: int) -> OutOfMemory:
+        """What ran out, at which size, and what needs less: lean memory, a smaller size (the
+        activations scale with the pixels: half the side, a quarter of the memory), the CPU."""
+        config = self.configs[0]
+        advice = [] if config.recomputes_at(size) else [setting("memory", "lean")]
+        advice.append(f"a smaller {setting('size', str(max(config.size // 2, 1)))}")
+        if str(device) != "cpu":
+            advice.append(setting("device", "cpu"))
+        batch = f" ({len(self.configs)} images at once)" if len(self.configs) > 1 else ""
+        return OutOfMemory(f"out of memory on {device} at {size} px{batch}: try "
+                           f"{' or '.join(advice)}")
 
     def _setup(self) -> Engine:
         """Device, weights, network and inputs, once for every scale."""
@@ -243,8 +281,9 @@ class BatchRun:
             return content + resize(pixels - coarse_content, shape)
         return resize(pixels, shape)
 
-    def _finish(self, engine: Engine, finished: bool) -> Outcome | None:
-        """The outcome: the last images at the working size, with their quality numbers."""
+    def _finish(self, engine: Engine, stopped_by: str) -> Outcome | None:
+        """The outcome: the last images at the working size, with their quality numbers (not
+        after an interrupt, which asks to end now, nor after running out of memory)."""
         peak_memory = peak_memory_mb(engine.device)
         # an iterator left open until the interpreter exits is closed during shutdown,
         # when torch can no longer run a network (it aborts): nobody is left to ask
@@ -255,21 +294,37 @@ class BatchRun:
                 for step in self.last]
         numbers = [quality(engine.weights, self.configs[0].pooling, step.pixels,
                            engine.content, engine.style, engine.memory_format)
-                   for step in last]
+                   if stopped_by in ("", "stop") else {} for step in last]
         if engine.device.type == "cuda":
             torch.cuda.empty_cache()
-        return Outcome(last, numbers, finished, last[0].elapsed, engine.seconds,
+        return Outcome(last, numbers, stopped_by, last[0].elapsed, engine.seconds,
                        str(engine.device), engine.precision, peak_memory,
                        engine.weights.describe())
 
     def complete(self) -> list[Result]:
-        """Run to the end (if not yet run) and return the results."""
+        """Run to the end (if not yet run) and return the results.
+
+        Ctrl-C (``KeyboardInterrupt``) ends the run early: the results so far come back,
+        cancelled, with a warning, as scikit-learn's iterative estimators do.  Before the first
+        step there is nothing to give, and the interrupt goes on.
+        """
         if self.outcome is None:
-            for _ in self:
-                pass
+            try:
+                for _ in self:
+                    pass
+            except KeyboardInterrupt:
+                if self.outcome is None:
+                    raise
+                warnings.warn(f"interrupted at step {self.last[0].step} of {self.total_steps}; "
+                              "the result so far is kept (cancelled)", RuntimeWarning,
+                              stacklevel=3)
         return self.results()
 
     def results(self) -> list[Result]:
+        """The results: final, or so far when the run was stopped, interrupted or failed.  An
+        iteration left open (an interrupt in the caller's loop) is closed here."""
+        if self.outcome is None and self._active is not None:
+            self._active.close()
         outcome = self.outcome
         if outcome is None:
             raise NeuralStyleError("the run was stopped before its first step; nothing to show")
@@ -278,8 +333,8 @@ class BatchRun:
                    steps_done=step.step, seconds=outcome.seconds,
                    setup_seconds=outcome.setup_seconds, device=outcome.device,
                    precision=outcome.precision, peak_memory=outcome.peak_memory,
-                   weights=outcome.weights, cancelled=not outcome.finished,
-                   quality=numbers)
+                   weights=outcome.weights, cancelled=bool(outcome.stopped_by),
+                   stopped_by=outcome.stopped_by, quality=numbers)
             for config, history, step, numbers in
             zip(self.configs, self.histories, outcome.last, outcome.quality, strict=True)
         ]
@@ -328,6 +383,11 @@ class Run:
 
     def scale_sizes(self) -> tuple[int, ...]:
         return self.batch.sizes
+
+    @property
+    def has_result(self) -> bool:
+        """Whether a step completed, so that :meth:`result` has something to give."""
+        return self.batch.outcome is not None
 
     def complete(self) -> Result:
         return self.batch.complete()[0]

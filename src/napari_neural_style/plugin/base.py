@@ -17,9 +17,9 @@ from napari.layers import Image
 from napari.qt.threading import thread_worker
 from napari.utils.notifications import show_error
 
-from ..core.errors import NeuralStyleError
+from ..core.errors import NeuralStyleError, reword
 from ..samples import SAMPLES
-from .form import in_widget_message, wrapping_label
+from .form import in_widget_message, in_widget_words, wrapping_label
 from .inputs import COMPOSITE
 
 METADATA_KEY = "neural_style"
@@ -172,6 +172,17 @@ class PluginWidget(Container):
         except RuntimeError:
             return False
         return True
+
+    def report_failure(self, results) -> None:
+        """Say so when a run ended on an error (out of memory) after a step: its result so far
+        is kept, which the user might not guess from the notification alone."""
+        for result in results:
+            if result.stopped_by not in ("", "stop"):
+                show_error(f"{self.title} failed: {reword(result.stopped_by, in_widget_words)}"
+                           f"; the result so far ({result.steps_done} steps) is kept")
+                if self.ui_alive():
+                    self.status.value = f"failed at step {result.steps_done}; result kept"
+                return
 
     def _on_error(self, error: Exception) -> None:
         message = in_widget_message(error)

@@ -124,6 +124,7 @@ class SweepWidget(PluginWidget):
         self.status.value = (f"{'cancelled' if result.cancelled else 'done'}: "
                              f"{len(result.results)} runs of {parameter} = "
                              f"{', '.join(map(str, result.values))}")
+        self.report_failure(result.results)
 
     def _add_difference(self, kind: str, stack: np.ndarray, values: tuple, name: str,
                         placement: dict) -> None:

@@ -153,6 +153,7 @@ class TaskWidget(PluginWidget):
             name += f" (cancelled at {result.steps_done}/{result.config.steps})"
         layer.name = name
         self.status.value = summary(result)
+        self.report_failure([result])
 
     def on_failed(self) -> None:
         if self._layer_alive():

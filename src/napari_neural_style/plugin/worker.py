@@ -70,38 +70,50 @@ def optimize(
     stop: threading.Event, image_interval: float = 0.25,
 ) -> Generator[Update, None, object]:
     """Yield an :class:`Update` per step (an image every ``image_interval`` seconds); return
-    the ``core.result.Result``."""
+    the ``core.result.Result``, also when memory ran out after a step (its ``stopped_by``
+    says so)."""
     start_engine()
+    from ..core.errors import OutOfMemory
     from ..core.tasks import Run
 
     run = Run(config, content, style)
     steps = iter(run)
     last_image = -float("inf")
-    for step in steps:
-        now = time.monotonic()
-        image = None
-        if step.step in (0, step.total) or now - last_image >= image_interval or stop.is_set():
-            image, last_image = run.output_image(step), now
-        yield Update(step.step, step.total, step.losses, step.elapsed, image)
-        if stop.is_set():
-            break
+    try:
+        for step in steps:
+            now = time.monotonic()
+            image = None
+            if step.step in (0, step.total) or now - last_image >= image_interval or \
+                    stop.is_set():
+                image, last_image = run.output_image(step), now
+            yield Update(step.step, step.total, step.losses, step.elapsed, image)
+            if stop.is_set():
+                break
+    except OutOfMemory:
+        if not run.has_result:
+            raise
     steps.close()  # cancels the loop (if still going) and frees the network now
     return run.result()
 
 
 def sweep(config: Config, parameter: str, values: tuple, content: np.ndarray | None,
           style: np.ndarray | None, stop: threading.Event) -> Generator[object, None, dict]:
-    """Yield ``core.sweeps.SweepStep`` s; return the result, the source image at the working
-    size, and (for seeds) the difference stacks."""
+    """Yield ``core.sweeps.SweepStep`` s; return the result (so far, when memory ran out), the
+    source image at the working size, and (for seeds) the difference stacks."""
     start_engine()
+    from ..core.errors import OutOfMemory
     from ..core.sweeps import Sweep, differences
 
     runs = Sweep(config, parameter, values, content, style)
     steps = iter(runs)
-    for progress in steps:
-        yield progress
-        if stop.is_set():
-            break
+    try:
+        for progress in steps:
+            yield progress
+            if stop.is_set():
+                break
+    except OutOfMemory:
+        if not runs.has_result:
+            raise
     steps.close()
     result = runs.result()
     original = runs.source_image()

@@ -1,0 +1,146 @@
+"""The command line never loses a run: outputs are checked before any work, an interrupted or
+failed run writes what it made, a failed write goes to a rescue file."""
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+
+import pytest
+
+from helpers import CPU_OUT_OF_MEMORY, fail_evaluation
+from napari_neural_style.cli import main
+from napari_neural_style.core import tasks
+from napari_neural_style.core.image_files import image_suffixes, read_provenance, write_image
+
+FAST = ["--size", "48", "--weights", "random", "--device", "cpu"]
+
+
+@pytest.fixture
+def content(tmp_path, photo):
+    return str(write_image(tmp_path / "content.png", photo / 255))
+
+
+def _lines(capsys) -> list[str]:
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert not any("Traceback" in line for line in lines)
+    return lines
+
+
+@pytest.mark.parametrize(("output", "json_name", "says"), [
+    ("result.xyz", None, "unknown file type .xyz; use one of .tif, .tiff, .png"),
+    ("result", None, "unknown file type (no extension)"),
+    ("a-file/result.png", None, "a-file is a file, not a folder"),
+    ("a-folder", None, "it is a folder"),
+    ("content.png", None, "-o {dir}/content.png is the content image"),
+    ("result.png", "a-file/m.json", "a-file is a file, not a folder"),
+    ("result.png", "result.png", "-o and --json name the same file"),
+])
+def test_an_output_that_cannot_be_written_exits_2_before_any_work(
+        tmp_path, content, capsys, monkeypatch, output, json_name, says):
+    (tmp_path / "a-file").write_text("not a folder")
+    (tmp_path / "a-folder").mkdir()
+    monkeypatch.setattr(tasks, "resolve_weights", pytest.fail)  # no work may start
+    extra = ["--json", str(tmp_path / json_name)] if json_name else []
+    assert main(["reconstruct", content, "-o", str(tmp_path / output), *extra, *FAST]) == 2
+    (line,) = _lines(capsys)
+    assert line.startswith("napari-neural-style: error: cannot write") or "-o" in line
+    assert says.format(dir=tmp_path) in line
+
+
+def test_a_read_only_folder_is_refused(tmp_path, content, capsys, monkeypatch):
+    monkeypatch.setattr(os, "access", lambda path, mode: False)  # root may write anywhere
+    assert main(["reconstruct", content, "-o", str(tmp_path / "new" / "r.png"), *FAST]) == 2
+    assert "is not writable (permission denied)" in _lines(capsys)[0]
+
+
+def test_a_missing_folder_is_made(tmp_path, content):
+    assert main(["reconstruct", content, "-o", str(tmp_path / "a" / "b" / "r.png"),
+                 "--steps", "1", *FAST]) == 0
+    assert (tmp_path / "a" / "b" / "r.png").is_file()
+
+
+def test_every_advertised_suffix_is_written(tmp_path, photo):
+    for suffix in image_suffixes():
+        assert write_image(tmp_path / f"r{suffix}", photo / 255).stat().st_size > 0
+
+
+def test_running_out_of_memory_keeps_the_result_so_far(tmp_path, content, capsys, monkeypatch):
+    fail_evaluation(monkeypatch, 5, CPU_OUT_OF_MEMORY)
+    out, record = tmp_path / "r.png", tmp_path / "r.json"
+    assert main(["reconstruct", content, "-o", str(out), "--json", str(record),
+                 "--steps", "20", *FAST]) == 1
+    lines = _lines(capsys)
+    assert ("napari-neural-style: error: out of memory on cpu at 48 px: try --memory lean or "
+            "a smaller --size 24") in lines
+    assert any(line.startswith(f"wrote {out} (the result so far: 3 steps, cancelled")
+               for line in lines)
+    for provenance in (read_provenance(out), json.loads(record.read_text())):
+        assert provenance["cancelled"] and provenance["steps"] == 3
+        assert provenance["stopped_by"].startswith("out of memory on cpu")
+
+
+def test_out_of_memory_before_the_first_step_writes_nothing(tmp_path, content, capsys,
+                                                            monkeypatch):
+    fail_evaluation(monkeypatch, 1, CPU_OUT_OF_MEMORY)
+    assert main(["reconstruct", content, "-o", str(tmp_path / "r.png"), *FAST]) == 1
+    assert "out of memory" in " ".join(_lines(capsys)) and not (tmp_path / "r.png").exists()
+
+
+def test_a_failed_write_lands_in_a_rescue_file(tmp_path, content, capsys, monkeypatch):
+    from napari_neural_style.core import image_files
+
+    out, write = tmp_path / "r.png", image_files.write_image
+
+    def disk_full(path, *args, **kwargs):
+        if path == out:
+            raise OSError(28, "No space left on device")
+        return write(path, *args, **kwargs)
+
+    monkeypatch.setattr(image_files, "write_image", disk_full)
+    assert main(["reconstruct", content, "-o", str(out), "--steps", "2", *FAST]) == 1
+    (rescue,) = tmp_path.glob("r-rescued-*.tif")
+    assert read_provenance(rescue)["steps"] == 2 and not out.exists()
+    assert (f"could not write {out} (No space left on device); saved it as {rescue} instead"
+            in _lines(capsys)[-2])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("signal_number", "status"),
+                         [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_signal_writes_the_result_so_far(tmp_path, content, signal_number, status):
+    out, record = tmp_path / "r.tif", tmp_path / "r.json"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "napari_neural_style", "reconstruct", content, "-o", str(out),
+         "--json", str(record), "--steps", "100000", *FAST], stderr=subprocess.PIPE)
+    reached, seen = threading.Event(), []
+
+    def watch():  # tqdm's bar on stderr: "... 3/100000 ..."
+        for chunk in iter(lambda: process.stderr.read1(4096), b""):
+            seen.append(chunk.decode(errors="replace"))
+            counts = re.findall(r"(\d+)/100000", "".join(seen))
+            if counts and int(counts[-1]) >= 3:
+                reached.set()
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    assert reached.wait(120), "".join(seen)
+    process.send_signal(signal_number)
+    assert process.wait(60) == status
+    watcher.join(10)
+    steps = json.loads(record.read_text())["steps"]
+    assert steps >= 3 and json.loads(record.read_text())["cancelled"]
+    assert read_provenance(out)["steps"] == steps
+    assert f"wrote {out} (the result so far: {steps} steps, cancelled" in "".join(seen)
+
+
+def test_a_bad_output_is_refused_before_torch_is_imported(tmp_path, content):
+    code = ("import sys; from napari_neural_style.cli import main; "
+            f"status = main(['transfer', {content!r}, {content!r}, '-o', 'r.xyz']); "
+            "sys.exit(100 + status if 'torch' in sys.modules else status)")
+    completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                               cwd=tmp_path, check=False)
+    assert completed.returncode == 2, completed.stderr
