@@ -69,7 +69,8 @@ def main() -> None:
         return [sys.executable, "-m", "napari_neural_style", "transfer", str(content),
                 str(style), "-o", str(folder / "ours.png"), "--size", str(size), "--steps",
                 str(steps), "--weights", "random", "--device", "cpu", "--init", "content",
-                "--content-layers", CONTENT, "--style-layers", STYLE, "--scales", "1"]
+                "--content-layers", CONTENT, "--style-layers", STYLE, "--scales", "1",
+                "--pooling", "max"]  # the peer's pooling: equal work
 
     say(f"peer: per-step time, ours vs neural-style 0.5.7, CPU, L-BFGS, layers {CONTENT} / "
         f"{STYLE}, random weights, from the content image")

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Every benchmark of docs/performance.md, one after the other, in the README's environment.
-# About an hour on a 2-core CPU (memory.py at 2048 px alone takes 25 minutes). ui_latency needs a display: it runs under xvfb-run.
+# About an hour and a half on a 2-core CPU (memory.py at 2048 px alone takes 25 minutes). ui_latency needs a display: it runs under xvfb-run.
 set -euo pipefail
 cd "$(dirname "$0")"
 source ../.venv/bin/activate
@@ -13,5 +13,6 @@ python peer.py
 python memory_modes.py
 python memory_modes.py --size 1024
 python memory.py
+python untrained.py
 xvfb-run -a python ui_latency.py
 xvfb-run -a -s "-screen 0 1600x1000x24" python preview.py

@@ -8,6 +8,7 @@ from napari_neural_style.core import weights as weights_module
 from napari_neural_style.core.errors import WeightsError
 from napari_neural_style.core.weights import (
     ENV_VAR,
+    conv_shapes,
     hub_cache_file,
     random_weights,
     resolve_weights,
@@ -112,6 +113,42 @@ def test_random_weights_are_seeded_and_labelled():
     assert first.sha256 == again.sha256 != other.sha256
     with pytest.raises(WeightsError, match="random:SEED"):
         resolve_weights("random:x")
+    with pytest.raises(WeightsError, match="random-kaiming:SEED"):
+        resolve_weights("random-kaiming:1.5")
+
+
+def test_the_untrained_network_has_orthogonal_kernels_and_average_pooling():
+    weights = resolve_weights("random")
+    assert weights.pooling == "avg"
+    for index, (out_channels, _) in conv_shapes().items():
+        matrix = weights.state[f"{index}.weight"].reshape(out_channels, -1).double()
+        small = matrix @ matrix.T if matrix.shape[0] <= matrix.shape[1] else matrix.T @ matrix
+        torch.testing.assert_close(small, 2 * torch.eye(len(small), dtype=torch.float64),
+                                   atol=1e-5, rtol=0)
+        assert not weights.state[f"{index}.bias"].any()
+
+
+#: sha256 of version 0.1's ``random`` (seed 0, 3) network, as its code made it
+KAIMING_SHA256 = {0: "490ee87dc256ed6eecb865ba79cd78ea70d64894f37966ffb202fb453f70bd59",
+                  3: "9153db17f7d92a494417c5a8e21526e3e4f05eaca536e165aa857e045c08662d"}
+
+
+def test_random_kaiming_is_the_untrained_network_of_0_1():
+    for seed, sha256 in KAIMING_SHA256.items():
+        weights = resolve_weights(f"random-kaiming:{seed}")
+        assert weights.sha256 == sha256 and weights.pooling == "max" and weights.is_random
+    assert resolve_weights("random-kaiming").sha256 == KAIMING_SHA256[0]
+
+
+def test_auto_pooling_follows_the_weights(photo):
+    from napari_neural_style.core.tasks import reconstruct
+
+    for spec, pooling in (("random", "avg"), ("random-kaiming", "max")):
+        result = reconstruct(photo, "conv_4", size=32, steps=1, weights=spec, device="cpu")
+        assert result.config.pooling == "auto" and result.provenance()["pooling"] == pooling
+    forced = reconstruct(photo, "conv_4", size=32, steps=1, weights="random", pooling="max",
+                         device="cpu")
+    assert forced.provenance()["pooling"] == "max"
 
 
 def test_imagenet_comes_through_torchvisions_weights_api():

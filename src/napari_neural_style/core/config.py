@@ -29,7 +29,7 @@ TASK_LAYERS = {
 }
 OPTIMIZERS = ("lbfgs", "adam")
 DEFAULT_LEARNING_RATES = {"lbfgs": 1.0, "adam": 0.02}
-POOLINGS = ("max", "avg")
+POOLINGS = ("auto", "max", "avg")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 MEMORY_MODES = ("auto", "fast", "lean")
 INITS = ("content", "noise")
@@ -47,7 +47,8 @@ MIN_SOURCE_SIDE = 4
 #: 256 px (one scale) and 150 steps a seed transfer takes about a minute (0.36 s a step,
 #: docs/performance.md)
 CPU_DEFAULTS = {"size": 256, "steps": 150}
-WEIGHTS_HELP = "imagenet (torchvision VGG-19), random[:SEED] (untrained) or a .pth file"
+WEIGHTS_HELP = ("imagenet (torchvision VGG-19), random[:SEED] (untrained), random-kaiming[:SEED] "
+                "(the untrained network of 0.1) or a .pth file")
 
 
 @dataclass(frozen=True)
@@ -105,8 +106,9 @@ class Config:
     device: str = _option("auto", "device", "auto (CUDA, then MPS, then CPU), cpu, cuda[:i] "
                           "or mps")
     weights: str = _option("imagenet", "weights", WEIGHTS_HELP)
-    pooling: str = _option("max", "pooling", "max (as trained) or avg (smoother, Gatys et "
-                           "al.)", choices=POOLINGS)
+    pooling: str = _option("auto", "pooling", "auto: what the weights work best with (max for "
+                           "trained weights, as trained; avg for the untrained network), max, "
+                           "or avg (smoother, Gatys et al.)", choices=POOLINGS)
     precision: str = _option("auto", "precision", "network precision; auto: bf16 on GPUs and "
                              "AMX CPUs, else fp32", choices=PRECISIONS)
     memory: str = _option(

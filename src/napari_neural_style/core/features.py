@@ -25,7 +25,7 @@ def _features(image: np.ndarray, layers: tuple[str, ...], weights: str | Weights
 
 def feature_maps(image: np.ndarray, layers: str | tuple[str, ...] = ("conv_4",),
                  weights: str | Weights = "imagenet", size: int | None = 512,
-                 pooling: str = "max", device: str = "auto") -> dict[str, np.ndarray]:
+                 pooling: str = "auto", device: str = "auto") -> dict[str, np.ndarray]:
     """``{layer: float32 (C, H, W) array}`` of ``image``'s activations at each layer.
 
     ``conv_N`` / ``convB_D`` names give the map before its ReLU, ``reluB_D`` after it.
@@ -37,7 +37,7 @@ def feature_maps(image: np.ndarray, layers: str | tuple[str, ...] = ("conv_4",),
 
 def gram_matrices(image: np.ndarray, layers: str | tuple[str, ...] = ("conv_4",),
                   weights: str | Weights = "imagenet", size: int | None = 512,
-                  pooling: str = "max", device: str = "auto") -> dict[str, np.ndarray]:
+                  pooling: str = "auto", device: str = "auto") -> dict[str, np.ndarray]:
     """``{layer: float32 (C, C) Gram matrix}`` (:func:`~.losses.gram_matrix`) of ``image``."""
     names = parse_layers(layers)
     features = _features(image, names, weights, size, pooling, device)

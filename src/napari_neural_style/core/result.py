@@ -26,6 +26,7 @@ class Result:
     setup_seconds: float  # weights, network, targets
     device: str
     precision: str  # what the network ran in: fp32, bf16 or fp16
+    pooling: str  # what the network ran with: max or avg (``auto`` resolved)
     peak_memory: dict  # {"mb": ..., "of": ...}, see device.peak_memory_mb
     weights: dict
     cancelled: bool
@@ -51,6 +52,7 @@ class Result:
             "seconds_per_step": self.seconds_per_step,
             "device": self.device,
             "precision": self.precision,
+            "pooling": self.pooling,
             "peak_memory": self.peak_memory,
             "weights": self.weights,
             "cancelled": self.cancelled,

@@ -78,6 +78,7 @@ class Outcome:
     setup_seconds: float
     device: str
     precision: str
+    pooling: str  # what the network ran with (``auto`` resolved)
     peak_memory: dict
     weights: dict
 
@@ -298,7 +299,7 @@ class BatchRun:
         if engine.device.type == "cuda":
             torch.cuda.empty_cache()
         return Outcome(last, numbers, stopped_by, last[0].elapsed, engine.seconds,
-                       str(engine.device), engine.precision, peak_memory,
+                       str(engine.device), engine.precision, engine.encoder.pooling, peak_memory,
                        engine.weights.describe())
 
     def complete(self) -> list[Result]:
@@ -332,7 +333,8 @@ class BatchRun:
             Result(image=step.image, config=config, history=list(history),
                    steps_done=step.step, seconds=outcome.seconds,
                    setup_seconds=outcome.setup_seconds, device=outcome.device,
-                   precision=outcome.precision, peak_memory=outcome.peak_memory,
+                   precision=outcome.precision, pooling=outcome.pooling,
+                   peak_memory=outcome.peak_memory,
                    weights=outcome.weights, cancelled=bool(outcome.stopped_by),
                    stopped_by=outcome.stopped_by, quality=numbers)
             for config, history, step, numbers in

@@ -44,7 +44,8 @@ class VGGEncoder(nn.Module):
     Args:
         weights: resolved convolution weights (:func:`~.weights.resolve_weights`).
         layers: names in either naming; the network is truncated after the deepest one.
-        pooling: ``"max"`` (as trained) or ``"avg"`` (smoother gradients, Gatys et al.).
+        pooling: ``"max"`` (as trained), ``"avg"`` (smoother gradients, Gatys et al.) or
+            ``"auto"``: the one ``weights`` work best with (:attr:`~.weights.Weights.pooling`).
         memory_format: of the kernels (``torch.channels_last`` is faster on CPUs); converted
             once in ``weights`` itself (:meth:`~.weights.Weights.in_memory_format`), since
             the network's parameters are the weights' own tensors.  None: as they are.
@@ -55,9 +56,11 @@ class VGGEncoder(nn.Module):
         super().__init__()
         if pooling not in POOLINGS:
             raise ValueError(f"pooling must be one of {POOLINGS}, not {pooling!r}")
+        #: the pooling the network runs with (``auto`` resolved)
+        self.pooling = weights.pooling if pooling == "auto" else pooling
         self.layer_names = tuple(layer(name).name for name in layers)
         last = deepest(self.layer_names).index
-        self.body = nn.Sequential(*_modules(last, pooling))
+        self.body = nn.Sequential(*_modules(last, self.pooling))
         # assign: the parameters are the weights' own tensors, not a copy of them, so every
         # encoder built from one Weights shares its memory (or its memory-mapped file)
         state = weights.state if memory_format is None else weights.in_memory_format(

@@ -46,6 +46,7 @@ WEIGHT_SOURCES = [
     ("ImageNet (torchvision VGG-19)", "imagenet"),
     ("weights file...", "file"),
     ("untrained (random weights)", "random"),
+    ("untrained, as in 0.1 (Kaiming, max pooling)", "random-kaiming"),
 ]
 #: the settings a task widget shows, in order
 RUN_SETTINGS = ("content_layers", "style_layers", "content_weight", "style_weight",
@@ -198,7 +199,7 @@ class WeightsChooser:
 
     def _changed(self) -> None:
         self.file.visible = self.source.value == "file"
-        self.warning.visible = self.source.value == "random"
+        self.warning.visible = self.source.value.startswith("random")
 
     def spec(self) -> str:
         """``imagenet``, ``random`` or the chosen file's path."""
