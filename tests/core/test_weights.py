@@ -163,3 +163,28 @@ def test_imagenet_comes_through_torchvisions_weights_api():
     preprocessing = imagenet.transforms()
     assert list(IMAGENET_MEAN) == list(preprocessing.mean)
     assert list(IMAGENET_STD) == list(preprocessing.std)
+
+
+class _Payload:
+    """A pickle that would make a folder when loaded with weights_only=False."""
+
+    def __init__(self, folder):
+        self.folder = str(folder)
+
+    def __reduce__(self):
+        import os
+
+        return (os.makedirs, (self.folder,))
+
+
+def test_a_file_carrying_code_or_random_bytes_is_refused_in_our_words(tmp_path):
+    torch.save({"features.0.weight": _Payload(tmp_path / "ran")}, tmp_path / "code.pth")
+    with pytest.raises(WeightsError) as refused:
+        resolve_weights(tmp_path / "code.pth")
+    message = str(refused.value)
+    assert "was refused: loading it would call os.makedirs" in message
+    assert "will likely succeed" not in message and "\n" not in message
+    assert not (tmp_path / "ran").exists()
+    (tmp_path / "bytes.pth").write_bytes(bytes(range(256)) * 16)
+    with pytest.raises(WeightsError, match="not a PyTorch file of tensors"):
+        resolve_weights(tmp_path / "bytes.pth")

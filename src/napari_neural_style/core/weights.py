@@ -25,6 +25,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import pickle
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -160,6 +162,8 @@ def load_file(path: str | os.PathLike, source: str) -> Weights:
             state = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
         except RuntimeError:  # legacy (pre-zipfile) checkpoints cannot be memory-mapped
             state = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as error:
+        raise _refused(path, str(error)) from None
     except Exception as error:
         raise WeightsError(f"cannot read weights file {path}: {error}".splitlines()[0]) from None
     if not isinstance(state, dict):
@@ -167,6 +171,22 @@ def load_file(path: str | os.PathLike, source: str) -> Weights:
     label = f"{'ImageNet' if source == 'cache' else 'file'} ({path.name})"
     return Weights(_checked(_features_only(state), str(path)), source, file_sha256(path), label,
                    str(path))
+
+
+def _refused(path: Path, reason: str) -> WeightsError:
+    """Our words for a file ``torch.load(weights_only=True)`` would not unpickle.  torch's
+    message advises retrying with ``weights_only=False``: for an untrusted file, the one thing
+    a user must not do, so it is not repeated."""
+    code = re.search(r"GLOBAL ([\w.]+)", reason)
+    if code:
+        return WeightsError(
+            f"weights file {path} was refused: loading it would call {code.group(1)} (it holds "
+            "code or objects, not plain tensors). Use a file of tensors only, as "
+            "torch.save(model.state_dict(), PATH) writes; never load a file you do not trust "
+            "with weights_only=False")
+    return WeightsError(f"weights file {path} is not a PyTorch file of tensors (it does not "
+                        "unpickle as one): check the file, or use "
+                        f"{setting('weights', 'imagenet')} or {setting('weights', 'random')}")
 
 
 def _features_only(state: dict) -> dict[str, torch.Tensor]:
