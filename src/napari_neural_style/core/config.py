@@ -33,6 +33,8 @@ POOLINGS = ("auto", "max", "avg")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 MEMORY_MODES = ("auto", "fast", "lean")
 INITS = ("content", "noise")
+#: whose colours a transfer takes (core/colour.py)
+COLOURS = ("style", "luminance", "match", "original")
 #: working size (longest side) from which ``memory="auto"`` recomputes activations.  Measured
 #: on a CPU (benchmarks/memory_modes.py): 63 % of the memory for 1.39x the time at 1024 px, 87 %
 #: for 1.44x at 512 px; a 1024 px transfer needs 4 GB anyway, a 2048 px one 12.8 GB, 8.6 lean
@@ -102,6 +104,12 @@ class Config:
     init: str | None = _option(None, "start from", "start from the content image or from "
                                "noise",
                                choices=INITS, tasks=("transfer",))
+    colour: str = _option(
+        "style", "result colours", "whose colours the result takes: style (no control), luminance "
+        "(transfer on luminance, then the content's colours), match (the style's colours "
+        "first mapped to the content's mean and covariance) or original (the result's "
+        "luminance in the content's colours, after the fact)", choices=COLOURS,
+        tasks=("transfer",))
     seed: int = _option(0, "noise seed", "seed of the starting noise", low=0, high=2**31 - 1)
     device: str = _option("auto", "device", "auto (CUDA, then MPS, then CPU), cpu, cuda[:i] "
                           "or mps")
@@ -126,7 +134,7 @@ class Config:
         _check_choice("task", self.task, TASKS)
         if self.init is None:
             object.__setattr__(self, "init", "content" if self.task == "transfer" else "noise")
-        for name in ("optimizer", "init", "pooling", "precision", "memory"):
+        for name in ("optimizer", "init", "colour", "pooling", "precision", "memory"):
             _check_choice(name, getattr(self, name), OPTIONS[name].choices)
         self._check_layers()
         if self.task != "transfer" and self.init == "content":

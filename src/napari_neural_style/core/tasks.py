@@ -21,6 +21,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import torch
 
+from .colour import network_inputs, result_colours
 from .config import (
     DEFAULT_CONTENT_LAYERS,
     DEFAULT_RECONSTRUCT_LAYER,
@@ -47,7 +48,7 @@ from .weights import Weights, resolve_weights
 
 #: settings every run of a batch must share (one network, one image size, one schedule)
 SHARED = ("size", "pooling", "weights", "device", "steps", "precision", "memory", "scales",
-          "coarse_steps", "lbfgs_history")
+          "coarse_steps", "lbfgs_history", "colour")
 PRECISION_NAMES = {None: "fp32", torch.bfloat16: "bf16", torch.float16: "fp16"}
 
 
@@ -149,8 +150,12 @@ class BatchRun:
         return sum(self.counts)
 
     def output_image(self, step: Step) -> np.ndarray:
-        """``step``'s image at the results' shape (a coarse scale's is upsampled)."""
-        return to_numpy(resize(step.pixels, self.output_shape))
+        """``step``'s image at the results' shape (a coarse scale's is upsampled), in the
+        colours the user asked for (``Config.colour``)."""
+        return to_numpy(self._coloured(resize(step.pixels, self.output_shape)))
+
+    def _coloured(self, pixels: torch.Tensor) -> torch.Tensor:
+        return result_colours(self.configs[0].colour, pixels, self.content)
 
     def scale_sizes(self) -> tuple[int, ...]:
         """Working sizes, coarse to fine, keeping only scales the deepest layer can use."""
@@ -216,8 +221,8 @@ class BatchRun:
         encoder = VGGEncoder(self.weights, self.layers("layers"), first.pooling,
                              memory_format).to(device)
         encoder.autocast = autocast
-        content, style = (None if image is None else image.to(device)
-                          for image in (self.content, self.style))
+        content, style = network_inputs(first.colour, *(
+            None if image is None else image.to(device) for image in (self.content, self.style)))
         return Engine(device, self.weights, encoder, PRECISION_NAMES[autocast], memory_format,
                       content, style, time.perf_counter() - start)
 
@@ -296,6 +301,8 @@ class BatchRun:
         numbers = [quality(engine.weights, self.configs[0].pooling, step.pixels,
                            engine.content, engine.style, engine.memory_format)
                    if stopped_by in ("", "stop") else {} for step in last]
+        # measured as the network saw them; shown in the colours asked for
+        last = [replace(step, pixels=self._coloured(step.pixels)) for step in last]
         if engine.device.type == "cuda":
             torch.cuda.empty_cache()
         return Outcome(last, numbers, stopped_by, last[0].elapsed, engine.seconds,

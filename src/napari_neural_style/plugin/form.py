@@ -50,7 +50,7 @@ WEIGHT_SOURCES = [
 ]
 #: the settings a task widget shows, in order
 RUN_SETTINGS = ("content_layers", "style_layers", "content_weight", "style_weight",
-                "tv_weight", "init", "steps", "seed", "optimizer", "precision", "memory",
+                "tv_weight", "init", "colour", "steps", "seed", "optimizer", "precision", "memory",
                 "scales")
 #: what every widget that runs the network shows
 ENGINE_SETTINGS = ("size", "pooling", "device")
