@@ -197,17 +197,13 @@ def _check_outputs(args: argparse.Namespace) -> None:
 
 
 def _optimize(args: argparse.Namespace) -> int:
-    from .core.config import upsampling
     from .core.errors import OutOfMemory
     from .core.image_files import read_image
     from .core.tasks import Run
 
     config = config_from(args)
     images = {role: read_image(getattr(args, role)) for role in INPUT_NAMES[args.command]}
-    factors = {role: upsampling(*image.shape[:2], config.size) for role, image in images.items()}
-    notes = [f"the {role} image, {images[role].shape[0]}x{images[role].shape[1]} px, is "
-             f"upsampled {factor:.3g}x to --size {config.size}"
-             for role, factor in factors.items() if factor > 1]
+    notes = _upsampling_notes(config, images)
     run = Run(config, **images)
     try:
         for _ in with_progress(run, notes):
@@ -219,6 +215,23 @@ def _optimize(args: argparse.Namespace) -> int:
         _say_error(error)
         return _save_partial(args, run, EXIT_FAILED)
     return _save(args, run.result())
+
+
+def _upsampling_notes(config, images: dict) -> list[str]:
+    """A line for each input image enlarged to its working size (the style's is
+    ``--size`` times ``--style-scale``)."""
+    from .core.config import upsampling
+
+    notes = []
+    for role, image in images.items():
+        size = config.working_size(role)
+        factor = upsampling(*image.shape[:2], size)
+        target = f"--size {size}" if size == config.size else \
+            f"{size} px (--size {config.size} x --style-scale {config.style_scale:g})"
+        if factor > 1:
+            notes.append(f"the {role} image, {image.shape[0]}x{image.shape[1]} px, is "
+                         f"upsampled {factor:.3g}x to {target}")
+    return notes
 
 
 def _save_partial(args: argparse.Namespace, run, status: int) -> int:

@@ -104,6 +104,10 @@ class Config:
     init: str | None = _option(None, "start from", "start from the content image or from "
                                "noise",
                                choices=INITS, tasks=("transfer",))
+    style_scale: float = _option(
+        1.0, "style scale", "the style image is used at this many times the working size, at "
+        "every scale (brush strokes: 2 doubles their size, 0.5 halves it); a style smaller "
+        "than that is upsampled, as the content is", low=0.05, high=16, tasks=("transfer",))
     colour: str = _option(
         "style", "result colours", "whose colours the result takes: style (no control), luminance "
         "(transfer on luminance, then the content's colours), match (the style's colours "
@@ -147,6 +151,8 @@ class Config:
         _check_range("size", self.size, 1, MAX_SIZE, " px")
         if self.coarse_steps is not None:
             _check_range("coarse_steps", self.coarse_steps, 0, MAX_STEPS)
+        if not (math.isfinite(self.style_scale) and self.style_scale > 0):
+            raise InputError(f"style_scale must be a number > 0, not {self.style_scale}")
         if self.learning_rate is not None and not self.learning_rate > 0:
             raise InputError(f"learning_rate must be > 0, not {self.learning_rate}")
         if self.lbfgs_history < 1:
@@ -179,11 +185,21 @@ class Config:
         which an image of one of ``shapes`` (only the aspect ratio counts) would be too small
         for the deepest of ``layers`` (default: this config's)."""
         aspect = max((max(shape[:2]) / min(shape[:2]) for shape in shapes), default=1.0)
-        min_size = math.ceil(min_image_side(layers or self.layers) * aspect)
+        # a style used smaller than the working size must stay large enough too
+        shrink = min(1.0, self.working_size("style", 1000) / 1000)
+        min_size = math.ceil(min_image_side(layers or self.layers) * aspect / shrink)
         scales = self.scales if self.scales is not None else auto_scales(self.size)
         sizes = [round(self.size * scale) for scale in scales]
         return tuple(dict.fromkeys(size for size in sizes if size >= min_size or
                                    size == self.size))
+
+    def working_size(self, role: str, size: int | None = None) -> int:
+        """The working size (longest side) of the ``role`` image ("content" or "style") at a
+        scale of working size ``size`` (default: :attr:`size`): the style's is
+        ``style_scale`` times it (texture synthesis keeps its style as it is)."""
+        size = self.size if size is None else size
+        scaled = role == "style" and self.task == "transfer"
+        return max(1, round(size * self.style_scale)) if scaled else size
 
     def recomputes_at(self, size: int) -> bool:
         """Whether a scale of working size ``size`` recomputes activations (``memory``)."""

@@ -48,7 +48,7 @@ from .weights import Weights, resolve_weights
 
 #: settings every run of a batch must share (one network, one image size, one schedule)
 SHARED = ("size", "pooling", "weights", "device", "steps", "precision", "memory", "scales",
-          "coarse_steps", "lbfgs_history", "colour")
+          "coarse_steps", "lbfgs_history", "colour", "style_scale")
 PRECISION_NAMES = {None: "fp32", torch.bfloat16: "bf16", torch.float16: "fp16"}
 
 
@@ -104,9 +104,9 @@ class BatchRun:
                 raise InputError(f"runs batched together must share {field_name}")
         self.configs = list(configs)
         min_side = min_image_side(self.layers("layers"))
-        self.content = self._input(content, "content image",
+        self.content = self._input(content, "content",
                                    any(config.needs_content for config in configs), min_side)
-        self.style = self._input(style, "style image",
+        self.style = self._input(style, "style",
                                  any(config.needs_style for config in configs), min_side)
         #: resolved on the first iteration unless given (a sweep hands them on)
         self.weights = weights
@@ -119,14 +119,19 @@ class BatchRun:
         self._active: Iterator | None = None  # the latest iteration
         self.outcome: Outcome | None = None  # once iteration ended
 
-    def _input(self, image: np.ndarray | None, name: str, needed: bool,
+    def _input(self, image: np.ndarray | None, role: str, needed: bool,
                min_side: int) -> torch.Tensor | None:
+        """The ``role`` image at its working size (:meth:`Config.working_size`)."""
         if not needed:
             return None
         if image is None:
             tasks = "/".join(dict.fromkeys(config.task for config in self.configs))
-            raise InputError(f"{tasks} needs a {name}")
-        return to_tensor(image, self.configs[0].size, name, min_side)
+            raise InputError(f"{tasks} needs a {role} image")
+        first = self.configs[0]
+        name = f"{role} image"
+        if first.working_size(role) != first.size:
+            name += f" (at style scale {first.style_scale:g})"
+        return to_tensor(image, first.working_size(role), name, min_side)
 
     def layers(self, kind: str) -> tuple[str, ...]:
         """The union, in order, of the configs' ``layers``, ``content_layers`` or
@@ -232,8 +237,10 @@ class BatchRun:
         """Optimize at working ``size`` from ``previous`` (the coarser scale's images and
         content) or from the configs' starts; return this scale's images and content."""
         content, style = (None if image is None else
-                          resize(image, working_shape(*image.shape[-2:], size))
-                          for image in (engine.content, engine.style))
+                          resize(image, working_shape(*image.shape[-2:],
+                                                      self.configs[0].working_size(role, size)))
+                          for role, image in (("content", engine.content),
+                                              ("style", engine.style)))
         shared = Objective.from_images(
             engine.encoder, content, style, self.layers("content_layers"),
             self.layers("style_layers"), memory_format=engine.memory_format)
