@@ -144,3 +144,17 @@ def test_a_bad_output_is_refused_before_torch_is_imported(tmp_path, content):
     completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                                cwd=tmp_path, check=False)
     assert completed.returncode == 2, completed.stderr
+
+
+def test_init_takes_a_file_to_start_from(tmp_path, content, texture, capsys):
+    start = write_image(tmp_path / "start.png", texture / 255)
+    out, record = tmp_path / "r.tif", tmp_path / "r.json"
+    assert main(["transfer", content, str(start), "-o", str(out), "--json", str(record),
+                 "--init", str(start), "--steps", "1", *FAST]) == 0
+    assert json.loads(record.read_text())["params"]["init"] == "image"
+    assert main(["transfer", content, str(start), "-o", str(out), "--init", "image",
+                 *FAST]) == 2
+    assert "--init image needs the file to start from: write --init PATH" in _lines(capsys)[-1]
+    assert main(["transfer", content, str(start), "-o", str(out), "--init",
+                 str(tmp_path / "absent.png"), "--steps", "1", *FAST]) == 2
+    assert "absent.png: no such file" in _lines(capsys)[-1]

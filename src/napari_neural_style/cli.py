@@ -91,8 +91,11 @@ def _add_options(command: argparse.ArgumentParser, defaults,
         flags = [f"--{name.replace('_', '-')}"]
         if names is None and (defaults.task, name) in ALIASES:
             flags.append(ALIASES[defaults.task, name])
-        command.add_argument(*flags, dest=name, type=_parser_of(types[name]),
-                             choices=option.choices, default=_text(name, value),
+        # --init also takes a file to start from
+        extra = {"metavar": "|".join(option.choices[:-1]) + "|PATH"} if name == "init" else \
+            {"choices": option.choices}
+        command.add_argument(*flags, dest=name, type=_parser_of(types[name]), **extra,
+                             default=_text(name, value),
                              help=option.help if value is None else
                              f"{option.help} (default %(default)s)")
 
@@ -118,8 +121,9 @@ def _text(name: str, value):
 
 
 def command_line(config, inputs: dict[str, str], output: str = "result.tif") -> str:
-    """The command that runs ``config`` again on the files ``inputs`` (role -> path): the
-    options that differ from the task's defaults, as :func:`config_from` reads them back."""
+    """The command that runs ``config`` again on the files ``inputs`` (role -> path; "init":
+    the image it starts from, if any): the options that differ from the task's defaults, as
+    :func:`config_from` reads them back."""
     from .core.config import OPTIONS, Config
 
     defaults = Config.for_task(config.task)
@@ -128,7 +132,8 @@ def command_line(config, inputs: dict[str, str], output: str = "result.tif") -> 
     for name, option in OPTIONS.items():
         value = getattr(config, name)
         if config.task in option.tasks and value != getattr(defaults, name):
-            words += [f"--{name.replace('_', '-')}", str(_text(name, value))]
+            value = inputs.get("init", "START.png") if value == "image" else _text(name, value)
+            words += [f"--{name.replace('_', '-')}", str(value)]
     return shlex.join(words)
 
 
@@ -150,7 +155,20 @@ def config_from(args: argparse.Namespace):
 
     given = {item.name: getattr(args, item.name) for item in fields(Config)
              if item.name != "task" and hasattr(args, item.name)}
+    if start_file(args) is not None:
+        given["init"] = "image"
     return Config(args.command, **given)
+
+
+def start_file(args: argparse.Namespace) -> Path | None:
+    """The file ``--init PATH`` names (None for content, noise or style)."""
+    from .core.config import INITS
+    from .core.errors import InputError
+
+    value = getattr(args, "init", None)
+    if value == "image":
+        raise InputError("--init image needs the file to start from: write --init PATH")
+    return None if value is None or value in INITS else Path(value)
 
 
 class Terminated(KeyboardInterrupt):
@@ -184,6 +202,9 @@ def _check_outputs(args: argparse.Namespace) -> None:
 
     roles = INPUT_NAMES.get(args.command, {"image": "image"})  # features reads one image
     inputs = {getattr(args, role).resolve(): role for role in roles}
+    start = start_file(args)
+    if start is not None:
+        inputs[start.resolve()] = "start"
     suffixes = image_suffixes() if args.command in INPUT_NAMES else (".tif", ".tiff")
     outputs = {"-o": check_writable(args.output, suffixes)}
     if getattr(args, "json", None):
@@ -204,7 +225,8 @@ def _optimize(args: argparse.Namespace) -> int:
     config = config_from(args)
     images = {role: read_image(getattr(args, role)) for role in INPUT_NAMES[args.command]}
     notes = _upsampling_notes(config, images)
-    run = Run(config, **images)
+    start = start_file(args)
+    run = Run(config, **images, init_image=None if start is None else read_image(start))
     try:
         for _ in with_progress(run, notes):
             pass

@@ -445,3 +445,18 @@ def test_channels_shown_as_layers_are_taken_as_the_on_screen_composite(qtbot,
     np.testing.assert_allclose(inputs, np.clip(expected, 0, 1), atol=1e-5)
     viewer.layers["actin"].visible = False  # what is on screen
     assert widget.form.snapshot(viewer, 64, None).taken["content"].name == "composite of dapi"
+
+
+def test_a_transfer_starts_from_any_image_layer(qtbot, viewer_with_images):
+    viewer = viewer_with_images
+    widget = dock(viewer, "transfer", steps=2)
+    assert widget.start_image.native.isHidden()  # the viewer is not shown: ask Qt
+    widget.init.value = "image"
+    assert not widget.start_image.native.isHidden()
+    widget.start_image.value = viewer.layers["coffee"]
+    layer = run_to_end(qtbot, widget)
+    record = layer.metadata[METADATA_KEY]
+    assert record["params"]["init"] == "image" and record["inputs"]["init"]["layer"] == "coffee"
+    assert layer.name == "transfer: astronaut x coffee [random]"
+    widget.init.value = "content"
+    assert widget.start_image.native.isHidden()

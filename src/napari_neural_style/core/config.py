@@ -32,7 +32,8 @@ DEFAULT_LEARNING_RATES = {"lbfgs": 1.0, "adam": 0.02}
 POOLINGS = ("auto", "max", "avg")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 MEMORY_MODES = ("auto", "fast", "lean")
-INITS = ("content", "noise")
+#: where a run starts; "image": any image given beside the inputs (init_image, --init PATH)
+INITS = ("content", "noise", "style", "image")
 #: whose colours a transfer takes (core/colour.py)
 COLOURS = ("style", "luminance", "match", "original")
 #: working size (longest side) from which ``memory="auto"`` recomputes activations.  Measured
@@ -101,9 +102,10 @@ class Config:
             f"{rate:g} for {name}" for name, rate in DEFAULT_LEARNING_RATES.items()) + ")")
     lbfgs_history: int = _option(20, "L-BFGS history", "L-BFGS memory (past steps kept)",
                                  low=1, high=1000)
-    init: str | None = _option(None, "start from", "start from the content image or from "
-                               "noise",
-                               choices=INITS, tasks=("transfer",))
+    init: str | None = _option(None, "start from", "start from the content image, noise, the "
+                               "style image or another image (resized to the working shape); "
+                               "default: the content for a transfer, else noise",
+                               choices=INITS)
     style_scale: float = _option(
         1.0, "style scale", "the style image is used at this many times the working size, at "
         "every scale (brush strokes: 2 doubles their size, 0.5 halves it); a style smaller "
@@ -143,6 +145,9 @@ class Config:
         self._check_layers()
         if self.task != "transfer" and self.init == "content":
             raise InputError(f"{self.task} starts from noise; init='content' is for transfer")
+        if self.init == "style" and not self.needs_style:
+            raise InputError(f"{self.task} has no style image to start from; init='style' is "
+                             "for transfer and texture")
         for name in ("content_weight", "style_weight", "tv_weight"):
             value = getattr(self, name)
             if not (math.isfinite(value) and value >= 0):

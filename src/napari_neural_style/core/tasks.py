@@ -65,6 +65,7 @@ class Engine:
     memory_format: torch.memory_format
     content: torch.Tensor | None
     style: torch.Tensor | None
+    start: torch.Tensor | None  # the image ``init="image"`` starts from
     seconds: float  # time the setup took
 
 
@@ -96,7 +97,8 @@ class BatchRun:
     """
 
     def __init__(self, configs: list[Config], content: np.ndarray | None = None,
-                 style: np.ndarray | None = None, weights: Weights | None = None):
+                 style: np.ndarray | None = None, weights: Weights | None = None,
+                 init_image: np.ndarray | None = None):
         if not configs:
             raise InputError("a batch needs at least one configuration")
         for field_name in SHARED:
@@ -108,6 +110,8 @@ class BatchRun:
                                    any(config.needs_content for config in configs), min_side)
         self.style = self._input(style, "style",
                                  any(config.needs_style for config in configs), min_side)
+        #: the image configs with ``init="image"`` start from, at the working size
+        self.init_image = self._start_image(init_image)
         #: resolved on the first iteration unless given (a sweep hands them on)
         self.weights = weights
         self.sizes = self.scale_sizes()
@@ -132,6 +136,18 @@ class BatchRun:
         if first.working_size(role) != first.size:
             name += f" (at style scale {first.style_scale:g})"
         return to_tensor(image, first.working_size(role), name, min_side)
+
+    def _start_image(self, image: np.ndarray | None) -> torch.Tensor | None:
+        """``init_image`` exactly when some config starts from it (``init="image"``)."""
+        wanted = any(config.init == "image" for config in self.configs)
+        if wanted and image is None:
+            raise InputError(f"{setting('init', 'image')} needs the image to start from: "
+                             "give init_image (the command line: --init PATH)")
+        if image is not None and not wanted:
+            raise InputError(f"an image to start from was given, but init is "
+                             f"'{self.configs[0].init}'; set {setting('init', 'image')} to "
+                             "start from it, or leave the image out")
+        return None if image is None else to_tensor(image, self.configs[0].size, "start image")
 
     def layers(self, kind: str) -> tuple[str, ...]:
         """The union, in order, of the configs' ``layers``, ``content_layers`` or
@@ -228,8 +244,9 @@ class BatchRun:
         encoder.autocast = autocast
         content, style = network_inputs(first.colour, *(
             None if image is None else image.to(device) for image in (self.content, self.style)))
+        start_image = None if self.init_image is None else self.init_image.to(device)
         return Engine(device, self.weights, encoder, PRECISION_NAMES[autocast], memory_format,
-                      content, style, time.perf_counter() - start)
+                      content, style, start_image, time.perf_counter() - start)
 
     def _scale(self, engine: Engine, number: int, size: int,
                previous: tuple[list[torch.Tensor], torch.Tensor | None] | None,
@@ -247,8 +264,7 @@ class BatchRun:
         evaluate = BatchObjective([shared.select(config) for config in self.configs])
         shape = working_shape(*self.output_shape, size)
         if previous is None:
-            starts = [self._initial(config, content, shape, engine.device)
-                      for config in self.configs]
+            starts = [self._initial(config, engine, content, shape) for config in self.configs]
         else:
             starts = [self._upsampled(config, image, shape, previous[1], content)
                       for config, image in zip(self.configs, previous[0], strict=True)]
@@ -272,12 +288,16 @@ class BatchRun:
             history.append({**step.losses.record(step.step), "size": size})
 
     @staticmethod
-    def _initial(config: Config, content: torch.Tensor | None, shape: tuple[int, int],
-                 device: torch.device) -> torch.Tensor:
+    def _initial(config: Config, engine: Engine, content: torch.Tensor | None,
+                 shape: tuple[int, int]) -> torch.Tensor:
+        """Where a config starts at the first scale: the content (already at ``shape``), the
+        style or the start image resized to ``shape``, or seeded noise."""
         if config.init == "content":
             return content
+        if config.init in ("style", "image"):
+            return resize(engine.style if config.init == "style" else engine.start, shape)
         generator = torch.Generator().manual_seed(config.seed)
-        return torch.rand((1, 3, *shape), generator=generator).to(device)
+        return torch.rand((1, 3, *shape), generator=generator).to(engine.device)
 
     @staticmethod
     def _upsampled(config: Config, pixels: torch.Tensor, shape: tuple[int, int],
@@ -364,9 +384,10 @@ class Run:
     """
 
     def __init__(self, config: Config, content: np.ndarray | None = None,
-                 style: np.ndarray | None = None, weights: Weights | None = None):
+                 style: np.ndarray | None = None, weights: Weights | None = None,
+                 init_image: np.ndarray | None = None):
         self.config = config
-        self.batch = BatchRun([config], content, style, weights)
+        self.batch = BatchRun([config], content, style, weights, init_image)
 
     def __iter__(self) -> Iterator[Step]:
         batches = iter(self.batch)
@@ -412,34 +433,43 @@ class Run:
         return self.batch.results()[0]
 
 
-def run(config: Config, content: np.ndarray | None = None,
-        style: np.ndarray | None = None) -> Run:
+def run(config: Config, content: np.ndarray | None = None, style: np.ndarray | None = None,
+        init_image: np.ndarray | None = None) -> Run:
     """A :class:`Run`; iterate it for steps, or call ``.complete()`` for the result."""
-    return Run(config, content, style)
+    return Run(config, content, style, init_image=init_image)
+
+
+def _config(task: str, init_image: np.ndarray | None, **options) -> Config:
+    """The task functions' Config: an ``init_image`` given means ``init="image"``."""
+    if init_image is not None:
+        options.setdefault("init", "image")
+    return Config(task, **options)
 
 
 def reconstruct(image: np.ndarray,
                 content_layers: str | tuple[str, ...] = DEFAULT_RECONSTRUCT_LAYER,
-                **options) -> Result:
-    """Content reconstruction: an image from noise whose features at ``content_layers`` match
-    ``image``'s."""
-    return Run(Config("reconstruct", content_layers=content_layers, **options),
-               content=image).complete()
+                init_image: np.ndarray | None = None, **options) -> Result:
+    """Content reconstruction: an image from noise (or ``init_image``) whose features at
+    ``content_layers`` match ``image``'s."""
+    config = _config("reconstruct", init_image, content_layers=content_layers, **options)
+    return Run(config, content=image, init_image=init_image).complete()
 
 
 def synthesize_texture(image: np.ndarray,
                        style_layers: str | tuple[str, ...] = DEFAULT_STYLE_LAYERS,
-                       **options) -> Result:
-    """Texture synthesis: an image from noise whose Gram matrices at ``style_layers`` match."""
-    return Run(Config("texture", style_layers=style_layers, **options), style=image).complete()
+                       init_image: np.ndarray | None = None, **options) -> Result:
+    """Texture synthesis: an image from noise (or ``init_image``) whose Gram matrices at
+    ``style_layers`` match."""
+    config = _config("texture", init_image, style_layers=style_layers, **options)
+    return Run(config, style=image, init_image=init_image).complete()
 
 
 def transfer(content: np.ndarray, style: np.ndarray,
              content_layers: str | tuple[str, ...] = DEFAULT_CONTENT_LAYERS,
              style_layers: str | tuple[str, ...] = DEFAULT_STYLE_LAYERS,
-             **options) -> Result:
-    """Style transfer: ``content``'s features at ``content_layers``, ``style``'s Grams."""
-    config = Config("transfer", content_layers=content_layers, style_layers=style_layers,
-                    **options)
-    return Run(config, content=content, style=style).complete()
-
+             init_image: np.ndarray | None = None, **options) -> Result:
+    """Style transfer: ``content``'s features at ``content_layers``, ``style``'s Grams, from
+    the content image (or noise, the style, ``init_image``: ``init``)."""
+    config = _config("transfer", init_image, content_layers=content_layers,
+                     style_layers=style_layers, **options)
+    return Run(config, content=content, style=style, init_image=init_image).complete()

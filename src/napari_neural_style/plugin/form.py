@@ -237,7 +237,8 @@ def colours_choice() -> ComboBox:
 def picked(picker: ComboBox) -> Image:
     """The layer ``picker`` shows; refuses, saying what to do, when there is none."""
     if picker.value is None:
-        raise NeuralStyleError(f"no {picker.label} image: choose one, or add an image layer")
+        what = picker.label if picker.label.endswith("image") else f"{picker.label} image"
+        raise NeuralStyleError(f"no {what}: choose one, or add an image layer")
     return picker.value
 
 
@@ -254,6 +255,10 @@ class RunForm:
             "style", "style", choices,
             tooltip="the image whose Gram matrices (its style, its texture) are matched, taken "
                     "as displayed")
+        self.start_image = image_picker(
+            "start_image", "start image", choices,
+            tooltip="the image the run starts from (start from: image), taken as displayed "
+                    "and resized to the working shape")
         self.colours = colours_choice()
         defaults = Config.for_task(task)
         # layers of inputs the task does not read start at the transfer's (a sweep may switch)
@@ -266,19 +271,28 @@ class RunForm:
         self.defaults_note = wrapping_label("defaults_note", defaults_note())
         self._task = task
         self.task = task
+        self.settings["init"].changed.connect(self._show_start_image)
         self.apply(starting_values())
 
     @property
     def widgets(self) -> list[Widget]:
         settings = [self.choosers[name].widgets if name in self.choosers else [widget]
                     for name, widget in self.settings.items()]
-        return [self.content, self.style, self.colours,
+        return [self.content, self.style, self.start_image, self.colours,
                 *(widget for group in settings for widget in group), *self.weights.widgets,
                 self.defaults_note]
 
     @property
     def pickers(self) -> dict[str, ComboBox]:
-        return {"content": self.content, "style": self.style}
+        return {"content": self.content, "style": self.style, "init": self.start_image}
+
+    def roles(self) -> list[str]:
+        """The pickers a run reads now: the task's inputs, and the start image if chosen."""
+        return [*TASK_INPUTS[self.task], *(["init"] if self.settings["init"].value == "image"
+                                           else [])]
+
+    def _show_start_image(self) -> None:
+        self.start_image.visible = "init" in self.roles()
 
     @property
     def task(self) -> str:
@@ -291,11 +305,11 @@ class RunForm:
         transfer = task == "transfer"
         self.content.label = "content" if transfer else "image"
         self.style.label = "style" if transfer else "texture source"
-        for role, picker in self.pickers.items():
-            picker.visible = role in TASK_INPUTS[task]
         for name, widget in self.settings.items():
             (self.choosers.get(name) or widget).visible = task in OPTIONS[name].tasks
         self.settings["init"].value = Config.for_task(task).init
+        for role, picker in self.pickers.items():
+            picker.visible = role in self.roles()
 
     def set(self, **values) -> None:
         """Show ``values`` (Config field names)."""
@@ -326,9 +340,8 @@ class RunForm:
     def snapshot(self, viewer, size: int, title: str | None) -> Inputs:
         """Copies of the images the task reads, as displayed now (main thread); how they
         were taken is notified under ``title`` (None: quietly)."""
-        inputs = Inputs({role: self._take(picked(picker), viewer, size)
-                         for role, picker in self.pickers.items()
-                         if role in TASK_INPUTS[self.task]})
+        inputs = Inputs({role: self._take(picked(self.pickers[role]), viewer, size)
+                         for role in self.roles()})
         for note in inputs.notes if title else ():
             show_info(f"{title}: using {note}")
         return inputs

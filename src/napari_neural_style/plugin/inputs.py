@@ -180,7 +180,8 @@ def random_mark(weights: str) -> str:
 
 @dataclass(frozen=True)
 class Inputs:
-    """The images a run reads (``content`` and/or ``style``), copied when it started."""
+    """The images a run reads (``content`` and/or ``style``, and ``init``, the image it
+    starts from, when it starts from one), copied when it started."""
 
     taken: dict[str, Snapshot]
 
@@ -190,8 +191,19 @@ class Inputs:
         return self.taken["content" if "content" in self.taken else "style"]
 
     @property
+    def inputs(self) -> dict[str, Snapshot]:
+        """The content and style (what results are named after and shaped by)."""
+        return {role: taken for role, taken in self.taken.items() if role != "init"}
+
+    @property
     def shapes(self) -> list[tuple[int, ...]]:
-        return [taken.data.shape for taken in self.taken.values()]
+        return [taken.data.shape for taken in self.inputs.values()]
+
+    @property
+    def images(self) -> dict[str, np.ndarray | None]:
+        """The engine's image arguments (``Run(config, **images)``)."""
+        return {"content": self.data("content"), "style": self.data("style"),
+                "init_image": self.data("init")}
 
     @property
     def notes(self) -> list[str]:
@@ -213,7 +225,7 @@ class Inputs:
     @property
     def names(self) -> str:
         """The inputs' layer names: ``astronaut x hubble`` or ``astronaut``."""
-        return " x ".join(taken.name for taken in self.taken.values())
+        return " x ".join(taken.name for taken in self.inputs.values())
 
     def result_name(self, config) -> str:
         """A result layer's name: task, layers and inputs, and ``[random]`` weights."""

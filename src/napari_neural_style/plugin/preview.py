@@ -110,8 +110,7 @@ class Preview:
         self._stop = threading.Event()
         self._show_layer(config, inputs)
         worker = thread_worker(optimize, ignore_errors=True)(
-            config, inputs.data("content"), inputs.data("style"), self._stop,
-            image_interval=0.1)
+            config, inputs.images, self._stop, image_interval=0.1)
         worker.yielded.connect(self._update)
         worker.errored.connect(self._failed)
         worker.finished.connect(self._finished)

@@ -64,7 +64,7 @@ class TaskWidget(PluginWidget):
         self._last_update = None
         self._placeholder(config, inputs)
         remember(self.form.remembered())
-        return Job(optimize, (config, inputs.data("content"), inputs.data("style")),
+        return Job(optimize, (config, inputs.images),
                    self._on_update, self._on_result,
                    "starting (loading weights and computing targets)...",
                    total=config.total_steps(*inputs.shapes) + 1)

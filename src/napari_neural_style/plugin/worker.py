@@ -66,17 +66,17 @@ class Update:
 
 
 def optimize(
-    config: Config, content: np.ndarray | None, style: np.ndarray | None,
-    stop: threading.Event, image_interval: float = 0.25,
+    config: Config, images: dict[str, np.ndarray | None], stop: threading.Event,
+    image_interval: float = 0.25,
 ) -> Generator[Update, None, object]:
     """Yield an :class:`Update` per step (an image every ``image_interval`` seconds); return
     the ``core.result.Result``, also when memory ran out after a step (its ``stopped_by``
-    says so)."""
+    says so).  ``images``: the content, style and start images, as ``Run`` takes them."""
     start_engine()
     from ..core.errors import OutOfMemory
     from ..core.tasks import Run
 
-    run = Run(config, content, style)
+    run = Run(config, **images)
     steps = iter(run)
     last_image = -float("inf")
     try:
