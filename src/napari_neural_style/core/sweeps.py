@@ -60,7 +60,8 @@ class Sweep:
     """``Sweep(base, parameter, values)`` runs ``base`` once per value of ``parameter``."""
 
     def __init__(self, base: Config, parameter: str, values: tuple | list,
-                 content: np.ndarray | None = None, style: np.ndarray | None = None):
+                 content: np.ndarray | None = None, style: np.ndarray | None = None,
+                 init_image: np.ndarray | None = None):
         sweepable(parameter)
         if len(values) < 1:
             raise InputError("a sweep needs at least one value")
@@ -73,8 +74,8 @@ class Sweep:
             # Config parses layer specs such as "conv_1-2" itself
             self.configs = [replace(base, **{parameter: value}) for value in values]
         self.groups = self._groups()
-        self.runs = [BatchRun([self.configs[i] for i in group], content, style)
-                     for group in self.groups]
+        self.runs = [BatchRun([self.configs[i] for i in group], content, style,
+                              init_image=init_image) for group in self.groups]
         self.snapshots: dict[int, np.ndarray] = {}  # steps sweep: image after k steps
 
     def _groups(self) -> list[list[int]]:

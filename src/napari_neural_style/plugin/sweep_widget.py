@@ -75,8 +75,8 @@ class SweepWidget(PluginWidget):
             runs, steps = len(values), config.total_steps(*inputs.shapes)
         self._progress = progress(total=runs * (steps + 1), desc=self.title)
         remember(self.form.remembered())
-        return Job(sweep, (config, parameter, values, inputs.data("content"),
-                           inputs.data("style")), self._on_sweep_step, self._on_sweep_result,
+        return Job(sweep, (config, parameter, values, inputs.images),
+                   self._on_sweep_step, self._on_sweep_result,
                    f"sweeping {parameter} over {len(values)} values...")
 
     def start(self):

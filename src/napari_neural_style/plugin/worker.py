@@ -96,15 +96,15 @@ def optimize(
     return run.result()
 
 
-def sweep(config: Config, parameter: str, values: tuple, content: np.ndarray | None,
-          style: np.ndarray | None, stop: threading.Event) -> Generator[object, None, dict]:
+def sweep(config: Config, parameter: str, values: tuple, images: dict[str, np.ndarray | None],
+          stop: threading.Event) -> Generator[object, None, dict]:
     """Yield ``core.sweeps.SweepStep`` s; return the result (so far, when memory ran out), the
     source image at the working size, and (for seeds) the difference stacks."""
     start_engine()
     from ..core.errors import OutOfMemory
     from ..core.sweeps import Sweep, differences
 
-    runs = Sweep(config, parameter, values, content, style)
+    runs = Sweep(config, parameter, values, **images)
     steps = iter(runs)
     try:
         for progress in steps:
