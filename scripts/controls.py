@@ -9,28 +9,17 @@ every caption says which.
 
 from __future__ import annotations
 
-import argparse
-from pathlib import Path
-
-from figures import grid
+from figures import grid, picture_options
 from napari_neural_style.core.config import COLOURS, Config
 from napari_neural_style.core.images import to_numpy, to_tensor
 from napari_neural_style.core.tasks import Run
-from napari_neural_style.demo import choose_weights
 from napari_neural_style.samples import load_sample
 
 STYLE_SCALES = (0.5, 1.0, 2.0)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=Path("docs/images"))
-    parser.add_argument("--size", type=int, default=192)
-    parser.add_argument("--steps", type=int, default=150)
-    args = parser.parse_args()
-    weights = choose_weights("imagenet")
-    spec = "random" if weights.is_random else "imagenet"
-    label = f"{weights.label}, {args.size} px, {args.steps} L-BFGS steps"
+    args, weights, spec, label = picture_options(__doc__.splitlines()[0], 192, 150)
     content, style = load_sample("astronaut"), load_sample("immunohistochemistry")
 
     def transfer(**options):

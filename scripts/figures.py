@@ -57,15 +57,21 @@ def sweep_tiles(parameter: str, base: Config, values, **images) -> list[tuple[st
                                                          strict=True)]
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def picture_options(description: str, size: int, steps: int):
+    """The pictures' command line (``--out``, ``--size``, ``--steps``), the weights (ImageNet
+    if they can be had, else the untrained network), their spec, and the captions' label."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--out", type=Path, default=Path("docs/images"))
-    parser.add_argument("--size", type=int, default=128)
-    parser.add_argument("--steps", type=int, default=200)
+    parser.add_argument("--size", type=int, default=size)
+    parser.add_argument("--steps", type=int, default=steps)
     args = parser.parse_args()
     weights = choose_weights("imagenet")
-    spec = "random" if weights.is_random else "imagenet"
     label = f"{weights.label}, {args.size} px, {args.steps} L-BFGS steps"
+    return args, weights, "random" if weights.is_random else "imagenet", label
+
+
+def main() -> None:
+    args, weights, spec, label = picture_options(__doc__.splitlines()[0], 128, 200)
     common = {"size": args.size, "steps": args.steps, "weights": spec, "device": "auto"}
     astronaut, gravel = load_sample("astronaut"), load_sample("gravel")
     hubble = load_sample("hubble_deep_field")
