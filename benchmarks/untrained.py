@@ -19,6 +19,7 @@ never saw (a result that only fools its own network scores badly there).
   relative to an unrelated photograph's (the cat; goal <= 0.5).
 
     python benchmarks/untrained.py [--size 128] [--steps 300] [--parts recon,texture,transfer]
+        [--networks kaiming-max,kaiming-avg,random] [--style-loss gram|meancov]
 """
 
 from __future__ import annotations
@@ -52,8 +53,9 @@ STYLES = ("immunohistochemistry", "hubble_deep_field")
 class Network:
     """One kind of untrained network: the one optimised against (seed 0) and its judge."""
 
-    def __init__(self, name: str):
+    def __init__(self, name: str, style_loss: str = "gram"):
         spec, self.pooling = NETWORKS[name]
+        self.style_loss = style_loss
         self.name, self.spec = name, spec
         self.weights = resolve_weights(f"{spec}:0")
         self.judge = resolve_weights(f"{spec}:1")
@@ -63,7 +65,8 @@ class Network:
         """The image a ``task`` run (float32, one scale unless ``scales``) gives."""
         config = Config.for_task(task, size=size, steps=steps, scales=scales,
                                  pooling=self.pooling, weights=self.spec, device="cpu",
-                                 precision="fp32", **(layers or {}))
+                                 precision="fp32", style_loss=self.style_loss,
+                                 **(layers or {}))
         return Run(config, weights=self.weights, **images).complete().image
 
     def features(self, layers, image: torch.Tensor, judge: bool = True) -> dict:
@@ -144,12 +147,14 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=300)
     parser.add_argument("--networks", default=",".join(NETWORKS))
     parser.add_argument("--parts", default="recon,texture,transfer")
+    parser.add_argument("--style-loss", default="gram", help="what textures and transfers "
+                        "optimise (judged by the Gram error all the same)")
     args = parser.parse_args()
     parts = {"recon": reconstruction, "texture": texture, "transfer": transfer}
     for part in args.parts.split(","):
         for name in args.networks.split(","):
             start = time.perf_counter()
-            parts[part](Network(name), args.size, args.steps)
+            parts[part](Network(name, args.style_loss), args.size, args.steps)
             say(f"{'':12s} ({time.perf_counter() - start:.0f} s)")
 
 

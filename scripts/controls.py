@@ -1,5 +1,5 @@
-"""The transfer controls, one picture grid each, for docs/controls.md: result colours and
-style scale, on the bundled samples.
+"""The transfer controls, one picture grid each, for docs/controls.md: result colours, style
+scale and style loss, on the bundled samples.
 
 Weights: ImageNet if they can be found or downloaded, otherwise the untrained network, and
 every caption says which.
@@ -10,7 +10,7 @@ every caption says which.
 from __future__ import annotations
 
 from figures import grid, picture_options
-from napari_neural_style.core.config import COLOURS, Config
+from napari_neural_style.core.config import COLOURS, STYLE_LOSSES, Config
 from napari_neural_style.core.images import to_numpy, to_tensor
 from napari_neural_style.core.tasks import Run
 from napari_neural_style.samples import load_sample
@@ -36,6 +36,9 @@ def main() -> None:
              for scale in STYLE_SCALES]
     print(grid(inputs + tiles, args.out / "controls-style-scale.png",
                f"Style scale, the seed's transfer ({label})"))
+    tiles = [(f"--style-loss {loss}", transfer(style_loss=loss)) for loss in STYLE_LOSSES]
+    print(grid(inputs + tiles, args.out / "controls-style-loss.png",
+               f"Style loss, the seed's transfer ({label})"))
 
 
 if __name__ == "__main__":

@@ -9,6 +9,8 @@ balance without anyone typing 1e6.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 
 #: Keeps the relative errors finite for an all-black target.
@@ -83,3 +85,75 @@ def tv_loss(image: torch.Tensor) -> torch.Tensor:
     vertical = (image[..., 1:, :] - image[..., :-1, :]).pow(2).mean()
     horizontal = (image[..., :, 1:] - image[..., :, :-1]).pow(2).mean()
     return vertical + horizontal
+
+
+@dataclass(frozen=True)
+class GramTarget:
+    """The seed's style statistic: the Gram matrix of the style's features."""
+
+    gram: torch.Tensor
+
+    @classmethod
+    def of(cls, features: torch.Tensor) -> GramTarget:
+        return cls(gram_matrix(features))
+
+    def loss(self, features: torch.Tensor) -> torch.Tensor:
+        return style_loss(features, self.gram)
+
+
+@dataclass(frozen=True)
+class MeanCovTarget:
+    """Mean ``mu_t`` and covariance ``C_t`` of the style's features (a Gaussian fit), for the
+    squared 2-Wasserstein distance between Gaussians, relative to the target's own size:
+
+    ``L = (|mu - mu_t|^2 + tr(C + C_t - 2 (C_t^1/2 C C_t^1/2)^1/2)) / (|mu_t|^2 + tr C_t)``
+
+    (the denominator is the distance of the target from all-zero features, so an unrelated
+    image scores about 1, like the other terms).  Unlike the Gram matrix, which mixes the
+    means into every entry, it weighs the colour and texture statistics apart (crowsonkb's
+    style-transfer-pytorch).  ``C_t^1/2`` is exact (eigh, once); the square root that
+    depends on the image is taken by Newton-Schulz iterations, whose gradient is defined even
+    when the covariance is singular (fewer positions than channels).
+    """
+
+    mean: torch.Tensor  # (C,)
+    cov: torch.Tensor  # (C, C)
+    cov_sqrt: torch.Tensor  # (C, C)
+
+    @classmethod
+    def of(cls, features: torch.Tensor) -> MeanCovTarget:
+        mean, cov = mean_and_covariance(features)
+        values, vectors = torch.linalg.eigh(cov.double())
+        root = (vectors * values.clamp_min(0).sqrt()) @ vectors.T
+        return cls(mean, cov, root.float())
+
+    def loss(self, features: torch.Tensor) -> torch.Tensor:
+        mean, cov = mean_and_covariance(features)
+        cross = sqrtm_newton_schulz(self.cov_sqrt @ cov @ self.cov_sqrt)
+        distance = (mean - self.mean).pow(2).sum() + torch.trace(cov + self.cov - 2 * cross)
+        return distance / (self.mean.pow(2).sum() + torch.trace(self.cov) + EPS)
+
+
+def mean_and_covariance(features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mean ``(C,)`` and covariance ``(C, C)`` over positions of ``(1, C, H, W)`` features:
+    ``C = G - mu mu^T`` from the Gram matrix (the second raw moment), in float32."""
+    mean = features.float().mean(dim=(0, 2, 3))
+    return mean, gram_matrix(features)[0] - torch.outer(mean, mean)
+
+
+def sqrtm_newton_schulz(matrix: torch.Tensor, iterations: int = 12) -> torch.Tensor:
+    """Square root of a symmetric positive semi-definite matrix by the coupled Newton-Schulz
+    iteration ``T = (3 I - Z Y) / 2, Y <- Y T, Z <- T Z`` on ``A / |A|_F`` (which it needs:
+    eigenvalues in (0, 1]), then times ``|A|_F^1/2``.  Matrix products only: fast on any
+    device, and differentiable through autograd."""
+    norm = matrix.norm() + EPS
+    identity = torch.eye(len(matrix), dtype=matrix.dtype, device=matrix.device)
+    y, z = matrix / norm, identity
+    for _ in range(iterations):
+        t = (3 * identity - z @ y) / 2
+        y, z = y @ t, t @ z
+    return y * norm.sqrt()
+
+
+#: the style statistics ``Config.style_loss`` chooses between
+STYLE_TARGETS = {"gram": GramTarget.of, "meancov": MeanCovTarget.of}

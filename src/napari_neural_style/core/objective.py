@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import torch
 
-from .losses import content_loss, gram_matrix, style_loss, tv_loss
+from .losses import STYLE_TARGETS, content_loss, tv_loss
 from .vgg import VGGEncoder
 from .vgg_layers import layer
 
@@ -45,7 +45,7 @@ class Objective:
     """``objective(pixels) -> (total tensor, Losses)`` against fixed targets."""
 
     def __init__(self, encoder: VGGEncoder, content_targets: dict[str, torch.Tensor],
-                 style_targets: dict[str, torch.Tensor], content_weight: float = 1.0,
+                 style_targets: dict[str, object], content_weight: float = 1.0,
                  style_weight: float = 0.5, tv_weight: float = 0.0,
                  memory_format: torch.memory_format = torch.contiguous_format):
         self.encoder = encoder
@@ -61,8 +61,9 @@ class Objective:
                     style: torch.Tensor | None, content_layers: tuple[str, ...],
                     style_layers: tuple[str, ...],
                     memory_format: torch.memory_format = torch.contiguous_format,
-                    **weights: float) -> Objective:
-        """Targets: features of ``content`` at the content layers, Grams of ``style``."""
+                    style_loss: str = "gram", **weights: float) -> Objective:
+        """Targets: features of ``content`` at the content layers, the style statistic
+        ``style_loss`` (:data:`~.losses.STYLE_TARGETS`) of ``style`` at the style layers."""
         with torch.no_grad():
             content_targets = {}
             if content_layers:
@@ -71,7 +72,8 @@ class Objective:
             style_targets = {}
             if style_layers:
                 features = encoder(style.contiguous(memory_format=memory_format))
-                style_targets = {name: gram_matrix(features[name]) for name in style_layers}
+                target = STYLE_TARGETS[style_loss]
+                style_targets = {name: target(features[name]) for name in style_layers}
         return cls(encoder, content_targets, style_targets, memory_format=memory_format,
                    **weights)
 
@@ -91,8 +93,7 @@ class Objective:
         """The loss of ``pixels`` from its already computed ``features`` (batch of one)."""
         content = [content_loss(features[name], target)
                    for name, target in self.content_targets.items()]
-        style = [style_loss(features[name], target)
-                 for name, target in self.style_targets.items()]
+        style = [target.loss(features[name]) for name, target in self.style_targets.items()]
         zero = pixels.new_zeros((), dtype=torch.float32)
         tv = tv_loss(pixels) if self.tv_weight else zero
         total = (self.content_weight * (torch.stack(content).mean() if content else zero)

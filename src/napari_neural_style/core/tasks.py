@@ -48,7 +48,7 @@ from .weights import Weights, resolve_weights
 
 #: settings every run of a batch must share (one network, one image size, one schedule)
 SHARED = ("size", "pooling", "weights", "device", "steps", "precision", "memory", "scales",
-          "coarse_steps", "lbfgs_history", "colour", "style_scale")
+          "coarse_steps", "lbfgs_history", "colour", "style_scale", "style_loss")
 PRECISION_NAMES = {None: "fp32", torch.bfloat16: "bf16", torch.float16: "fp16"}
 
 
@@ -260,7 +260,8 @@ class BatchRun:
                                               ("style", engine.style)))
         shared = Objective.from_images(
             engine.encoder, content, style, self.layers("content_layers"),
-            self.layers("style_layers"), memory_format=engine.memory_format)
+            self.layers("style_layers"), memory_format=engine.memory_format,
+            style_loss=self.configs[0].style_loss)
         evaluate = BatchObjective([shared.select(config) for config in self.configs])
         shape = working_shape(*self.output_shape, size)
         if previous is None:

@@ -50,8 +50,8 @@ WEIGHT_SOURCES = [
 ]
 #: the settings a task widget shows, in order
 RUN_SETTINGS = ("content_layers", "style_layers", "content_weight", "style_weight",
-                "tv_weight", "init", "colour", "steps", "seed", "optimizer", "precision", "memory",
-                "scales")
+                "tv_weight", "style_loss", "init", "colour", "steps", "seed", "optimizer",
+                "precision", "memory", "scales")
 #: what every widget that runs the network shows
 ENGINE_SETTINGS = ("size", "pooling", "device")
 #: steps of the spin boxes, where one unit is too fine
