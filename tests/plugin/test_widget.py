@@ -460,3 +460,23 @@ def test_a_transfer_starts_from_any_image_layer(qtbot, viewer_with_images):
     assert layer.name == "transfer: astronaut x coffee [random]"
     widget.init.value = "content"
     assert widget.start_image.native.isHidden()
+
+
+@pytest.mark.parametrize("task", ["transfer", "texture", "reconstruct"])
+def test_the_widget_offers_every_option_of_its_task(make_napari_viewer, task):
+    from dataclasses import fields
+
+    from napari_neural_style.core.config import OPTIONS, Config
+
+    widget = dock(make_napari_viewer(), task)
+    form = widget.form
+    offered = {name for name, setting in form.settings.items()
+               if not setting.native.isHidden()}
+    wanted = {name for name, option in OPTIONS.items() if task in option.tasks} - {"weights"}
+    assert offered == wanted
+    assert {item.name for item in fields(Config)} - {"task"} == set(form.settings) | {"weights"}
+    # every value round-trips: shown from a Config, read back into the same Config
+    config = Config.for_task(task, size=48, steps=5, learning_rate=0.5, coarse_steps=3,
+                             lbfgs_history=7, weights="random", device="cpu")
+    form.show(config)
+    assert form.config() == config

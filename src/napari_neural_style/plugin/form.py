@@ -50,8 +50,11 @@ WEIGHT_SOURCES = [
 ]
 #: the settings a task widget shows, in order
 RUN_SETTINGS = ("content_layers", "style_layers", "content_weight", "style_weight",
-                "tv_weight", "style_loss", "init", "colour", "steps", "seed", "optimizer",
-                "precision", "memory", "scales")
+                "tv_weight", "style_loss", "style_scale", "init", "colour", "steps", "seed",
+                "optimizer", "learning_rate", "lbfgs_history", "precision", "memory",
+                "scales", "coarse_steps")
+#: settings whose default is None ("default": the engine decides), as text, and their type
+OPTIONAL_NUMBERS = {"learning_rate": float, "coarse_steps": int}
 #: what every widget that runs the network shows
 ENGINE_SETTINGS = ("size", "pooling", "device")
 #: steps of the spin boxes, where one unit is too fine
@@ -63,6 +66,8 @@ def shown(name: str, value):
     it back)."""
     if name.endswith("_layers"):
         return list(value)
+    if name in OPTIONAL_NUMBERS:
+        return "default" if value is None else str(value)
     return format_scales(value) if name == "scales" else value
 
 
@@ -80,7 +85,7 @@ def setting_widget(name: str, value) -> Widget:
         return ComboBox(choices=available_devices(), value=value, **common)
     if option.choices is not None:
         return ComboBox(choices=list(option.choices), value=value, **common)
-    if name == "scales":
+    if name == "scales" or name in OPTIONAL_NUMBERS:
         return LineEdit(value=value, **common)
     kind = SpinBox if isinstance(value, int) else FloatSpinBox
     return kind(value=value, min=option.low, max=option.high,
@@ -93,7 +98,21 @@ def setting_value(widget: Widget):
         return tuple(widget.value)
     if widget.name == "scales":
         return parse_scales(widget.value)
+    if widget.name in OPTIONAL_NUMBERS:
+        return _optional_number(widget.name, widget.value)
     return widget.value
+
+
+def _optional_number(name: str, text: str):
+    """``"default"`` (or nothing) -> None, else the number ``text`` says."""
+    text = text.strip().lower()
+    if text in ("", "default"):
+        return None
+    try:
+        return OPTIONAL_NUMBERS[name](text)
+    except ValueError:
+        raise NeuralStyleError(f"{OPTIONS[name].label}: write a number or 'default', not "
+                               f"{text!r}") from None
 
 
 def in_widget_words(name: str, value: str) -> str:
