@@ -258,15 +258,11 @@ def _upsampling_notes(config, images: dict) -> list[str]:
 
 def _save_partial(args: argparse.Namespace, run, status: int) -> int:
     """Write what a run cut short made (if it completed a step); exit with ``status``."""
-    from .core.errors import NeuralStyleError
-
-    try:
-        result = run.result()
-    except NeuralStyleError:
+    if run.has_result:
+        _save(args, run.result())
+    else:
         print("napari-neural-style: stopped before its first step; nothing written",
               file=sys.stderr)
-        return status
-    _save(args, result)
     return status
 
 

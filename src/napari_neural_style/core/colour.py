@@ -19,6 +19,9 @@ from __future__ import annotations
 
 import torch
 
+from .images import resize
+from .losses import symmetric_sqrt
+
 #: below this, a colour channel's spread is taken as none (a flat or grey image)
 EPS = 1e-5
 
@@ -61,16 +64,10 @@ def match_colours(image: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
     pixels = image.double().flatten(2)[0]  # (3, HW)
     target = reference.double().flatten(2)[0]
     mean, target_mean = pixels.mean(1, keepdim=True), target.mean(1, keepdim=True)
-    transform = _sqrtm(torch.cov(target)) @ _sqrtm(torch.cov(pixels), inverse=True)
+    transform = symmetric_sqrt(torch.cov(target), floor=EPS) @ \
+        symmetric_sqrt(torch.cov(pixels), inverse=True, floor=EPS)
     mapped = transform @ (pixels - mean) + target_mean
     return mapped.reshape(image.shape).to(image.dtype)
-
-
-def _sqrtm(matrix: torch.Tensor, inverse: bool = False) -> torch.Tensor:
-    """The symmetric square root of a covariance (or its inverse), tiny eigenvalues floored."""
-    values, vectors = torch.linalg.eigh(matrix)
-    roots = values.clamp_min(EPS).sqrt()
-    return vectors @ torch.diag(1 / roots if inverse else roots) @ vectors.T
 
 
 def result_colours(colour: str, result: torch.Tensor, content: torch.Tensor | None
@@ -79,8 +76,6 @@ def result_colours(colour: str, result: torch.Tensor, content: torch.Tensor | No
     joined to ``content``'s chrominance (``content`` resized to the result's shape)."""
     if colour not in ("luminance", "original") or content is None:
         return result
-    from .images import resize
-
     joined = _yiq_from_rgb(resize(content, tuple(result.shape[-2:])).to(result.device))
     joined[:, :1] = luminance(result)
     return _rgb_from_yiq(joined).clamp(0, 1)

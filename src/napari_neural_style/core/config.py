@@ -199,7 +199,7 @@ class Config:
         for the deepest of ``layers`` (default: this config's)."""
         aspect = max((max(shape[:2]) / min(shape[:2]) for shape in shapes), default=1.0)
         # a style used smaller than the working size must stay large enough too
-        shrink = min(1.0, self.working_size("style", 1000) / 1000)
+        shrink = min(1.0, self.style_factor)
         min_size = math.ceil(min_image_side(layers or self.layers) * aspect / shrink)
         scales = self.scales if self.scales is not None else auto_scales(self.size)
         sizes = [round(self.size * scale) for scale in scales]
@@ -209,10 +209,15 @@ class Config:
     def working_size(self, role: str, size: int | None = None) -> int:
         """The working size (longest side) of the ``role`` image ("content" or "style") at a
         scale of working size ``size`` (default: :attr:`size`): the style's is
-        ``style_scale`` times it (texture synthesis keeps its style as it is)."""
+        :attr:`style_factor` times it."""
         size = self.size if size is None else size
-        scaled = role == "style" and self.task == "transfer"
-        return max(1, round(size * self.style_scale)) if scaled else size
+        return max(1, round(size * self.style_factor)) if role == "style" else size
+
+    @property
+    def style_factor(self) -> float:
+        """The style's working size over the working size: ``style_scale`` for a transfer
+        (texture synthesis keeps its style as it is)."""
+        return self.style_scale if self.task == "transfer" else 1.0
 
     def recomputes_at(self, size: int) -> bool:
         """Whether a scale of working size ``size`` recomputes activations (``memory``)."""

@@ -123,9 +123,7 @@ class MeanCovTarget:
     @classmethod
     def of(cls, features: torch.Tensor) -> MeanCovTarget:
         mean, cov = mean_and_covariance(features)
-        values, vectors = torch.linalg.eigh(cov.double())
-        root = (vectors * values.clamp_min(0).sqrt()) @ vectors.T
-        return cls(mean, cov, root.float())
+        return cls(mean, cov, symmetric_sqrt(cov.double()).float())
 
     def loss(self, features: torch.Tensor) -> torch.Tensor:
         mean, cov = mean_and_covariance(features)
@@ -139,6 +137,16 @@ def mean_and_covariance(features: torch.Tensor) -> tuple[torch.Tensor, torch.Ten
     ``C = G - mu mu^T`` from the Gram matrix (the second raw moment), in float32."""
     mean = features.float().mean(dim=(0, 2, 3))
     return mean, gram_matrix(features)[0] - torch.outer(mean, mean)
+
+
+def symmetric_sqrt(matrix: torch.Tensor, inverse: bool = False,
+                   floor: float = 0.0) -> torch.Tensor:
+    """The symmetric square root of a symmetric positive semi-definite matrix (or of its
+    inverse), exactly, by eigendecomposition; eigenvalues below ``floor`` are raised to it
+    (an inverse needs ``floor > 0``).  Not for gradients: see :func:`sqrtm_newton_schulz`."""
+    values, vectors = torch.linalg.eigh(matrix)
+    roots = values.clamp_min(floor).sqrt()
+    return (vectors * (1 / roots if inverse else roots)) @ vectors.T
 
 
 def sqrtm_newton_schulz(matrix: torch.Tensor, iterations: int = 12) -> torch.Tensor:

@@ -12,6 +12,8 @@ from .config import Config
 from .errors import InputError
 
 PACKAGES = ("napari-neural-style", "torch", "torchvision", "numpy")
+#: ``Result.stopped_by`` of a run that ended as asked: ran to the end, or stopped by its caller
+ORDINARY_ENDINGS = ("", "stop")
 
 
 @dataclass
@@ -35,6 +37,12 @@ class Result:
     stopped_by: str = ""
     quality: dict = field(default_factory=dict)  # see core.quality
     versions: dict = field(default_factory=lambda: versions())
+
+    @property
+    def failed(self) -> bool:
+        """Whether an error (out of memory) ended the run after a step; ``stopped_by`` says
+        which."""
+        return self.stopped_by not in (*ORDINARY_ENDINGS, "interrupt")
 
     @property
     def seconds_per_step(self) -> float:

@@ -41,7 +41,7 @@ from .images import resize, to_numpy, to_tensor
 from .objective import BatchObjective, Objective
 from .optimize import Step, optimize_batch
 from .quality import quality
-from .result import Result
+from .result import ORDINARY_ENDINGS, Result
 from .vgg import VGGEncoder
 from .vgg_layers import min_image_side
 from .weights import Weights, resolve_weights
@@ -328,7 +328,7 @@ class BatchRun:
                 for step in self.last]
         numbers = [quality(engine.weights, self.configs[0].pooling, step.pixels,
                            engine.content, engine.style, engine.memory_format)
-                   if stopped_by in ("", "stop") else {} for step in last]
+                   if stopped_by in ORDINARY_ENDINGS else {} for step in last]
         # measured as the network saw them; shown in the colours asked for
         last = [replace(step, pixels=self._coloured(step.pixels)) for step in last]
         if engine.device.type == "cuda":

@@ -24,6 +24,7 @@ and only the convolutional ``features`` are kept (not the 548 MB classifier).
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 import pickle
 import re
@@ -243,7 +244,7 @@ def _orthogonal(shape: tuple[int, ...], generator: torch.Generator) -> torch.Ten
     """A kernel whose ``(out, rest)`` matrix has orthonormal rows (or columns, if fewer),
     times sqrt(2): the Q of a Gaussian matrix's QR, signs fixed so that it is uniformly
     distributed (Mezzadri 2007), as ``torch.nn.init.orthogonal_`` does."""
-    rows, columns = shape[0], int(torch.tensor(shape[1:]).prod())
+    rows, columns = shape[0], math.prod(shape[1:])
     gaussian = torch.randn(max(rows, columns), min(rows, columns), generator=generator)
     q, r = torch.linalg.qr(gaussian)
     q = q * torch.sign(torch.diagonal(r))

@@ -177,7 +177,7 @@ class PluginWidget(Container):
         """Say so when a run ended on an error (out of memory) after a step: its result so far
         is kept, which the user might not guess from the notification alone."""
         for result in results:
-            if result.stopped_by not in ("", "stop"):
+            if result.failed:
                 show_error(f"{self.title} failed: {reword(result.stopped_by, in_widget_words)}"
                            f"; the result so far ({result.steps_done} steps) is kept")
                 if self.ui_alive():
