@@ -31,7 +31,7 @@ def fp32_loss(image, content, style, config: Config, device) -> float:
     encoder = VGGEncoder(weights, config.layers, config.pooling).to(device)
     to_device = {"content": to_tensor(content).to(device), "style": to_tensor(style).to(device)}
     objective = Objective.from_images(
-        encoder, to_device["content"], to_device["style"], config.content_layers,
+        encoder, to_device["content"], [to_device["style"]], config.content_layers,
         config.style_layers, content_weight=config.content_weight,
         style_weight=config.style_weight)
     with torch.no_grad():

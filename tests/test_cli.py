@@ -209,3 +209,38 @@ def test_a_config_written_as_a_command_line_reads_back_the_same():
         assert config_from(build_parser().parse_args(words[1:])) == config
     assert command_line(configs[2], {"content": "a.png"}) == \
         "napari-neural-style reconstruct a.png -o result.tif"
+
+
+def test_several_styles_blend_from_the_command_line(images, tmp_path, capsys):
+    content, style = str(images / "content.png"), str(images / "style.png")
+    common = ["--size", "48", "--steps", "2", "--style-layers", "conv_1", "--weights", "random",
+              "--device", "cpu"]
+    metrics = tmp_path / "m.json"
+    assert main(["transfer", content, style, content, "-o", str(tmp_path / "o.png"),
+                 "--style-blend", "3,1", "--style-scale", "1,0.5", "--json", str(metrics),
+                 *common]) == 0
+    params = json.loads(metrics.read_text())["params"]
+    assert params["style_blend"] == [0.75, 0.25] and params["style_scale"] == [1.0, 0.5]
+    for bad, message in [(["--style-blend", "1,2,3"], "style_blend gives 3 weights for 2 "),
+                         (["--style-blend", "0,0"], "weights are all 0"),
+                         (["--style-blend", "1,-2"], "must be numbers >= 0"),
+                         (["--style-scale", "1,1,1"], "style_scale gives 3 values for 2")]:
+        capsys.readouterr()
+        assert main(["transfer", content, style, content, "-o", str(tmp_path / "x.png"), *bad,
+                     *common]) == 2
+        err = capsys.readouterr().err.strip()
+        assert message in err and len(err.splitlines()) == 1, err
+    assert main(["texture", style, content, "-o", str(tmp_path / "t.png"), *common]) == 0
+
+
+def test_a_blend_copies_as_a_command_line():
+    import shlex
+
+    from napari_neural_style.cli import build_parser, command_line, config_from
+    from napari_neural_style.core.config import Config
+
+    config = Config.for_task("transfer", style_blend=(1, 2), style_scale=(1, 0.5))
+    line = command_line(config, {"content": "c.png", "style": ["a.png", "b.png"]})
+    assert "transfer c.png a.png b.png -o result.tif" in line
+    args = build_parser().parse_args(shlex.split(line)[1:])
+    assert config_from(args) == config and [str(p) for p in args.style] == ["a.png", "b.png"]

@@ -26,7 +26,8 @@ EXIT_BAD_INPUT = 2
 EXIT_FAILED = 1
 #: flags kept from the first version: ``reconstruct --layer``, ``texture --layers``
 ALIASES = {("reconstruct", "content_layers"): "--layer", ("texture", "style_layers"): "--layers"}
-#: positional arguments per input image, for tasks that read one or two
+#: positional arguments per input image, for tasks that read one or two; the style takes
+#: one file or several (blended: --style-blend)
 INPUT_NAMES = {"reconstruct": {"content": "image"}, "texture": {"style": "image"},
                "transfer": {"content": "content", "style": "style"}}
 HELP = {"reconstruct": "reconstruct an image from one layer's features",
@@ -52,7 +53,9 @@ def build_parser(recorded=None) -> argparse.ArgumentParser:
     for task in TASKS:
         command = commands.add_parser(task, help=HELP[task])
         for role, name in INPUT_NAMES[task].items():
-            command.add_argument(role, metavar=name.upper(), type=Path)
+            several = {"nargs": "+", "help": "one image, or several to blend (--style-blend)"} \
+                if role == "style" else {}
+            command.add_argument(role, metavar=name.upper(), type=Path, **several)
         _add_outputs(command)
         defaults = recorded if recorded is not None and recorded.task == task else None
         _add_options(command, defaults or Config.for_task(task))
@@ -94,16 +97,18 @@ def _add_options(command: argparse.ArgumentParser, defaults,
         # --init also takes a file to start from
         extra = {"metavar": "|".join(option.choices[:-1]) + "|PATH"} if name == "init" else \
             {"choices": option.choices}
-        command.add_argument(*flags, dest=name, type=_parser_of(types[name]), **extra,
+        command.add_argument(*flags, dest=name, type=_parser_of(name, types[name]), **extra,
                              default=_text(name, value),
                              help=option.help if value is None else
                              f"{option.help} (default %(default)s)")
 
 
-def _parser_of(annotation: str):
-    """How the command line reads a Config field of type ``annotation``."""
-    if annotation.startswith("tuple[float"):
-        return _scales
+def _parser_of(name: str, annotation: str):
+    """How the command line reads Config field ``name`` of type ``annotation``."""
+    from .core.config import TEXT_FIELDS
+
+    if name in TEXT_FIELDS:
+        return _text_parser(TEXT_FIELDS[name][0])
     if annotation.startswith("int"):
         return int
     if annotation.startswith("float"):
@@ -113,22 +118,22 @@ def _parser_of(annotation: str):
 
 def _text(name: str, value):
     """A Config value as the command line writes it (argparse parses it back)."""
-    from .core.config import format_scales
+    from .core.config import TEXT_FIELDS
 
-    if name == "scales":
-        return format_scales(value)
+    if name in TEXT_FIELDS:
+        return TEXT_FIELDS[name][1](value)
     return ",".join(value) if name.endswith("_layers") else value
 
 
-def command_line(config, inputs: dict[str, str], output: str = "result.tif") -> str:
-    """The command that runs ``config`` again on the files ``inputs`` (role -> path; "init":
-    the image it starts from, if any): the options that differ from the task's defaults, as
-    :func:`config_from` reads them back."""
+def command_line(config, inputs: dict[str, str | list[str]], output: str = "result.tif") -> str:
+    """The command that runs ``config`` again on the files ``inputs`` (role -> path, or the
+    styles' paths; "init": the image it starts from, if any): the options that differ from
+    the task's defaults, as :func:`config_from` reads them back."""
     from .core.config import OPTIONS, Config
 
     defaults = Config.for_task(config.task)
-    words = ["napari-neural-style", config.task,
-             *(inputs[role] for role in INPUT_NAMES[config.task]), "-o", output]
+    files = [path for role in INPUT_NAMES[config.task] for path in _paths(inputs[role])]
+    words = ["napari-neural-style", config.task, *files, "-o", output]
     for name, option in OPTIONS.items():
         value = getattr(config, name)
         if config.task in option.tasks and value != getattr(defaults, name):
@@ -137,14 +142,22 @@ def command_line(config, inputs: dict[str, str], output: str = "result.tif") -> 
     return shlex.join(words)
 
 
-def _scales(text: str) -> tuple[float, ...] | None:
-    from .core.config import parse_scales
-    from .core.errors import InputError
+def _paths(value):
+    """A role's file, or files, as a list."""
+    return list(value) if isinstance(value, (list, tuple)) else [value]
 
-    try:
-        return parse_scales(text)
-    except InputError as error:
-        raise argparse.ArgumentTypeError(str(error)) from None
+
+def _text_parser(parse: Callable[[str], object]) -> Callable[[str], object]:
+    """``parse`` with its errors as argparse's (a usage error, exit 2)."""
+    def parsed(text: str):
+        from .core.errors import InputError
+
+        try:
+            return parse(text)
+        except InputError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+
+    return parsed
 
 
 def config_from(args: argparse.Namespace):
@@ -201,7 +214,7 @@ def _check_outputs(args: argparse.Namespace) -> None:
     from .core.image_files import check_writable, image_suffixes
 
     roles = INPUT_NAMES.get(args.command, {"image": "image"})  # features reads one image
-    inputs = {getattr(args, role).resolve(): role for role in roles}
+    inputs = {path.resolve(): role for role in roles for path in _paths(getattr(args, role))}
     start = start_file(args)
     if start is not None:
         inputs[start.resolve()] = "start"
@@ -223,7 +236,9 @@ def _optimize(args: argparse.Namespace) -> int:
     from .core.tasks import Run
 
     config = config_from(args)
-    images = {role: read_image(getattr(args, role)) for role in INPUT_NAMES[args.command]}
+    images = {role: read_image(getattr(args, role)) if role == "content" else
+              [read_image(path) for path in getattr(args, role)]
+              for role in INPUT_NAMES[args.command]}
     notes = _upsampling_notes(config, images)
     start = start_file(args)
     run = Run(config, **images, init_image=None if start is None else read_image(start))
@@ -240,19 +255,23 @@ def _optimize(args: argparse.Namespace) -> int:
 
 
 def _upsampling_notes(config, images: dict) -> list[str]:
-    """A line for each input image enlarged to its working size (the style's is
-    ``--size`` times ``--style-scale``)."""
+    """A line for each input image enlarged to its working size (a style's is ``--size``
+    times its ``--style-scale``)."""
     from .core.config import upsampling
 
     notes = []
-    for role, image in images.items():
-        size = config.working_size(role)
-        factor = upsampling(*image.shape[:2], size)
-        target = f"--size {size}" if size == config.size else \
-            f"{size} px (--size {config.size} x --style-scale {config.style_scale:g})"
-        if factor > 1:
-            notes.append(f"the {role} image, {image.shape[0]}x{image.shape[1]} px, is "
-                         f"upsampled {factor:.3g}x to {target}")
+    for role, given in images.items():
+        several = isinstance(given, list) and len(given) > 1
+        for index, image in enumerate(_paths(given)):
+            size = config.working_size(role, index=index)
+            factor = upsampling(*image.shape[:2], size)
+            target = f"--size {size}" if size == config.size else (
+                f"{size} px (--size {config.size} x --style-scale "
+                f"{config.style_factor(index):g})")
+            name = f"{role} image {index + 1}" if several else f"{role} image"
+            if factor > 1:
+                notes.append(f"the {name}, {image.shape[0]}x{image.shape[1]} px, is "
+                             f"upsampled {factor:.3g}x to {target}")
     return notes
 
 

@@ -33,7 +33,7 @@ def test_the_result_keeps_the_contents_chrominance(photo, texture, colour):
 
 def test_luminance_mode_gives_the_network_grey_images_with_matched_luminance(photo, texture):
     content, style = to_tensor(photo, 48), to_tensor(texture, 48)
-    grey_content, grey_style = network_inputs("luminance", content, style)
+    grey_content, (grey_style,) = network_inputs("luminance", content, [style])
     for grey in (grey_content, grey_style):
         assert torch.equal(grey[:, 0], grey[:, 1]) and torch.equal(grey[:, 1], grey[:, 2])
     torch.testing.assert_close(grey_content[:, :1], luminance(content))
@@ -48,11 +48,11 @@ def test_match_gives_the_style_the_contents_mean_and_covariance(photo, texture):
     target = content.double().flatten(2)[0]
     torch.testing.assert_close(matched.mean(1), target.mean(1), atol=1e-4, rtol=0)
     torch.testing.assert_close(torch.cov(matched), torch.cov(target), atol=1e-4, rtol=0)
-    assert network_inputs("match", content, style)[0] is content
+    assert network_inputs("match", content, [style])[0] is content
 
 
 def test_style_colours_change_nothing(photo, texture):
     content, style = to_tensor(photo, 48), to_tensor(texture, 48)
-    assert network_inputs("style", content, style) == (content, style)
+    assert network_inputs("style", content, [style]) == (content, [style])
     np.testing.assert_array_equal(transfer(photo, texture, **FAST).image,
                                   transfer(photo, texture, colour="style", **FAST).image)

@@ -4,7 +4,7 @@ import torch
 
 from napari_neural_style.core.losses import (
     MeanCovTarget,
-    mean_and_covariance,
+    Moments,
     sqrtm_newton_schulz,
 )
 from napari_neural_style.core.tasks import synthesize_texture
@@ -28,15 +28,15 @@ def test_newton_schulz_gives_the_square_root():
 
 
 def test_the_loss_is_zero_at_its_target_and_not_elsewhere():
-    target = MeanCovTarget.of(_features(0))
+    target = MeanCovTarget.of(Moments.of(_features(0)))
     assert float(target.loss(_features(0))) < 1e-6
     assert float(target.loss(_features(1))) > 1e-3
 
 
 def test_the_gradient_is_the_closed_forms():
     target_features, image = _features(0).double(), _features(1).double().requires_grad_(True)
-    mean_t, cov_t = mean_and_covariance(target_features)
-    mean_t, cov_t = mean_t.double(), cov_t.double()
+    moments = Moments.of(target_features)
+    mean_t, cov_t = moments.mean.double(), moments.covariance.double()
     root_t = _sqrtm_exact(cov_t)
 
     def closed_form(features):
@@ -48,7 +48,7 @@ def test_the_gradient_is_the_closed_forms():
         return distance / (mean_t.pow(2).sum() + torch.trace(cov_t))
 
     (expected,) = torch.autograd.grad(closed_form(image), image)
-    target = MeanCovTarget.of(target_features)
+    target = MeanCovTarget.of(Moments.of(target_features))
     (got,) = torch.autograd.grad(target.loss(image.float()), image)
     with torch.no_grad():
         torch.testing.assert_close(float(target.loss(image.float())),

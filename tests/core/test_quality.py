@@ -14,7 +14,7 @@ def weights():
 
 def test_quality_numbers_are_the_relative_errors_of_the_losses(weights):
     pixels, content, style = (torch.rand(1, 3, 40, 40) for _ in range(3))
-    numbers = quality(weights, "max", pixels, content, style)
+    numbers = quality(weights, "max", pixels, content, [style])
     assert numbers["layers"] == list(QUALITY_LAYERS)
     encoder = VGGEncoder(weights, numbers["layers"])
     mine, theirs, textures = encoder(pixels), encoder(content), encoder(style)
@@ -23,4 +23,4 @@ def test_quality_numbers_are_the_relative_errors_of_the_losses(weights):
             float(content_loss(mine[name], theirs[name])), rel=1e-5)
         assert numbers["gram_distance"][name] == pytest.approx(
             float(style_loss(mine[name], gram_matrix(textures[name]))), rel=1e-5)
-    assert quality(weights, "max", pixels, None, style)["content_error"] == {}
+    assert quality(weights, "max", pixels, None, [style])["content_error"] == {}

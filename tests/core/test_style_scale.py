@@ -15,26 +15,26 @@ def test_the_style_is_used_at_style_scale_times_the_working_size(photo, texture,
     seen = []
     build = Objective.from_images.__func__
 
-    def spy(cls, encoder, content, style, *args, **kwargs):
-        seen.append((tuple(content.shape[-2:]), tuple(style.shape[-2:])))
-        return build(cls, encoder, content, style, *args, **kwargs)
+    def spy(cls, encoder, content, styles, *args, **kwargs):
+        seen.append((tuple(content.shape[-2:]), *(tuple(style.shape[-2:]) for style in styles)))
+        return build(cls, encoder, content, styles, *args, **kwargs)
 
     monkeypatch.setattr(Objective, "from_images", classmethod(spy))
     config = Config.for_task("transfer", size=96, style_scale=0.5, scales=(0.5, 1.0),
                              style_layers="conv_2", content_layers="conv_4", **FAST)
     run = Run(config, content=photo, style=texture)  # texture: 64 x 96
-    assert tuple(run.batch.style.shape[-2:]) == (32, 48)
+    assert tuple(run.batch.styles[0].shape[-2:]) == (32, 48)
     result = run.complete()
     # each scale keeps the ratio: style longest side = half the scale's working size
     assert seen == [((48, 48), (16, 24)), ((96, 96), (32, 48))]
     assert result.image.shape == (96, 96, 3)
-    assert result.provenance()["params"]["style_scale"] == 0.5
+    assert result.provenance()["params"]["style_scale"] == (0.5,)
 
 
 def test_a_larger_style_scale_upsamples_the_style(photo, texture):
     run = Run(Config.for_task("transfer", size=64, style_scale=2, **FAST), content=photo,
               style=texture)
-    assert max(run.batch.style.shape[-2:]) == 128 and max(run.batch.content.shape[-2:]) == 64
+    assert max(run.batch.styles[0].shape[-2:]) == 128 and max(run.batch.content.shape[-2:]) == 64
 
 
 def test_a_style_scale_too_small_for_the_deepest_layer_is_a_clear_error(photo, texture):

@@ -472,11 +472,36 @@ def test_the_widget_offers_every_option_of_its_task(make_napari_viewer, task):
     form = widget.form
     offered = {name for name, setting in form.settings.items()
                if not setting.native.isHidden()}
+    if not form.styles.buttons.native.isHidden():  # the blend weights, beside the styles
+        offered.add("style_blend")
     wanted = {name for name, option in OPTIONS.items() if task in option.tasks} - {"weights"}
     assert offered == wanted
-    assert {item.name for item in fields(Config)} - {"task"} == set(form.settings) | {"weights"}
+    assert {item.name for item in fields(Config)} - {"task"} == \
+        set(form.settings) | {"weights", "style_blend"}
     # every value round-trips: shown from a Config, read back into the same Config
+    blend = {"style_blend": (0.25, 0.75)} if "style_blend" in wanted else {}
     config = Config.for_task(task, size=48, steps=5, learning_rate=0.5, coarse_steps=3,
-                             lbfgs_history=7, weights="random", device="cpu")
+                             lbfgs_history=7, weights="random", device="cpu", **blend)
     form.show(config)
     assert form.config() == config
+
+
+def test_a_transfer_blends_two_styles(qtbot, viewer_with_images):
+    viewer = viewer_with_images
+    widget = dock(viewer, "transfer", steps=2)
+    styles = widget.form.styles
+    assert widget.blend_1.native.isHidden() and widget.style_2.native.isHidden()
+    styles.add.changed.emit(True)
+    assert not widget.style_2.native.isHidden() and not widget.blend_1.native.isHidden()
+    widget.style.value, widget.style_2.value = viewer.layers["coffee"], viewer.layers["astronaut"]
+    widget.blend_1.value, widget.blend_2.value = 3, 1
+    before = {layer.name: layer.data.copy() for layer in viewer.layers}
+    layer = run_to_end(qtbot, widget)
+    record = layer.metadata[METADATA_KEY]
+    assert list(record["params"]["style_blend"]) == [0.75, 0.25]
+    assert record["inputs"]["style_2"]["layer"] == "astronaut"
+    assert layer.name == "transfer: astronaut x coffee+astronaut [random]"
+    for name, data in before.items():
+        assert unchanged(viewer.layers[name], data)
+    styles.remove.changed.emit(True)
+    assert widget.style_2.native.isHidden() and widget.form.config().style_blend is None

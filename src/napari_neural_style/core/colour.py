@@ -45,17 +45,23 @@ def luminance(image: torch.Tensor) -> torch.Tensor:
     return _yiq_from_rgb(image)[:, :1]
 
 
-def network_inputs(colour: str, content: torch.Tensor | None,
-                   style: torch.Tensor | None) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+def network_inputs(colour: str, content: torch.Tensor | None, styles: list[torch.Tensor]
+                   ) -> tuple[torch.Tensor | None, list[torch.Tensor]]:
     """The content and style images the network sees under ``colour``."""
-    if colour == "luminance" and content is not None and style is not None:
-        content_y, style_y = luminance(content), luminance(style)
-        style_y = (style_y - style_y.mean()) / (style_y.std() + EPS) * content_y.std() + \
-            content_y.mean()
-        return content_y.expand(-1, 3, -1, -1), style_y.expand(-1, 3, -1, -1)
-    if colour == "match" and content is not None and style is not None:
-        return content, match_colours(style, content)
-    return content, style
+    if content is None or colour not in ("luminance", "match"):
+        return content, styles
+    if colour == "match":
+        return content, [match_colours(style, content) for style in styles]
+    content_y = luminance(content)
+    return content_y.expand(-1, 3, -1, -1), [
+        _matched_luminance(luminance(style), content_y).expand(-1, 3, -1, -1)
+        for style in styles]
+
+
+def _matched_luminance(style_y: torch.Tensor, content_y: torch.Tensor) -> torch.Tensor:
+    """``style_y`` given ``content_y``'s mean and spread."""
+    return (style_y - style_y.mean()) / (style_y.std() + EPS) * content_y.std() + \
+        content_y.mean()
 
 
 def match_colours(image: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, fields
+from functools import partial
 
 from .errors import InputError
 from .vgg_layers import min_image_side, parse_layers
@@ -113,10 +114,15 @@ class Config:
         "distance between Gaussian fits of the features: means and covariances apart, more "
         "faithful to colour and texture; ~0.2 s more a step at 256 px on a CPU)",
         choices=STYLE_LOSSES, tasks=("texture", "transfer"))
-    style_scale: float = _option(
-        1.0, "style scale", "the style image is used at this many times the working size, at "
-        "every scale (brush strokes: 2 doubles their size, 0.5 halves it); a style smaller "
-        "than that is upsampled, as the content is", low=0.05, high=16, tasks=("transfer",))
+    style_blend: tuple[float, ...] | None = _option(
+        None, "style blend", "weights of the style images, one each, normalised to sum 1, "
+        "e.g. 3,7 (default: equal): the style statistics are blended in these proportions",
+        low=0, tasks=("texture", "transfer"))
+    style_scale: tuple[float, ...] = _option(
+        (1.0,), "style scale", "the style image is used at this many times the working size, "
+        "at every scale (brush strokes: 2 doubles their size, 0.5 halves it); one number for "
+        "every style, or one per style (1,0.5); a style smaller than that is upsampled, as "
+        "the content is", low=0.05, high=16, tasks=("transfer",))
     colour: str = _option(
         "style", "result colours", "whose colours the result takes: style (no control), luminance "
         "(transfer on luminance, then the content's colours), match (the style's colours "
@@ -164,8 +170,9 @@ class Config:
         _check_range("size", self.size, 1, MAX_SIZE, " px")
         if self.coarse_steps is not None:
             _check_range("coarse_steps", self.coarse_steps, 0, MAX_STEPS)
-        if not (math.isfinite(self.style_scale) and self.style_scale > 0):
-            raise InputError(f"style_scale must be a number > 0, not {self.style_scale}")
+        object.__setattr__(self, "style_scale", _style_scales(self.style_scale))
+        if self.style_blend is not None:
+            object.__setattr__(self, "style_blend", _proportions(self.style_blend))
         if self.learning_rate is not None and not self.learning_rate > 0:
             raise InputError(f"learning_rate must be > 0, not {self.learning_rate}")
         if self.lbfgs_history < 1:
@@ -199,25 +206,36 @@ class Config:
         for the deepest of ``layers`` (default: this config's)."""
         aspect = max((max(shape[:2]) / min(shape[:2]) for shape in shapes), default=1.0)
         # a style used smaller than the working size must stay large enough too
-        shrink = min(1.0, self.style_factor)
+        shrink = min(1.0, *(self.style_factor(index) for index in range(len(self.style_scale))))
         min_size = math.ceil(min_image_side(layers or self.layers) * aspect / shrink)
         scales = self.scales if self.scales is not None else auto_scales(self.size)
         sizes = [round(self.size * scale) for scale in scales]
         return tuple(dict.fromkeys(size for size in sizes if size >= min_size or
                                    size == self.size))
 
-    def working_size(self, role: str, size: int | None = None) -> int:
-        """The working size (longest side) of the ``role`` image ("content" or "style") at a
-        scale of working size ``size`` (default: :attr:`size`): the style's is
-        :attr:`style_factor` times it."""
+    def working_size(self, role: str, size: int | None = None, index: int = 0) -> int:
+        """The working size (longest side) of the ``role`` image ("content" or "style"; of
+        the styles, number ``index``) at a scale of working size ``size`` (default:
+        :attr:`size`): a style's is :meth:`style_factor` times it."""
         size = self.size if size is None else size
-        return max(1, round(size * self.style_factor)) if role == "style" else size
+        return max(1, round(size * self.style_factor(index))) if role == "style" else size
 
-    @property
-    def style_factor(self) -> float:
-        """The style's working size over the working size: ``style_scale`` for a transfer
-        (texture synthesis keeps its style as it is)."""
-        return self.style_scale if self.task == "transfer" else 1.0
+    def style_factor(self, index: int = 0) -> float:
+        """Style ``index``'s working size over the working size: its ``style_scale`` for a
+        transfer (texture synthesis keeps its styles as they are)."""
+        if self.task != "transfer":
+            return 1.0
+        return self.style_scale[index if len(self.style_scale) > 1 else 0]
+
+    def check_styles(self, count: int) -> None:
+        """Refuse blend weights or style scales that are not one per style (of ``count``)."""
+        styles = f"{count} style image" + ("s" if count != 1 else "")
+        if self.style_blend is not None and len(self.style_blend) != count:
+            raise InputError(f"style_blend gives {len(self.style_blend)} weights for {styles}: "
+                             "give one weight per style")
+        if self.task == "transfer" and len(self.style_scale) not in (1, count):
+            raise InputError(f"style_scale gives {len(self.style_scale)} values for {styles}: "
+                             "give one for all, or one per style")
 
     def recomputes_at(self, size: int) -> bool:
         """Whether a scale of working size ``size`` recomputes activations (``memory``)."""
@@ -256,6 +274,27 @@ def _check_range(name: str, value: int, low: int, high: int, unit: str = "") -> 
         raise InputError(f"{name} must be in {low}..{high}{unit}, not {value}")
 
 
+def _style_scales(value) -> tuple[float, ...]:
+    """``style_scale`` as a tuple (one number stands for every style), each > 0."""
+    values = tuple(value) if isinstance(value, (tuple, list)) else (value,)
+    if not values or not all(isinstance(each, (int, float)) and math.isfinite(each) and each > 0
+                             for each in values):
+        raise InputError(f"style_scale must be a number > 0 (or one per style), not {value}")
+    return tuple(float(each) for each in values)
+
+
+def _proportions(weights) -> tuple[float, ...]:
+    """``style_blend`` normalised to sum 1; each weight >= 0, not all 0."""
+    values = tuple(weights) if isinstance(weights, (tuple, list)) else (weights,)
+    if not values or not all(isinstance(each, (int, float)) and math.isfinite(each) and each >= 0
+                             for each in values):
+        raise InputError(f"style_blend weights must be numbers >= 0, not {weights}")
+    total = sum(values)
+    if total <= 0:
+        raise InputError("style_blend weights are all 0: give at least one style a weight > 0")
+    return tuple(float(each) / total for each in values)
+
+
 def _checked_scales(scales) -> tuple[float, ...]:
     values = tuple(float(scale) for scale in scales)
     if not values or values[-1] != 1.0 or any(not 0 < scale <= 1 for scale in values) \
@@ -274,6 +313,28 @@ def parse_scales(text: str) -> tuple[float, ...] | None:
     except ValueError:
         raise InputError(f"bad scales {text!r}: write auto, or fractions such as 0.5, 1") \
             from None
+
+
+def parse_numbers(text: str, name: str) -> tuple[float, ...] | None:
+    """``"3, 7"`` -> ``(3.0, 7.0)``; empty, ``"equal"`` or ``"default"`` -> None."""
+    text = text.strip().lower()
+    if text in ("", "equal", "default"):
+        return None
+    try:
+        return tuple(float(part) for part in text.replace(";", ",").split(","))
+    except ValueError:
+        raise InputError(f"bad {name} {text!r}: write numbers such as 1 or 3,7") from None
+
+
+def format_numbers(values: tuple[float, ...] | None) -> str:
+    """The text :func:`parse_numbers` reads back into ``values``."""
+    return "equal" if values is None else ", ".join(map(_short, values))
+
+
+def _short(value: float) -> str:
+    """``value`` in as few digits as read back to the same float (``0.3``, ``2``)."""
+    text = f"{value:g}"
+    return text if float(text) == value else repr(value)
 
 
 def format_scales(scales: tuple[float, ...] | None) -> str:
@@ -305,3 +366,12 @@ def working_shape(height: int, width: int, size: int) -> tuple[int, int]:
         raise InputError(f"working size {size} is out of range; choose 1..{MAX_SIZE} px")
     scale = size / max(height, width)
     return max(1, round(height * scale)), max(1, round(width * scale))
+
+
+#: Config fields written as text (numbers separated by commas), as the command line and the
+#: widgets read and show them: ``{name: (parse, format)}``
+TEXT_FIELDS = {
+    "scales": (parse_scales, format_scales),
+    "style_blend": (partial(parse_numbers, name="style blend"), format_numbers),
+    "style_scale": (partial(parse_numbers, name="style scale"), format_numbers),
+}

@@ -88,14 +88,49 @@ def tv_loss(image: torch.Tensor) -> torch.Tensor:
 
 
 @dataclass(frozen=True)
+class Moments:
+    """The first and second raw moments of features over positions: ``mean = E[f]`` ``(C,)``
+    and ``second = E[f f^T]`` ``(C, C)``, which is the Gram matrix.
+
+    Every style statistic is made from these, because they are what blends: each is a mean
+    over positions, so the features of a collage whose positions come from style ``i`` in
+    proportion ``w_i`` have exactly the moments ``sum_i w_i M_i`` (:func:`blend`).  The
+    covariance ``E[f f^T] - mu mu^T`` is not linear in the styles, so it is derived after
+    blending, never blended itself.
+    """
+
+    mean: torch.Tensor  # (C,)
+    second: torch.Tensor  # (C, C)
+
+    @classmethod
+    def of(cls, features: torch.Tensor) -> Moments:
+        """The moments of ``(1, C, H, W)`` features, in float32."""
+        return cls(features.float().mean(dim=(0, 2, 3)), gram_matrix(features)[0])
+
+    @property
+    def covariance(self) -> torch.Tensor:
+        """``C = E[f f^T] - mu mu^T``."""
+        return self.second - torch.outer(self.mean, self.mean)
+
+
+def blend(moments: list[Moments], proportions: tuple[float, ...] | None = None) -> Moments:
+    """``sum_i w_i M_i``: the moments of a mixture of the styles in ``proportions`` (which sum
+    to 1; None: equal).  One style of weight 1 gives its own moments exactly."""
+    weights = proportions or (1 / len(moments),) * len(moments)
+    return Moments(
+        sum(weight * each.mean for weight, each in zip(weights, moments, strict=True)),
+        sum(weight * each.second for weight, each in zip(weights, moments, strict=True)))
+
+
+@dataclass(frozen=True)
 class GramTarget:
     """The seed's style statistic: the Gram matrix of the style's features."""
 
     gram: torch.Tensor
 
     @classmethod
-    def of(cls, features: torch.Tensor) -> GramTarget:
-        return cls(gram_matrix(features))
+    def of(cls, moments: Moments) -> GramTarget:
+        return cls(moments.second)
 
     def loss(self, features: torch.Tensor) -> torch.Tensor:
         return style_loss(features, self.gram)
@@ -121,22 +156,17 @@ class MeanCovTarget:
     cov_sqrt: torch.Tensor  # (C, C)
 
     @classmethod
-    def of(cls, features: torch.Tensor) -> MeanCovTarget:
-        mean, cov = mean_and_covariance(features)
-        return cls(mean, cov, symmetric_sqrt(cov.double()).float())
+    def of(cls, moments: Moments) -> MeanCovTarget:
+        cov = moments.covariance
+        return cls(moments.mean, cov, symmetric_sqrt(cov.double()).float())
 
     def loss(self, features: torch.Tensor) -> torch.Tensor:
-        mean, cov = mean_and_covariance(features)
+        moments = Moments.of(features)
+        cov = moments.covariance
         cross = sqrtm_newton_schulz(self.cov_sqrt @ cov @ self.cov_sqrt)
-        distance = (mean - self.mean).pow(2).sum() + torch.trace(cov + self.cov - 2 * cross)
+        distance = (moments.mean - self.mean).pow(2).sum() + \
+            torch.trace(cov + self.cov - 2 * cross)
         return distance / (self.mean.pow(2).sum() + torch.trace(self.cov) + EPS)
-
-
-def mean_and_covariance(features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Mean ``(C,)`` and covariance ``(C, C)`` over positions of ``(1, C, H, W)`` features:
-    ``C = G - mu mu^T`` from the Gram matrix (the second raw moment), in float32."""
-    mean = features.float().mean(dim=(0, 2, 3))
-    return mean, gram_matrix(features)[0] - torch.outer(mean, mean)
 
 
 def symmetric_sqrt(matrix: torch.Tensor, inverse: bool = False,
@@ -163,5 +193,5 @@ def sqrtm_newton_schulz(matrix: torch.Tensor, iterations: int = 12) -> torch.Ten
     return y * norm.sqrt()
 
 
-#: the style statistics ``Config.style_loss`` chooses between
+#: the style statistics ``Config.style_loss`` chooses between, each made from :class:`Moments`
 STYLE_TARGETS = {"gram": GramTarget.of, "meancov": MeanCovTarget.of}

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import torch
 
-from .losses import STYLE_TARGETS, content_loss, tv_loss
+from .losses import STYLE_TARGETS, Moments, blend, content_loss, tv_loss
 from .vgg import VGGEncoder
 from .vgg_layers import layer
 
@@ -58,12 +58,14 @@ class Objective:
 
     @classmethod
     def from_images(cls, encoder: VGGEncoder, content: torch.Tensor | None,
-                    style: torch.Tensor | None, content_layers: tuple[str, ...],
+                    styles: list[torch.Tensor], content_layers: tuple[str, ...],
                     style_layers: tuple[str, ...],
                     memory_format: torch.memory_format = torch.contiguous_format,
-                    style_loss: str = "gram", **weights: float) -> Objective:
-        """Targets: features of ``content`` at the content layers, the style statistic
-        ``style_loss`` (:data:`~.losses.STYLE_TARGETS`) of ``style`` at the style layers."""
+                    style_loss: str = "gram", style_blend: tuple[float, ...] | None = None,
+                    **weights: float) -> Objective:
+        """Targets: features of ``content`` at the content layers; at the style layers, the
+        style statistic ``style_loss`` (:data:`~.losses.STYLE_TARGETS`) of the ``styles``'
+        moments blended in proportions ``style_blend`` (default: equal)."""
         with torch.no_grad():
             content_targets = {}
             if content_layers:
@@ -71,9 +73,14 @@ class Objective:
                 content_targets = {name: features[name].float() for name in content_layers}
             style_targets = {}
             if style_layers:
-                features = encoder(style.contiguous(memory_format=memory_format))
+                moments = {name: [] for name in style_layers}
+                for style in styles:  # one pass each: styles may differ in size
+                    features = encoder(style.contiguous(memory_format=memory_format))
+                    for name in style_layers:
+                        moments[name].append(Moments.of(features[name]))
                 target = STYLE_TARGETS[style_loss]
-                style_targets = {name: target(features[name]) for name in style_layers}
+                style_targets = {name: target(blend(each, style_blend))
+                                 for name, each in moments.items()}
         return cls(encoder, content_targets, style_targets, memory_format=memory_format,
                    **weights)
 

@@ -3,7 +3,8 @@
 At a fixed set of layers (whatever the run optimized), a result's
 
 * ``content_error[l] = mean((F_l - P_l)^2) / mean(P_l^2)`` against the content image, and
-* ``gram_distance[l] = mean((G_l - A_l)^2) / mean(A_l^2)`` against the style image,
+* ``gram_distance[l] = mean((G_l - A_l)^2) / mean(A_l^2)`` against the style image (several
+  styles: their Grams blended as the run blended them),
 
 the same relative errors as the losses (:mod:`.losses`).  Layers too deep for the image
 size are left out.
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 import torch
 
-from .losses import content_loss, gram_matrix, style_loss
+from .losses import Moments, blend, content_loss, style_loss
 from .vgg import VGGEncoder
 from .vgg_layers import min_image_side
 from .weights import Weights
@@ -23,10 +24,11 @@ QUALITY_LAYERS = ("conv_1", "conv_2", "conv_3", "conv_4", "conv_5", "conv_8", "c
 
 
 def quality(weights: Weights, pooling: str, pixels: torch.Tensor, content: torch.Tensor | None,
-            style: torch.Tensor | None,
+            styles: list[torch.Tensor], style_blend: tuple[float, ...] | None = None,
             memory_format: torch.memory_format = torch.contiguous_format) -> dict:
-    """``{"layers", "content_error": {layer: e}, "gram_distance": {layer: d}}`` of ``pixels``."""
-    images = [image for image in (pixels, content, style) if image is not None]
+    """``{"layers", "content_error": {layer: e}, "gram_distance": {layer: d}}`` of ``pixels``
+    (``style_blend``: the styles' proportions, default equal)."""
+    images = [image for image in (pixels, content, *styles) if image is not None]
     smallest = min(min(image.shape[-2:]) for image in images)
     layers = tuple(name for name in QUALITY_LAYERS if smallest >= min_image_side([name]))
     if not layers:
@@ -37,14 +39,23 @@ def quality(weights: Weights, pooling: str, pixels: torch.Tensor, content: torch
     # tap by tap, the result beside the content in one batch, so that no layer's features
     # outlive its comparison: at 1024 px this pass peaked at 2.5 GB holding them all
     with torch.no_grad():
-        style_grams = {} if style is None else {
-            name: gram_matrix(features)
-            for name, features in encoder.stream(style.contiguous(memory_format=memory_format))}
+        style_grams = _blended_grams(encoder, styles, style_blend, memory_format)
         batch = pixels if content is None else torch.cat([pixels, content])
         for name, features in encoder.stream(batch.contiguous(memory_format=memory_format)):
             if content is not None:
                 content_error[name] = float(content_loss(features[:1], features[1:]))
-            if style is not None:
+            if styles:
                 gram_distance[name] = float(style_loss(features[:1], style_grams[name]))
     return {"layers": list(layers), "content_error": content_error,
             "gram_distance": gram_distance}
+
+
+def _blended_grams(encoder: VGGEncoder, styles: list[torch.Tensor],
+                   style_blend: tuple[float, ...] | None,
+                   memory_format: torch.memory_format) -> dict[str, torch.Tensor]:
+    """``{layer: sum_i w_i G_i}`` over the styles (:func:`~.losses.blend`)."""
+    moments: dict[str, list[Moments]] = {}
+    for style in styles:
+        for name, features in encoder.stream(style.contiguous(memory_format=memory_format)):
+            moments.setdefault(name, []).append(Moments.of(features))
+    return {name: blend(each, style_blend).second for name, each in moments.items()}

@@ -24,7 +24,7 @@ from .errors import InputError
 from .images import to_numpy
 from .result import Result
 from .sweep_spec import sweepable
-from .tasks import BatchRun
+from .tasks import BatchRun, Styles
 from .vgg_layers import deepest
 
 
@@ -60,7 +60,7 @@ class Sweep:
     """``Sweep(base, parameter, values)`` runs ``base`` once per value of ``parameter``."""
 
     def __init__(self, base: Config, parameter: str, values: tuple | list,
-                 content: np.ndarray | None = None, style: np.ndarray | None = None,
+                 content: np.ndarray | None = None, style: Styles = None,
                  init_image: np.ndarray | None = None):
         sweepable(parameter)
         if len(values) < 1:

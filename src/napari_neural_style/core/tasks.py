@@ -15,7 +15,7 @@ from __future__ import annotations
 import sys
 import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -48,7 +48,9 @@ from .weights import Weights, resolve_weights
 
 #: settings every run of a batch must share (one network, one image size, one schedule)
 SHARED = ("size", "pooling", "weights", "device", "steps", "precision", "memory", "scales",
-          "coarse_steps", "lbfgs_history", "colour", "style_scale", "style_loss")
+          "coarse_steps", "lbfgs_history", "colour", "style_scale", "style_loss", "style_blend")
+#: one style image, or several (blended: ``Config.style_blend``)
+Styles = np.ndarray | Sequence[np.ndarray] | None
 PRECISION_NAMES = {None: "fp32", torch.bfloat16: "bf16", torch.float16: "fp16"}
 
 
@@ -64,7 +66,7 @@ class Engine:
     precision: str  # what the network runs in: fp32, bf16 or fp16
     memory_format: torch.memory_format
     content: torch.Tensor | None
-    style: torch.Tensor | None
+    styles: list[torch.Tensor]
     start: torch.Tensor | None  # the image ``init="image"`` starts from
     seconds: float  # time the setup took
 
@@ -97,7 +99,7 @@ class BatchRun:
     """
 
     def __init__(self, configs: list[Config], content: np.ndarray | None = None,
-                 style: np.ndarray | None = None, weights: Weights | None = None,
+                 style: Styles = None, weights: Weights | None = None,
                  init_image: np.ndarray | None = None):
         if not configs:
             raise InputError("a batch needs at least one configuration")
@@ -108,8 +110,9 @@ class BatchRun:
         min_side = min_image_side(self.layers("layers"))
         self.content = self._input(content, "content",
                                    any(config.needs_content for config in configs), min_side)
-        self.style = self._input(style, "style",
-                                 any(config.needs_style for config in configs), min_side)
+        #: the style images, each at its working size
+        self.styles = self._styles(style, any(config.needs_style for config in configs),
+                                   min_side)
         #: the image configs with ``init="image"`` start from, at the working size
         self.init_image = self._start_image(init_image)
         #: resolved on the first iteration unless given (a sweep hands them on)
@@ -123,19 +126,32 @@ class BatchRun:
         self._active: Iterator | None = None  # the latest iteration
         self.outcome: Outcome | None = None  # once iteration ended
 
-    def _input(self, image: np.ndarray | None, role: str, needed: bool,
-               min_side: int) -> torch.Tensor | None:
-        """The ``role`` image at its working size (:meth:`Config.working_size`)."""
+    def _input(self, image: np.ndarray | None, role: str, needed: bool, min_side: int,
+               index: int = 0, name: str = "") -> torch.Tensor | None:
+        """The ``role`` image (style number ``index``) at its working size
+        (:meth:`Config.working_size`), called ``name`` in messages."""
         if not needed:
             return None
         if image is None:
             tasks = "/".join(dict.fromkeys(config.task for config in self.configs))
             raise InputError(f"{tasks} needs a {role} image")
         first = self.configs[0]
-        name = f"{role} image"
-        if first.working_size(role) != first.size:
-            name += f" (at style scale {first.style_scale:g})"
-        return to_tensor(image, first.working_size(role), name, min_side)
+        size = first.working_size(role, index=index)
+        name = name or f"{role} image"
+        if size != first.size:
+            name += f" (at style scale {first.style_factor(index):g})"
+        return to_tensor(image, size, name, min_side)
+
+    def _styles(self, images: Styles, needed: bool, min_side: int) -> list[torch.Tensor]:
+        """:meth:`_input` for each style image given (one array, or a sequence of them)."""
+        images = [images] if images is None or isinstance(images, np.ndarray) else list(images)
+        if not needed:
+            return []
+        for config in self.configs:
+            config.check_styles(len(images) or 1)
+        return [self._input(image, "style", needed, min_side, index,
+                            "style image" + (f" {index + 1}" if len(images) > 1 else ""))
+                for index, image in enumerate(images or [None])]
 
     def _start_image(self, image: np.ndarray | None) -> torch.Tensor | None:
         """``init_image`` exactly when some config starts from it (``init="image"``)."""
@@ -162,8 +178,9 @@ class BatchRun:
 
     @property
     def source(self) -> torch.Tensor:
-        """The image results overlay, at the working size: the content, else the style."""
-        return self.content if self.content is not None else self.style
+        """The image results overlay, at the working size: the content, else the (first)
+        style."""
+        return self.content if self.content is not None else self.styles[0]
 
     @property
     def total_steps(self) -> int:
@@ -180,7 +197,7 @@ class BatchRun:
 
     def scale_sizes(self) -> tuple[int, ...]:
         """Working sizes, coarse to fine, keeping only scales the deepest layer can use."""
-        shapes = [tuple(image.shape[-2:]) for image in (self.content, self.style)
+        shapes = [tuple(image.shape[-2:]) for image in (self.content, *self.styles)
                   if image is not None]
         return self.configs[0].scale_sizes(*shapes, layers=self.layers("layers"))
 
@@ -242,26 +259,28 @@ class BatchRun:
         encoder = VGGEncoder(self.weights, self.layers("layers"), first.pooling,
                              memory_format).to(device)
         encoder.autocast = autocast
-        content, style = network_inputs(first.colour, *(
-            None if image is None else image.to(device) for image in (self.content, self.style)))
+        content, styles = network_inputs(
+            first.colour, None if self.content is None else self.content.to(device),
+            [style.to(device) for style in self.styles])
         start_image = None if self.init_image is None else self.init_image.to(device)
         return Engine(device, self.weights, encoder, PRECISION_NAMES[autocast], memory_format,
-                      content, style, start_image, time.perf_counter() - start)
+                      content, styles, start_image, time.perf_counter() - start)
 
     def _scale(self, engine: Engine, number: int, size: int,
                previous: tuple[list[torch.Tensor], torch.Tensor | None] | None,
                start: float) -> Iterator[list[Step]]:
         """Optimize at working ``size`` from ``previous`` (the coarser scale's images and
         content) or from the configs' starts; return this scale's images and content."""
-        content, style = (None if image is None else
-                          resize(image, working_shape(*image.shape[-2:],
-                                                      self.configs[0].working_size(role, size)))
-                          for role, image in (("content", engine.content),
-                                              ("style", engine.style)))
+        first = self.configs[0]
+        content = None if engine.content is None else resize(
+            engine.content, working_shape(*engine.content.shape[-2:], size))
+        styles = [resize(style, working_shape(*style.shape[-2:],
+                                              first.working_size("style", size, index)))
+                  for index, style in enumerate(engine.styles)]
         shared = Objective.from_images(
-            engine.encoder, content, style, self.layers("content_layers"),
+            engine.encoder, content, styles, self.layers("content_layers"),
             self.layers("style_layers"), memory_format=engine.memory_format,
-            style_loss=self.configs[0].style_loss)
+            style_loss=first.style_loss, style_blend=first.style_blend)
         evaluate = BatchObjective([shared.select(config) for config in self.configs])
         shape = working_shape(*self.output_shape, size)
         if previous is None:
@@ -270,7 +289,6 @@ class BatchRun:
             starts = [self._upsampled(config, image, shape, previous[1], content)
                       for config, image in zip(self.configs, previous[0], strict=True)]
         offset = sum(self.counts[:number])
-        first = self.configs[0]
         for steps in optimize_batch(evaluate, starts, self.counts[number],
                                     [config.optimizer for config in self.configs],
                                     [config.learning_rate for config in self.configs],
@@ -292,11 +310,11 @@ class BatchRun:
     def _initial(config: Config, engine: Engine, content: torch.Tensor | None,
                  shape: tuple[int, int]) -> torch.Tensor:
         """Where a config starts at the first scale: the content (already at ``shape``), the
-        style or the start image resized to ``shape``, or seeded noise."""
+        (first) style or the start image resized to ``shape``, or seeded noise."""
         if config.init == "content":
             return content
         if config.init in ("style", "image"):
-            return resize(engine.style if config.init == "style" else engine.start, shape)
+            return resize(engine.styles[0] if config.init == "style" else engine.start, shape)
         generator = torch.Generator().manual_seed(config.seed)
         return torch.rand((1, 3, *shape), generator=generator).to(engine.device)
 
@@ -327,7 +345,8 @@ class BatchRun:
         last = [replace(step, pixels=resize(step.pixels, self.output_shape))
                 for step in self.last]
         numbers = [quality(engine.weights, self.configs[0].pooling, step.pixels,
-                           engine.content, engine.style, engine.memory_format)
+                           engine.content, engine.styles, self.configs[0].style_blend,
+                           engine.memory_format)
                    if stopped_by in ORDINARY_ENDINGS else {} for step in last]
         # measured as the network saw them; shown in the colours asked for
         last = [replace(step, pixels=self._coloured(step.pixels)) for step in last]
@@ -385,7 +404,7 @@ class Run:
     """
 
     def __init__(self, config: Config, content: np.ndarray | None = None,
-                 style: np.ndarray | None = None, weights: Weights | None = None,
+                 style: Styles = None, weights: Weights | None = None,
                  init_image: np.ndarray | None = None):
         self.config = config
         self.batch = BatchRun([config], content, style, weights, init_image)
@@ -434,7 +453,7 @@ class Run:
         return self.batch.results()[0]
 
 
-def run(config: Config, content: np.ndarray | None = None, style: np.ndarray | None = None,
+def run(config: Config, content: np.ndarray | None = None, style: Styles = None,
         init_image: np.ndarray | None = None) -> Run:
     """A :class:`Run`; iterate it for steps, or call ``.complete()`` for the result."""
     return Run(config, content, style, init_image=init_image)
@@ -456,21 +475,22 @@ def reconstruct(image: np.ndarray,
     return Run(config, content=image, init_image=init_image).complete()
 
 
-def synthesize_texture(image: np.ndarray,
+def synthesize_texture(image: np.ndarray | Sequence[np.ndarray],
                        style_layers: str | tuple[str, ...] = DEFAULT_STYLE_LAYERS,
                        init_image: np.ndarray | None = None, **options) -> Result:
     """Texture synthesis: an image from noise (or ``init_image``) whose Gram matrices at
-    ``style_layers`` match."""
+    ``style_layers`` match ``image``'s (or a blend of several images': ``style_blend``)."""
     config = _config("texture", init_image, style_layers=style_layers, **options)
     return Run(config, style=image, init_image=init_image).complete()
 
 
-def transfer(content: np.ndarray, style: np.ndarray,
+def transfer(content: np.ndarray, style: np.ndarray | Sequence[np.ndarray],
              content_layers: str | tuple[str, ...] = DEFAULT_CONTENT_LAYERS,
              style_layers: str | tuple[str, ...] = DEFAULT_STYLE_LAYERS,
              init_image: np.ndarray | None = None, **options) -> Result:
-    """Style transfer: ``content``'s features at ``content_layers``, ``style``'s Grams, from
-    the content image (or noise, the style, ``init_image``: ``init``)."""
+    """Style transfer: ``content``'s features at ``content_layers``, ``style``'s Grams (or
+    a blend of several styles': ``style_blend``), from the content image (or noise, the
+    style, ``init_image``: ``init``)."""
     config = _config("transfer", init_image, content_layers=content_layers,
                      style_layers=style_layers, **options)
     return Run(config, content=content, style=style, init_image=init_image).complete()

@@ -14,10 +14,12 @@ from pathlib import Path
 
 from magicgui.widgets import (
     ComboBox,
+    Container,
     FileEdit,
     FloatSpinBox,
     Label,
     LineEdit,
+    PushButton,
     Select,
     SpinBox,
     Widget,
@@ -30,9 +32,8 @@ from ..core.config import (
     OPTIONS,
     TASK_INPUTS,
     TASK_LAYERS,
+    TEXT_FIELDS,
     Config,
-    format_scales,
-    parse_scales,
 )
 from ..core.device import available_devices
 from ..core.errors import NeuralStyleError, reword
@@ -68,7 +69,7 @@ def shown(name: str, value):
         return list(value)
     if name in OPTIONAL_NUMBERS:
         return "default" if value is None else str(value)
-    return format_scales(value) if name == "scales" else value
+    return TEXT_FIELDS[name][1](value) if name in TEXT_FIELDS else value
 
 
 def setting_widget(name: str, value) -> Widget:
@@ -85,7 +86,7 @@ def setting_widget(name: str, value) -> Widget:
         return ComboBox(choices=available_devices(), value=value, **common)
     if option.choices is not None:
         return ComboBox(choices=list(option.choices), value=value, **common)
-    if name == "scales" or name in OPTIONAL_NUMBERS:
+    if name in TEXT_FIELDS or name in OPTIONAL_NUMBERS:
         return LineEdit(value=value, **common)
     kind = SpinBox if isinstance(value, int) else FloatSpinBox
     return kind(value=value, min=option.low, max=option.high,
@@ -96,8 +97,8 @@ def setting_value(widget: Widget):
     """The Config value a widget from :func:`setting_widget` shows."""
     if widget.name.endswith("_layers"):
         return tuple(widget.value)
-    if widget.name == "scales":
-        return parse_scales(widget.value)
+    if widget.name in TEXT_FIELDS:
+        return TEXT_FIELDS[widget.name][0](widget.value)
     if widget.name in OPTIONAL_NUMBERS:
         return _optional_number(widget.name, widget.value)
     return widget.value
@@ -261,6 +262,73 @@ def picked(picker: ComboBox) -> Image:
     return picker.value
 
 
+#: style pickers the widget can show (the command line and the engine take any number)
+MAX_STYLES = 4
+
+
+class StylePickers:
+    """The style images: one picker, and up to :data:`MAX_STYLES` with "+ style", each
+    beside its blend weight (``Config.style_blend``; shown when there are several)."""
+
+    def __init__(self, choices: Callable):
+        tooltip = ("the image whose Gram matrices (its style, its texture) are matched, taken "
+                   "as displayed; '+ style' adds another, blended by the weights")
+        self.pickers = [image_picker("style" if index == 0 else f"style_{index + 1}",
+                                     "style", choices, tooltip=tooltip)
+                        for index in range(MAX_STYLES)]
+        self.weights = [FloatSpinBox(name=f"blend_{index + 1}", value=1.0, min=0.0, max=1000.0,
+                                     step=0.5, label="   weight", visible=False,
+                                     tooltip=OPTIONS["style_blend"].help)
+                        for index in range(MAX_STYLES)]
+        self.add = PushButton(name="add_style", text="+ style", tooltip="blend another style")
+        self.remove = PushButton(name="remove_style", text="- style",
+                                 tooltip="leave the last style out")
+        self.buttons = Container(name="style_buttons", layout="horizontal", label=UNLABELLED,
+                                 widgets=[self.add, self.remove], labels=False,
+                                 tooltip="blend several styles, each by its weight")
+        self.buttons.margins = (0, 0, 0, 0)
+        self.add.changed.connect(lambda: self.show_count(self.count + 1))
+        self.remove.changed.connect(lambda: self.show_count(self.count - 1))
+        self.count, self.visible = 1, True
+        self.show_count(1)
+
+    @property
+    def widgets(self) -> list[Widget]:
+        return [widget for pair in zip(self.pickers, self.weights, strict=True)
+                for widget in pair] + [self.buttons]
+
+    def roles(self) -> list[str]:
+        """The pickers in use: ``style``, ``style_2``..."""
+        return [picker.name for picker in self.pickers[:self.count]]
+
+    def show_count(self, count: int) -> None:
+        """Use ``count`` styles (1 to :data:`MAX_STYLES`)."""
+        self.count = min(max(count, 1), MAX_STYLES)
+        self.set_visible(self.visible)
+
+    def set_visible(self, visible: bool) -> None:
+        self.visible = visible
+        for index, (picker, weight) in enumerate(zip(self.pickers, self.weights, strict=True)):
+            picker.visible = shown = visible and index < self.count
+            weight.visible = shown and self.count > 1
+        self.buttons.visible = visible
+        self.add.enabled, self.remove.enabled = self.count < MAX_STYLES, self.count > 1
+
+    def label(self, text: str) -> None:
+        for index, picker in enumerate(self.pickers):
+            picker.label = text if index == 0 else f"{text} {index + 1}"
+
+    def blend(self) -> tuple[float, ...] | None:
+        """``style_blend``: the weights shown, when there are several styles."""
+        return tuple(weight.value for weight in self.weights[:self.count]) \
+            if self.count > 1 else None
+
+    def show_blend(self, blend: tuple[float, ...] | None) -> None:
+        self.show_count(len(blend or (1,)))
+        for weight, value in zip(self.weights, blend or (), strict=False):
+            weight.value = value
+
+
 class RunForm:
     """Input pickers and every setting of a run of ``task``; :meth:`config` reads them."""
 
@@ -270,10 +338,8 @@ class RunForm:
             "content", "content", choices,
             tooltip="the image whose features are matched, taken as displayed (the slice on "
                     "screen, its contrast limits and gamma)")
-        self.style = image_picker(
-            "style", "style", choices,
-            tooltip="the image whose Gram matrices (its style, its texture) are matched, taken "
-                    "as displayed")
+        self.styles = StylePickers(choices)
+        self.style = self.styles.pickers[0]
         self.start_image = image_picker(
             "start_image", "start image", choices,
             tooltip="the image the run starts from (start from: image), taken as displayed "
@@ -297,18 +363,21 @@ class RunForm:
     def widgets(self) -> list[Widget]:
         settings = [self.choosers[name].widgets if name in self.choosers else [widget]
                     for name, widget in self.settings.items()]
-        return [self.content, self.style, self.start_image, self.colours,
+        return [self.content, *self.styles.widgets, self.start_image, self.colours,
                 *(widget for group in settings for widget in group), *self.weights.widgets,
                 self.defaults_note]
 
     @property
     def pickers(self) -> dict[str, ComboBox]:
-        return {"content": self.content, "style": self.style, "init": self.start_image}
+        return {"content": self.content, **{picker.name: picker for picker in
+                                            self.styles.pickers}, "init": self.start_image}
 
     def roles(self) -> list[str]:
-        """The pickers a run reads now: the task's inputs, and the start image if chosen."""
-        return [*TASK_INPUTS[self.task], *(["init"] if self.settings["init"].value == "image"
-                                           else [])]
+        """The pickers a run reads now: the task's inputs (every style shown), and the start
+        image if chosen."""
+        inputs = [name for role in TASK_INPUTS[self.task]
+                  for name in (self.styles.roles() if role == "style" else [role])]
+        return [*inputs, *(["init"] if self.settings["init"].value == "image" else [])]
 
     def _show_start_image(self) -> None:
         self.start_image.visible = "init" in self.roles()
@@ -323,12 +392,13 @@ class RunForm:
         self._task = task
         transfer = task == "transfer"
         self.content.label = "content" if transfer else "image"
-        self.style.label = "style" if transfer else "texture source"
+        self.styles.label("style" if transfer else "texture source")
         for name, widget in self.settings.items():
             (self.choosers.get(name) or widget).visible = task in OPTIONS[name].tasks
         self.settings["init"].value = Config.for_task(task).init
-        for role, picker in self.pickers.items():
-            picker.visible = role in self.roles()
+        self.content.visible = "content" in self.roles()
+        self.start_image.visible = "init" in self.roles()
+        self.styles.set_visible("style" in self.roles())
 
     def set(self, **values) -> None:
         """Show ``values`` (Config field names)."""
@@ -338,6 +408,7 @@ class RunForm:
     def show(self, config: Config) -> None:
         """Show every setting of ``config`` (a recorded run's, to run it again)."""
         self.set(**{name: shown(name, getattr(config, name)) for name in self.settings})
+        self.styles.show_blend(config.style_blend)
         self.weights.show(config.weights)
 
     def apply(self, values: dict) -> None:
@@ -375,5 +446,7 @@ class RunForm:
         """The configuration the form shows now (validated)."""
         given = {name: setting_value(widget) for name, widget in self.settings.items()
                  if self.task in OPTIONS[name].tasks}
+        if self.task in OPTIONS["style_blend"].tasks:
+            given["style_blend"] = self.styles.blend()
         return Config(self.task, weights=self.weights.spec(), **given)
 

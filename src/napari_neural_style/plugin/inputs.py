@@ -200,9 +200,17 @@ class Inputs:
         return [taken.data.shape for taken in self.inputs.values()]
 
     @property
-    def images(self) -> dict[str, np.ndarray | None]:
-        """The engine's image arguments (``Run(config, **images)``)."""
-        return {"content": self.data("content"), "style": self.data("style"),
+    def styles(self) -> list[str]:
+        """The roles of the style images taken: ``style``, ``style_2``..."""
+        return [role for role in self.taken if role.startswith("style")]
+
+    @property
+    def images(self) -> dict[str, np.ndarray | list[np.ndarray] | None]:
+        """The engine's image arguments (``Run(config, **images)``): the style, or the styles
+        when there are several."""
+        styles = [self.data(role) for role in self.styles]
+        return {"content": self.data("content"),
+                "style": styles if len(styles) > 1 else self.data("style"),
                 "init_image": self.data("init")}
 
     @property
@@ -224,14 +232,16 @@ class Inputs:
 
     @property
     def names(self) -> str:
-        """The inputs' layer names: ``astronaut x hubble`` or ``astronaut``."""
-        return " x ".join(taken.name for taken in self.inputs.values())
+        """The inputs' layer names: ``astronaut x hubble``, ``astronaut x hubble+coffee`` (two
+        styles) or ``astronaut``."""
+        styles = "+".join(self.taken[role].name for role in self.styles)
+        return " x ".join(name for name in (self.taken["content"].name if "content" in self.taken
+                                            else "", styles) if name)
 
     def result_name(self, config) -> str:
         """A result layer's name: task, layers and inputs, and ``[random]`` weights."""
-        names = {role: taken.name for role, taken in self.taken.items()}
         random = random_mark(config.weights)
         if config.task == "transfer":
-            return f"transfer: {names['content']} x {names['style']}{random}"
+            return f"transfer: {self.names}{random}"
         layers = ",".join(config.content_layers or config.style_layers)
-        return f"{config.task} {layers}: {self.source.name}{random}"
+        return f"{config.task} {layers}: {self.names}{random}"

@@ -99,6 +99,7 @@ class TaskWidget(PluginWidget):
             show_error(f"{self.title}: {error}")
             return
         files = {role: _file_of(picker.value, role) for role, picker in self.form.pickers.items()}
+        files["style"] = [files[role] for role in self.form.styles.roles()]
         line = command_line(config, files)
         QApplication.clipboard().setText(line)
         self.status.value = f"copied: {line}"
