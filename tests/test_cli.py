@@ -244,3 +244,24 @@ def test_a_blend_copies_as_a_command_line():
     assert "transfer c.png a.png b.png -o result.tif" in line
     args = build_parser().parse_args(shlex.split(line)[1:])
     assert config_from(args) == config and [str(p) for p in args.style] == ["a.png", "b.png"]
+
+
+def test_caffe_weights_from_the_command_line(images, tmp_path, capsys):
+    import torch
+
+    from napari_neural_style.core.weights import random_weights
+
+    weights = tmp_path / "vgg19-d01eb7cb.pth"
+    torch.save(random_weights(2).state, weights)
+    common = [str(images / "content.png"), "--size", "32", "--steps", "1", "--content-layers",
+              "conv_1", "--device", "cpu"]
+    metrics = tmp_path / "m.json"
+    assert main(["reconstruct", *common, "-o", str(tmp_path / "o.png"), "--weights",
+                 str(weights), "--weights-format", "caffe", "--json", str(metrics)]) == 0
+    record = json.loads(metrics.read_text())
+    assert record["weights"]["format"] == "caffe" and "Caffe" in record["weights"]["label"]
+    capsys.readouterr()
+    assert main(["reconstruct", *common, "-o", str(tmp_path / "x.png"), "--weights", "random",
+                 "--weights-format", "caffe"]) == 2
+    assert "--weights-format caffe is for a file of converted Caffe weights" in \
+        capsys.readouterr().err

@@ -34,7 +34,7 @@ HELP = {"reconstruct": "reconstruct an image from one layer's features",
         "texture": "synthesize a texture matching Gram matrices",
         "transfer": "neural style transfer"}
 #: engine settings the ``features`` command shares with the tasks
-FEATURE_OPTIONS = ("size", "device", "weights", "pooling")
+FEATURE_OPTIONS = ("size", "device", "weights", "weights_format", "pooling")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -360,7 +360,8 @@ def _features(args: argparse.Namespace) -> int:
 
     names = parse_layers(args.layers)
     maps = feature_maps(read_image(args.image), names, weights=args.weights, size=args.size,
-                        pooling=args.pooling, device=args.device)
+                        pooling=args.pooling, device=args.device,
+                        weights_format=args.weights_format)
     for name, stack in maps.items():
         path = args.output if len(names) == 1 else args.output.with_name(
             f"{args.output.stem}-{name}{args.output.suffix or '.tif'}")

@@ -154,15 +154,14 @@ def test_auto_pooling_follows_the_weights(photo):
 def test_imagenet_comes_through_torchvisions_weights_api():
     from torchvision.models import VGG19_Weights
 
-    from napari_neural_style.core.vgg import IMAGENET_MEAN, IMAGENET_STD
-    from napari_neural_style.core.weights import imagenet_url
+    from napari_neural_style.core.weights import PIXEL_FORMATS, imagenet_url
 
     imagenet = VGG19_Weights.IMAGENET1K_V1
     assert imagenet_url() == imagenet.url and hub_cache_file().name == "vgg19-dcbb9e9d.pth"
     # the network normalizes its input as the weights were trained
     preprocessing = imagenet.transforms()
-    assert list(IMAGENET_MEAN) == list(preprocessing.mean)
-    assert list(IMAGENET_STD) == list(preprocessing.std)
+    assert list(PIXEL_FORMATS["torchvision"].mean) == list(preprocessing.mean)
+    assert list(PIXEL_FORMATS["torchvision"].std) == list(preprocessing.std)
 
 
 class _Payload:

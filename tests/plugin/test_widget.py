@@ -474,10 +474,11 @@ def test_the_widget_offers_every_option_of_its_task(make_napari_viewer, task):
                if not setting.native.isHidden()}
     if not form.styles.buttons.native.isHidden():  # the blend weights, beside the styles
         offered.add("style_blend")
-    wanted = {name for name, option in OPTIONS.items() if task in option.tasks} - {"weights"}
+    wanted = {name for name, option in OPTIONS.items() if task in option.tasks} - {
+        "weights", "weights_format"}  # the weights chooser shows these
     assert offered == wanted
     assert {item.name for item in fields(Config)} - {"task"} == \
-        set(form.settings) | {"weights", "style_blend"}
+        set(form.settings) | {"weights", "weights_format", "style_blend"}
     # every value round-trips: shown from a Config, read back into the same Config
     blend = {"style_blend": (0.25, 0.75)} if "style_blend" in wanted else {}
     config = Config.for_task(task, size=48, steps=5, learning_rate=0.5, coarse_steps=3,
@@ -505,3 +506,24 @@ def test_a_transfer_blends_two_styles(qtbot, viewer_with_images):
         assert unchanged(viewer.layers[name], data)
     styles.remove.changed.emit(True)
     assert widget.style_2.native.isHidden() and widget.form.config().style_blend is None
+
+
+def test_a_weights_file_takes_its_format(make_napari_viewer, tmp_path):
+    import torch
+
+    from napari_neural_style.core.weights import random_weights
+
+    path = tmp_path / "vgg19-d01eb7cb.pth"
+    torch.save(random_weights(1).state, path)
+    widget = dock(make_napari_viewer(), "transfer")
+    chooser = widget.form.weights
+    assert chooser.format.native.isHidden()
+    chooser.source.value = "file"
+    assert not chooser.format.native.isHidden()
+    chooser.file.value, chooser.format.value = path, "caffe"
+    config = widget.form.config()
+    assert config.weights == str(path) and config.weights_format == "caffe"
+    chooser.source.value = "random"
+    assert widget.form.config().weights_format == "auto"
+    widget.form.show(config)
+    assert widget.form.config() == config

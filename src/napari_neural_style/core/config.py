@@ -31,6 +31,8 @@ TASK_LAYERS = {
 OPTIMIZERS = ("lbfgs", "adam")
 DEFAULT_LEARNING_RATES = {"lbfgs": 1.0, "adam": 0.02}
 POOLINGS = ("auto", "max", "avg")
+#: how a weights file wants its pixels (core/weights.py: PIXEL_FORMATS); auto: by its sha256
+WEIGHTS_FORMATS = ("auto", "torchvision", "caffe")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 MEMORY_MODES = ("auto", "fast", "lean")
 #: where a run starts; "image": any image given beside the inputs (init_image, --init PATH)
@@ -133,6 +135,11 @@ class Config:
     device: str = _option("auto", "device", "auto (CUDA, then MPS, then CPU), cpu, cuda[:i] "
                           "or mps")
     weights: str = _option("imagenet", "weights", WEIGHTS_HELP)
+    weights_format: str = _option(
+        "auto", "weights format", "the pixels a weights file was trained on: torchvision (RGB "
+        "in 0-1, ImageNet mean and std) or caffe (BGR in 0-255, mean subtracted: the Caffe "
+        "VGG-19 converted for neural-style-pt, vgg19-d01eb7cb.pth); auto: known files by "
+        "their sha256, others as torchvision", choices=WEIGHTS_FORMATS)
     pooling: str = _option("auto", "pooling", "auto: what the weights work best with (max for "
                            "trained weights, as trained; avg for the untrained network), max, "
                            "or avg (smoother, Gatys et al.)", choices=POOLINGS)
@@ -154,7 +161,7 @@ class Config:
         if self.init is None:
             object.__setattr__(self, "init", "content" if self.task == "transfer" else "noise")
         for name in ("optimizer", "init", "colour", "style_loss", "pooling", "precision",
-                     "memory"):
+                     "memory", "weights_format"):
             _check_choice(name, getattr(self, name), OPTIONS[name].choices)
         self._check_layers()
         if self.task != "transfer" and self.init == "content":

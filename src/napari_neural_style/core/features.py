@@ -14,8 +14,9 @@ from .weights import Weights, resolve_weights
 
 
 def _features(image: np.ndarray, layers: tuple[str, ...], weights: str | Weights, size: int | None,
-              pooling: str, device: str) -> dict[str, torch.Tensor]:
-    resolved = weights if isinstance(weights, Weights) else resolve_weights(weights)
+              pooling: str, device: str, weights_format: str) -> dict[str, torch.Tensor]:
+    resolved = weights if isinstance(weights, Weights) else resolve_weights(
+        weights, weights_format=weights_format)
     target = resolve_device(device)
     pixels = to_tensor(image, size, "image", min_image_side(layers)).to(target)
     encoder = VGGEncoder(resolved, layers, pooling).to(target)
@@ -25,22 +26,24 @@ def _features(image: np.ndarray, layers: tuple[str, ...], weights: str | Weights
 
 def feature_maps(image: np.ndarray, layers: str | tuple[str, ...] = ("conv_4",),
                  weights: str | Weights = "imagenet", size: int | None = 512,
-                 pooling: str = "auto", device: str = "auto") -> dict[str, np.ndarray]:
+                 pooling: str = "auto", device: str = "auto",
+                 weights_format: str = "auto") -> dict[str, np.ndarray]:
     """``{layer: float32 (C, H, W) array}`` of ``image``'s activations at each layer.
 
     ``conv_N`` / ``convB_D`` names give the map before its ReLU, ``reluB_D`` after it.
     """
     names = parse_layers(layers)
-    features = _features(image, names, weights, size, pooling, device)
+    features = _features(image, names, weights, size, pooling, device, weights_format)
     return {name: features[name][0].float().cpu().numpy() for name in names}
 
 
 def gram_matrices(image: np.ndarray, layers: str | tuple[str, ...] = ("conv_4",),
                   weights: str | Weights = "imagenet", size: int | None = 512,
-                  pooling: str = "auto", device: str = "auto") -> dict[str, np.ndarray]:
+                  pooling: str = "auto", device: str = "auto",
+                 weights_format: str = "auto") -> dict[str, np.ndarray]:
     """``{layer: float32 (C, C) Gram matrix}`` (:func:`~.losses.gram_matrix`) of ``image``."""
     names = parse_layers(layers)
-    features = _features(image, names, weights, size, pooling, device)
+    features = _features(image, names, weights, size, pooling, device, weights_format)
     return {name: gram_matrix(features[name])[0].cpu().numpy() for name in names}
 
 

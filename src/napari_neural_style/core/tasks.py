@@ -47,8 +47,9 @@ from .vgg_layers import min_image_side
 from .weights import Weights, resolve_weights
 
 #: settings every run of a batch must share (one network, one image size, one schedule)
-SHARED = ("size", "pooling", "weights", "device", "steps", "precision", "memory", "scales",
-          "coarse_steps", "lbfgs_history", "colour", "style_scale", "style_loss", "style_blend")
+SHARED = ("size", "pooling", "weights", "weights_format", "device", "steps", "precision",
+          "memory", "scales", "coarse_steps", "lbfgs_history", "colour", "style_scale",
+          "style_loss", "style_blend")
 #: one style image, or several (blended: ``Config.style_blend``)
 Styles = np.ndarray | Sequence[np.ndarray] | None
 PRECISION_NAMES = {None: "fp32", torch.bfloat16: "bf16", torch.float16: "fp16"}
@@ -250,7 +251,7 @@ class BatchRun:
         start = time.perf_counter()
         device = resolve_device(first.device)
         if self.weights is None:
-            self.weights = resolve_weights(first.weights)
+            self.weights = resolve_weights(first.weights, weights_format=first.weights_format)
         memory_format = preferred_memory_format(device)
         autocast = resolve_precision(first.precision, device)
         if device.type == "cuda":

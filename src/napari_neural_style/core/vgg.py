@@ -1,9 +1,11 @@
 """VGG-19 as a named multi-layer encoder: one forward pass gives every tapped layer at once.
 
 The network is built to mirror torchvision's ``vgg19().features`` index for index (so its state
-dicts load unchanged), cut after the deepest layer any loss needs, frozen, and fed images in
-[0, 1] that it normalizes with the ImageNet mean and standard deviation itself.  ReLUs are not
-in place: a loss tapped at a convolution output would otherwise see it overwritten.
+dicts load unchanged), cut after the deepest layer any loss needs, frozen, and fed RGB images
+in [0, 1] that it prepares as its weights want them itself (:class:`~.weights.PixelFormat`:
+torchvision's ImageNet mean and standard deviation, or Caffe's BGR in 0-255 less the mean).
+ReLUs are not in place: a loss tapped at a convolution output would otherwise see it
+overwritten.
 """
 
 from __future__ import annotations
@@ -17,9 +19,6 @@ from torch.utils.checkpoint import checkpoint
 from .config import POOLINGS
 from .vgg_layers import LAYERS, deepest, layer
 from .weights import Weights, conv_shapes
-
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
 def _modules(last: int, pooling: str) -> list[nn.Module]:
@@ -79,8 +78,9 @@ class VGGEncoder(nn.Module):
         self.taps: dict[int, list[str]] = {}
         for name in self.layer_names:
             self.taps.setdefault(layer(name).index, []).append(name)
-        self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1))
-        self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1))
+        self.pixels = weights.pixels  # how the weights want their input
+        self.register_buffer("mean", torch.tensor(self.pixels.mean).view(1, 3, 1, 1))
+        self.register_buffer("std", torch.tensor(self.pixels.std).view(1, 3, 1, 1))
         self.requires_grad_(False)
         self.eval()
         #: autocast dtype for the convolutions (None: float32); see device.resolve_precision
@@ -94,7 +94,7 @@ class VGGEncoder(nn.Module):
         """Tapped features of ``images``.  With ``depths`` (one ``features`` index per image,
         deepest first), image ``i`` leaves the batch after layer ``depths[i]``: a tap then
         holds only the images still in the batch there."""
-        x = (images - self.mean) / self.std
+        x = self.prepared(images)
         features: dict[str, torch.Tensor] = {}
         recompute = self.recompute and torch.is_grad_enabled()
         with self._autocast(images):
@@ -115,12 +115,21 @@ class VGGEncoder(nn.Module):
         ReLUs run in place here, so a yielded convolution output is overwritten once the
         caller asks for the next tap: use each one before moving on.
         """
-        x = (images - self.mean) / self.std
+        x = self.prepared(images)
         with torch.no_grad(), self._autocast(images):
             for index, module in enumerate(self.body):
                 x = torch.relu_(x) if isinstance(module, nn.ReLU) else module(x)
                 for name in self.taps.get(index, ()):
                     yield name, x
+
+    def prepared(self, images: torch.Tensor) -> torch.Tensor:
+        """RGB ``images`` in [0, 1] as the weights want them: ``(rgb[channels] * peak -
+        mean) / std`` (:class:`~.weights.PixelFormat`)."""
+        if self.pixels.channels != (0, 1, 2):
+            images = images[:, list(self.pixels.channels)]
+        if self.pixels.peak != 1:
+            images = images * self.pixels.peak
+        return (images - self.mean) / self.std
 
     def _autocast(self, images: torch.Tensor) -> torch.autocast:
         return torch.autocast(images.device.type, dtype=self.autocast or torch.float32,

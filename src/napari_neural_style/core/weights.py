@@ -19,6 +19,12 @@ results made with them carry ``random`` in their labels and metadata.
 
 Files are read with ``torch.load(weights_only=True)``, memory-mapped where the format allows,
 and only the convolutional ``features`` are kept (not the 548 MB classifier).
+
+A file holds weights trained on pixels prepared one way (:data:`PIXEL_FORMATS`): torchvision's
+(RGB in [0, 1], ImageNet mean and standard deviation) or Caffe's (BGR in [0, 255], mean
+subtracted, as in the Caffe VGG-19 converted for neural-style-pt, ``vgg19-d01eb7cb.pth``).  The
+two files have the same keys and shapes; a file is known by its sha256 (:data:`KNOWN_FILES`),
+any other is taken as torchvision's unless ``weights_format`` says otherwise.
 """
 
 from __future__ import annotations
@@ -44,6 +50,28 @@ RANDOM_KINDS = {"random": ("orthogonal", "avg"), "random-kaiming": ("kaiming", "
 
 
 @dataclass(frozen=True)
+class PixelFormat:
+    """How a network's first layer expects its pixels: ``x = (rgb[channels] * peak - mean) /
+    std`` for ``rgb`` in [0, 1]."""
+
+    channels: tuple[int, int, int]  # the input's channels, in RGB indices
+    peak: float  # the value of a full-intensity pixel
+    mean: tuple[float, float, float]  # in the network's channel order and range
+    std: tuple[float, float, float]
+
+
+#: ``Config.weights_format`` (but "auto") -> how those weights want their pixels
+PIXEL_FORMATS = {
+    "torchvision": PixelFormat((0, 1, 2), 1.0, (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)),
+    "caffe": PixelFormat((2, 1, 0), 255.0, (103.939, 116.779, 123.68), (1.0, 1.0, 1.0)),
+}
+#: weights files known by the first digits of their sha256 (which torch hub's naming puts in
+#: the file name): torchvision's VGG-19 and the Caffe VGG-19 converted by jcjohnson/pytorch-vgg
+#: (the file neural-style-pt uses)
+KNOWN_FILES = {"dcbb9e9d": "torchvision", "d01eb7cb": "caffe"}
+
+
+@dataclass(frozen=True)
 class Weights:
     """Convolution weights keyed like ``vgg19().features`` (``"0.weight"``, ``"0.bias"``...)."""
 
@@ -54,6 +82,12 @@ class Weights:
     path: str | None = None
     #: what ``pooling="auto"`` runs them with: max as trained, avg for the untrained network
     pooling: str = "max"
+    #: the pixels they expect (:data:`PIXEL_FORMATS`)
+    format: str = "torchvision"
+
+    @property
+    def pixels(self) -> PixelFormat:
+        return PIXEL_FORMATS[self.format]
 
     @property
     def is_random(self) -> bool:
@@ -74,7 +108,7 @@ class Weights:
     def describe(self) -> dict[str, str | None]:
         """The provenance record written into metadata and metrics."""
         return {"source": self.source, "sha256": self.sha256, "label": self.label,
-                "path": self.path}
+                "path": self.path, "format": self.format}
 
 
 def conv_shapes() -> dict[int, tuple[int, int]]:
@@ -106,11 +140,16 @@ def hub_cache_file() -> Path:
 
 
 def resolve_weights(spec: str | os.PathLike = "imagenet", *, download: bool = True,
-                    progress: bool = True) -> Weights:
+                    progress: bool = True, weights_format: str = "auto") -> Weights:
     """Weights for ``spec``: ``"imagenet"``, ``"random[:SEED]"``, ``"random-kaiming[:SEED]"``
-    or a file path."""
+    or a file path; ``weights_format``: how a file's weights want their pixels
+    (:data:`PIXEL_FORMATS`; "auto": known by its sha256, else torchvision's)."""
     text = os.fspath(spec)
     kind, _, seed = text.lower().partition(":")
+    env_path = os.environ.get(ENV_VAR) if text.lower() == "imagenet" else None
+    if weights_format == "caffe" and not (env_path or kind not in (*RANDOM_KINDS, "imagenet")):
+        raise _not_caffe("the untrained network" if kind in RANDOM_KINDS else
+                         "torchvision's ImageNet weights")
     if kind in RANDOM_KINDS:
         try:
             return random_weights(int(seed) if seed else DEFAULT_RANDOM_SEED, kind)
@@ -118,16 +157,22 @@ def resolve_weights(spec: str | os.PathLike = "imagenet", *, download: bool = Tr
             raise WeightsError(f"bad random weights seed in {text!r}; write {kind}:SEED, "
                                "SEED a whole number") from None
     if text.lower() != "imagenet":
-        return load_file(text, source="file")
-    env_path = os.environ.get(ENV_VAR)
+        return load_file(text, source="file", weights_format=weights_format)
     if env_path:
-        return load_file(env_path, source="file")
+        return load_file(env_path, source="file", weights_format=weights_format)
     cached = hub_cache_file()
     if cached.is_file():
         return load_file(cached, source="cache")
     if download:
         return _download(progress)
     raise _offline_error("downloads are disabled")
+
+
+def _not_caffe(what: str) -> WeightsError:
+    return WeightsError(
+        f"{setting('weights_format', 'caffe')} is for a file of converted Caffe weights "
+        f"(vgg19-d01eb7cb.pth): give its path as {setting('weights', 'PATH')}; {what} take "
+        "torchvision's pixels")
 
 
 def _download(progress: bool) -> Weights:
@@ -152,8 +197,9 @@ def _offline_error(reason: str) -> WeightsError:
     )
 
 
-def load_file(path: str | os.PathLike, source: str) -> Weights:
-    """Load and shape-check a state dict file of VGG-19 (full model or ``features`` only)."""
+def load_file(path: str | os.PathLike, source: str, weights_format: str = "auto") -> Weights:
+    """Load and shape-check a state dict file of VGG-19 (full model or ``features`` only),
+    its pixel format ``weights_format`` ("auto": :data:`KNOWN_FILES`, else torchvision's)."""
     path = Path(path).expanduser()
     if not path.is_file():
         raise WeightsError(f"weights file {path} does not exist; check the path or use "
@@ -169,9 +215,13 @@ def load_file(path: str | os.PathLike, source: str) -> Weights:
         raise WeightsError(f"cannot read weights file {path}: {error}".splitlines()[0]) from None
     if not isinstance(state, dict):
         raise WeightsError(f"weights file {path} holds a {type(state).__name__}, not a state dict")
-    label = f"{'ImageNet' if source == 'cache' else 'file'} ({path.name})"
-    return Weights(_checked(_features_only(state), str(path)), source, file_sha256(path), label,
-                   str(path))
+    sha = file_sha256(path)
+    if weights_format == "auto":
+        weights_format = KNOWN_FILES.get(sha[:8], "torchvision")
+    caffe = ", Caffe" if weights_format == "caffe" else ""
+    label = f"{'ImageNet' if source == 'cache' else 'file'} ({path.name}{caffe})"
+    return Weights(_checked(_features_only(state), str(path)), source, sha, label, str(path),
+                   format=weights_format)
 
 
 def _refused(path: Path, reason: str) -> WeightsError:

@@ -207,6 +207,9 @@ class WeightsChooser:
                                value="imagenet", tooltip=OPTIONS["weights"].help)
         self.file = FileEdit(name="weights_file", label="weights file", mode="r",
                              filter="PyTorch state dict (*.pth *.pt)", visible=False)
+        option = OPTIONS["weights_format"]
+        self.format = ComboBox(name="weights_format", label=option.label, visible=False,
+                               choices=list(option.choices), value="auto", tooltip=option.help)
         self.warning = wrapping_label(
             "weights_warning",
             "Untrained VGG-19: results are labelled 'random' (He et al. 2016).",
@@ -215,10 +218,10 @@ class WeightsChooser:
 
     @property
     def widgets(self) -> list[Widget]:
-        return [self.source, self.file, self.warning]
+        return [self.source, self.file, self.format, self.warning]
 
     def _changed(self) -> None:
-        self.file.visible = self.source.value == "file"
+        self.file.visible = self.format.visible = self.source.value == "file"
         self.warning.visible = self.source.value.startswith("random")
 
     def spec(self) -> str:
@@ -230,13 +233,20 @@ class WeightsChooser:
             raise NeuralStyleError("choose an existing weights file (.pth) first")
         return os.fspath(path)
 
-    def show(self, spec: str, file: str = "") -> None:
+    def options(self) -> dict[str, str]:
+        """``weights`` (:meth:`spec`) and ``weights_format``, as Config and the engine take
+        them."""
+        return {"weights": self.spec(),
+                "weights_format": self.format.value if self.source.value == "file" else "auto"}
+
+    def show(self, spec: str, file: str = "", weights_format: str = "auto") -> None:
         """Show weights ``spec`` (``imagenet``, ``random``, ``file`` with ``file``, or a
-        path)."""
+        path) and the file's ``weights_format``."""
         known = {source for _, source in WEIGHT_SOURCES}
         self.source.value = spec if spec in known else "file"
         if spec not in known or file:
             self.file.value = file or spec
+        self.format.value = weights_format
 
 
 def image_picker(name: str, label: str, choices: Callable, **options) -> ComboBox:
@@ -409,23 +419,26 @@ class RunForm:
         """Show every setting of ``config`` (a recorded run's, to run it again)."""
         self.set(**{name: shown(name, getattr(config, name)) for name in self.settings})
         self.styles.show_blend(config.style_blend)
-        self.weights.show(config.weights)
+        self.weights.show(config.weights, weights_format=config.weights_format)
 
     def apply(self, values: dict) -> None:
         """Show stored settings (:mod:`.settings`): Config fields and the weights file."""
         values = dict(values)
         if "weights" in values:
-            self.weights.show(values.pop("weights"), values.pop("weights_file", ""))
+            self.weights.show(values.pop("weights"), values.pop("weights_file", ""),
+                              values.pop("weights_format", "auto"))
         values.pop("weights_file", None)
+        values.pop("weights_format", None)
         self.set(**{name: value for name, value in values.items() if name in self.settings})
 
     def remembered(self) -> dict:
         """The settings a run started with, as :func:`.settings.remember` keeps them."""
         values = {name: setting_value(self.settings[name]) for name in REMEMBERED
                   if name in self.settings}
+        file = self.weights.source.value == "file"
         return {**values, "weights": self.weights.source.value,
-                "weights_file": str(self.weights.file.value)
-                if self.weights.source.value == "file" else ""}
+                "weights_file": str(self.weights.file.value) if file else "",
+                "weights_format": self.weights.format.value if file else "auto"}
 
     def snapshot(self, viewer, size: int, title: str | None) -> Inputs:
         """Copies of the images the task reads, as displayed now (main thread); how they
@@ -448,5 +461,5 @@ class RunForm:
                  if self.task in OPTIONS[name].tasks}
         if self.task in OPTIONS["style_blend"].tasks:
             given["style_blend"] = self.styles.blend()
-        return Config(self.task, weights=self.weights.spec(), **given)
+        return Config(self.task, **self.weights.options(), **given)
 

@@ -82,7 +82,7 @@ class InspectWidget(PluginWidget):
     def prepare(self) -> Job:
         names = self.chosen_layers()
         options = {name: setting_value(widget) for name, widget in self.settings.items()}
-        options["weights"] = self.weights_chooser.spec()
+        options.update(self.weights_chooser.options())
         size, point = options["size"], self.viewer.dims.point
         self._source = snapshot(picked(self.image), point, size, self.colours.value)
         compare = self.compare.value if self.view.value == "gram" else None

@@ -12,7 +12,8 @@ from ..core.device import available_devices
 from .launch import PLUGIN
 
 #: the settings a widget starts from and remembers (Config fields, and the weights file)
-REMEMBERED = ("device", "weights", "weights_file", "size", "steps", "precision")
+REMEMBERED = ("device", "weights", "weights_file", "weights_format", "size", "steps",
+              "precision")
 
 
 def _stored():
