@@ -1,5 +1,5 @@
 """The transfer controls, one picture grid each, for docs/controls.md: result colours, style
-scale and style loss, on the bundled samples.
+scale, style loss and a blend of two styles, on the bundled samples.
 
 Weights: ImageNet if they can be found or downloaded, otherwise the untrained network, and
 every caption says which.
@@ -16,16 +16,19 @@ from napari_neural_style.core.tasks import Run
 from napari_neural_style.samples import load_sample
 
 STYLE_SCALES = (0.5, 1.0, 2.0)
+#: blend weights of the two styles, from all the first to all the second
+BLENDS = ((1, 0), (3, 1), (1, 1), (1, 3), (0, 1))
 
 
 def main() -> None:
     args, weights, spec, label = picture_options(__doc__.splitlines()[0], 192, 150)
     content, style = load_sample("astronaut"), load_sample("immunohistochemistry")
 
-    def transfer(**options):
+    def transfer(styles=(style,), **options):
         config = Config.for_task("transfer", size=args.size, steps=args.steps, weights=spec,
                                  **options)
-        return Run(config, content=content, style=style, weights=weights).complete().image
+        return Run(config, content=content, style=list(styles),
+                   weights=weights).complete().image
 
     inputs = [("content", to_numpy(to_tensor(content, args.size))),
               ("style", to_numpy(to_tensor(style, args.size)))]
@@ -39,6 +42,12 @@ def main() -> None:
     tiles = [(f"--style-loss {loss}", transfer(style_loss=loss)) for loss in STYLE_LOSSES]
     print(grid(inputs + tiles, args.out / "controls-style-loss.png",
                f"Style loss, the seed's transfer ({label})"))
+    second = load_sample("coffee")
+    tiles = [(f"--style-blend {a},{b}", transfer((style, second), style_blend=(a, b)))
+             for a, b in BLENDS]
+    print(grid([*inputs, ("style 2", to_numpy(to_tensor(second, args.size))), *tiles],
+               args.out / "controls-style-blend.png",
+               f"Two styles blended, the seed's transfer ({label})"))
 
 
 if __name__ == "__main__":
