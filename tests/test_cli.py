@@ -265,3 +265,44 @@ def test_caffe_weights_from_the_command_line(images, tmp_path, capsys):
                  "--weights-format", "caffe"]) == 2
     assert "--weights-format caffe is for a file of converted Caffe weights" in \
         capsys.readouterr().err
+
+
+def test_a_style_per_region_from_the_command_line(images, tmp_path, capsys):
+    import numpy as np
+    import tifffile
+
+    content, style = str(images / "content.png"), str(images / "style.png")
+    labels = np.zeros((96, 96), np.uint16)
+    labels[:, 48:] = 2
+    labels[:48, :48] = 1
+    tifffile.imwrite(tmp_path / "labels.tif", labels)
+    common = ["--size", "48", "--steps", "2", "--style-layers", "conv_1,conv_3", "--weights",
+              "random", "--device", "cpu", "--regions", str(tmp_path / "labels.tif")]
+    metrics = tmp_path / "m.json"
+    assert main(["transfer", content, "-o", str(tmp_path / "o.png"), "--json", str(metrics),
+                 "--region", f"1={style}:2", "--region", f"2={content}", "--region", "0=content",
+                 *common]) == 0
+    params = json.loads(metrics.read_text())["params"]
+    assert params["regions"] == [[1, 0, 2.0], [2, 1, 1.0], [0, None, 0.0]]
+    capsys.readouterr()
+    assert main(["transfer", content, "-o", str(tmp_path / "x.png"), "--region", f"3={style}",
+                 *common]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "label 3 is given a region but no pixel" in err and len(err.splitlines()) == 1, err
+    with pytest.raises(SystemExit) as usage:
+        main(["transfer", content, "-o", str(tmp_path / "x.png"), "--region", "x=content",
+              *common])
+    assert usage.value.code == 2 and "write LABEL=STYLE[:WEIGHT]" in capsys.readouterr().err
+
+
+def test_regions_copy_as_a_command_line():
+    import shlex
+
+    from napari_neural_style.cli import build_parser, command_line, config_from
+    from napari_neural_style.core.config import Config
+
+    config = Config.for_task("transfer", regions=((1, 1, 0.5), (2, 0, 1.0), (0, None, 0.0)))
+    line = command_line(config, {"content": "c.png", "style": ["a.png", "b.png"],
+                                 "labels": "l.tif"})
+    assert "--regions l.tif --region 1=b.png:0.5 --region 2=a.png:1 --region 0=content" in line
+    assert config_from(build_parser().parse_args(shlex.split(line)[1:])) == config

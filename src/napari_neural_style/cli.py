@@ -53,9 +53,12 @@ def build_parser(recorded=None) -> argparse.ArgumentParser:
     for task in TASKS:
         command = commands.add_parser(task, help=HELP[task])
         for role, name in INPUT_NAMES[task].items():
-            several = {"nargs": "+", "help": "one image, or several to blend (--style-blend)"} \
+            several = {"nargs": "+" if task == "texture" else "*",
+                       "help": "one image, or several to blend (--style-blend)"} \
                 if role == "style" else {}
             command.add_argument(role, metavar=name.upper(), type=Path, **several)
+        if task == "transfer":
+            _add_region_options(command)
         _add_outputs(command)
         defaults = recorded if recorded is not None and recorded.task == task else None
         _add_options(command, defaults or Config.for_task(task))
@@ -66,6 +69,34 @@ def build_parser(recorded=None) -> argparse.ArgumentParser:
     features.add_argument("-o", "--output", required=True, type=Path)
     _add_options(features, Config.for_task("reconstruct"), FEATURE_OPTIONS)
     return parser
+
+
+def _add_region_options(command: argparse.ArgumentParser) -> None:
+    """``--regions LABELS`` and ``--region LABEL=STYLE[:WEIGHT]`` (Config.regions)."""
+    command.add_argument("--regions", dest="labels", type=Path, metavar="LABELS",
+                         help="a label image over the content (integer TIFF or PNG): with "
+                              "--region, a style per label")
+    command.add_argument("--region", dest="region_specs", action="append", default=[],
+                         type=_region_spec, metavar="LABEL=STYLE[:WEIGHT]",
+                         help="label LABEL takes style image STYLE (weight 1 unless given), or "
+                              "LABEL=content: no style there; labels not given, 0 too, are "
+                              "content only; repeat for each label")
+
+
+def _region_spec(text: str) -> tuple[int, Path | None, float]:
+    """``"1=a.jpg:0.5"`` -> ``(1, Path("a.jpg"), 0.5)``; ``"3=content"`` -> ``(3, None, 0)``."""
+    label, separator, target = text.partition("=")
+    if not separator or not label.strip().isdigit() or not target:
+        raise argparse.ArgumentTypeError(f"write LABEL=STYLE[:WEIGHT] or LABEL=content, not "
+                                         f"{text!r}")
+    if target == "content":
+        return int(label), None, 0.0
+    path, _, weight = target.rpartition(":")
+    try:
+        return (int(label), Path(path), float(weight)) if path else (int(label), Path(target),
+                                                                     1.0)
+    except ValueError:  # a ':' in the file's name
+        return int(label), Path(target), 1.0
 
 
 def _add_outputs(command: argparse.ArgumentParser) -> None:
@@ -88,7 +119,8 @@ def _add_options(command: argparse.ArgumentParser, defaults,
     from .core.config import OPTIONS
 
     types = {item.name: item.type for item in fields(defaults)}
-    wanted = names or [name for name, option in OPTIONS.items() if defaults.task in option.tasks]
+    wanted = names or [name for name, option in OPTIONS.items() if defaults.task in option.tasks
+                       and name != "regions"]  # regions: _add_region_options
     for name in wanted:
         option, value = OPTIONS[name], getattr(defaults, name)
         flags = [f"--{name.replace('_', '-')}"]
@@ -127,8 +159,8 @@ def _text(name: str, value):
 
 def command_line(config, inputs: dict[str, str | list[str]], output: str = "result.tif") -> str:
     """The command that runs ``config`` again on the files ``inputs`` (role -> path, or the
-    styles' paths; "init": the image it starts from, if any): the options that differ from
-    the task's defaults, as :func:`config_from` reads them back."""
+    styles' paths; "init": the image it starts from, "labels": the label image, if any): the
+    options that differ from the task's defaults, as :func:`config_from` reads them back."""
     from .core.config import OPTIONS, Config
 
     defaults = Config.for_task(config.task)
@@ -136,10 +168,23 @@ def command_line(config, inputs: dict[str, str | list[str]], output: str = "resu
     words = ["napari-neural-style", config.task, *files, "-o", output]
     for name, option in OPTIONS.items():
         value = getattr(config, name)
-        if config.task in option.tasks and value != getattr(defaults, name):
+        if name == "regions" and value:
+            words += _region_words(value, files[1:], inputs.get("labels", "LABELS.tif"))
+        elif config.task in option.tasks and value != getattr(defaults, name):
             value = inputs.get("init", "START.png") if value == "image" else _text(name, value)
             words += [f"--{name.replace('_', '-')}", str(value)]
     return shlex.join(words)
+
+
+def _region_words(regions: tuple, styles: list[str], labels: str) -> list[str]:
+    """``--regions LABELS --region 1=a.png:1 ...`` for ``Config.regions`` over ``styles``."""
+    from .core.config import format_numbers
+
+    words = ["--regions", labels]
+    for label, style, weight in regions:
+        target = "content" if style is None else f"{styles[style]}:{format_numbers((weight,))}"
+        words += ["--region", f"{label}={target}"]
+    return words
 
 
 def _paths(value):
@@ -170,7 +215,20 @@ def config_from(args: argparse.Namespace):
              if item.name != "task" and hasattr(args, item.name)}
     if start_file(args) is not None:
         given["init"] = "image"
+    if getattr(args, "region_specs", None):
+        files = [path.resolve() for path in style_files(args)]
+        given["regions"] = tuple((label, None if path is None else files.index(path.resolve()),
+                                  weight) for label, path, weight in args.region_specs)
     return Config(args.command, **given)
+
+
+def style_files(args: argparse.Namespace) -> list[Path]:
+    """The style images: those given in place, then those only ``--region`` names."""
+    files = list(getattr(args, "style", None) or [])
+    for _, path, _ in getattr(args, "region_specs", None) or ():
+        if path is not None and path.resolve() not in {known.resolve() for known in files}:
+            files.append(path)
+    return files
 
 
 def start_file(args: argparse.Namespace) -> Path | None:
@@ -214,7 +272,11 @@ def _check_outputs(args: argparse.Namespace) -> None:
     from .core.image_files import check_writable, image_suffixes
 
     roles = INPUT_NAMES.get(args.command, {"image": "image"})  # features reads one image
-    inputs = {path.resolve(): role for role in roles for path in _paths(getattr(args, role))}
+    inputs = {path.resolve(): role for role in roles if role != "style"
+              for path in _paths(getattr(args, role))}
+    inputs.update({path.resolve(): "style" for path in style_files(args)})
+    if getattr(args, "labels", None):
+        inputs[args.labels.resolve()] = "label"
     start = start_file(args)
     if start is not None:
         inputs[start.resolve()] = "start"
@@ -237,11 +299,12 @@ def _optimize(args: argparse.Namespace) -> int:
 
     config = config_from(args)
     images = {role: read_image(getattr(args, role)) if role == "content" else
-              [read_image(path) for path in getattr(args, role)]
+              [read_image(path) for path in style_files(args)]
               for role in INPUT_NAMES[args.command]}
     notes = _upsampling_notes(config, images)
-    start = start_file(args)
-    run = Run(config, **images, init_image=None if start is None else read_image(start))
+    start, labels = start_file(args), getattr(args, "labels", None)
+    run = Run(config, **images, init_image=None if start is None else read_image(start),
+              labels=None if labels is None else read_image(labels, labels=True))
     try:
         for _ in with_progress(run, notes):
             pass

@@ -474,11 +474,13 @@ def test_the_widget_offers_every_option_of_its_task(make_napari_viewer, task):
                if not setting.native.isHidden()}
     if not form.styles.buttons.native.isHidden():  # the blend weights, beside the styles
         offered.add("style_blend")
+    if not form.regions.labels.native.isHidden():  # shown with a Labels layer chosen
+        offered |= {"regions", "region_mask", "feather"}
     wanted = {name for name, option in OPTIONS.items() if task in option.tasks} - {
         "weights", "weights_format"}  # the weights chooser shows these
     assert offered == wanted
     assert {item.name for item in fields(Config)} - {"task"} == \
-        set(form.settings) | {"weights", "weights_format", "style_blend"}
+        set(form.settings) | {"weights", "weights_format", "style_blend", "regions"}
     # every value round-trips: shown from a Config, read back into the same Config
     blend = {"style_blend": (0.25, 0.75)} if "style_blend" in wanted else {}
     config = Config.for_task(task, size=48, steps=5, learning_rate=0.5, coarse_steps=3,
@@ -527,3 +529,34 @@ def test_a_weights_file_takes_its_format(make_napari_viewer, tmp_path):
     assert widget.form.config().weights_format == "auto"
     widget.form.show(config)
     assert widget.form.config() == config
+
+
+def test_a_style_per_painted_region(qtbot, viewer_with_images):
+    viewer = viewer_with_images
+    widget = dock(viewer, "transfer", steps=2)
+    content = viewer.layers["astronaut"]
+    labels = np.zeros(content.data.shape[:2], np.int32)
+    labels[:, : labels.shape[1] // 2] = 1
+    painted = viewer.add_labels(labels, name="painted")
+    form = widget.form
+    assert not form.styles.pickers[0].native.isHidden()
+    form.regions.labels.value = painted
+    assert form.styles.pickers[0].native.isHidden()  # the table chooses the styles now
+    rows = list(form.regions.table)
+    assert [row.name for row in rows] == ["label_1"]
+    rows[0][1].value = viewer.layers["coffee"]
+    rows[0][2].value = 2.0
+    # painting a new label adds its row, content only until given a style
+    painted.data = np.where(np.arange(labels.shape[1]) > labels.shape[1] - 10, 3, labels)
+    assert [row.name for row in form.regions.table] == ["label_1", "label_3"]
+    before = {layer.name: layer.data.copy() for layer in viewer.layers}
+    layer = run_to_end(qtbot, widget)
+    record = layer.metadata[METADATA_KEY]
+    assert [list(region) for region in record["params"]["regions"]] == \
+        [[1, 0, 2.0], [3, None, 0.0]]
+    assert record["inputs"]["labels"]["layer"] == "painted"
+    assert record["inputs"]["style"]["layer"] == "coffee"
+    for name, data in before.items():
+        assert unchanged(viewer.layers[name], data)
+    form.regions.labels.value = None
+    assert not form.styles.pickers[0].native.isHidden() and form.config().regions == ()

@@ -39,6 +39,8 @@ MEMORY_MODES = ("auto", "fast", "lean")
 INITS = ("content", "noise", "style", "image")
 #: the style statistic matched (core/losses.py: STYLE_TARGETS)
 STYLE_LOSSES = ("gram", "meancov")
+#: how a region's mask reaches a layer's grid (core/regions.py)
+REGION_MASKS = ("simple", "inside")
 #: whose colours a transfer takes (core/colour.py)
 COLOURS = ("style", "luminance", "match", "original")
 #: working size (longest side) from which ``memory="auto"`` recomputes activations.  Measured
@@ -125,6 +127,17 @@ class Config:
         "at every scale (brush strokes: 2 doubles their size, 0.5 halves it); one number for "
         "every style, or one per style (1,0.5); a style smaller than that is upsampled, as "
         "the content is", low=0.05, high=16, tasks=("transfer",))
+    regions: tuple[tuple[int, int | None, float], ...] = _option(
+        (), "regions", "a style per region of a label image over the content: (label, style "
+        "number from 0 or None for content only, weight) each; labels not given (0 too) are "
+        "content only", tasks=("transfer",))
+    region_mask: str = _option(
+        "simple", "region masks", "how a region's mask reaches each layer: simple (averaged "
+        "down at each pooling) or inside (only positions whose receptive field lies inside "
+        "the region)", choices=REGION_MASKS, tasks=("transfer",))
+    feather: float = _option(0.0, "feather (px)", "soft region edges: a Gaussian blur of "
+                             "the masks, sigma in working pixels", low=0, high=256,
+                             tasks=("transfer",))
     colour: str = _option(
         "style", "result colours", "whose colours the result takes: style (no control), luminance "
         "(transfer on luminance, then the content's colours), match (the style's colours "
@@ -161,7 +174,7 @@ class Config:
         if self.init is None:
             object.__setattr__(self, "init", "content" if self.task == "transfer" else "noise")
         for name in ("optimizer", "init", "colour", "style_loss", "pooling", "precision",
-                     "memory", "weights_format"):
+                     "memory", "weights_format", "region_mask"):
             _check_choice(name, getattr(self, name), OPTIONS[name].choices)
         self._check_layers()
         if self.task != "transfer" and self.init == "content":
@@ -180,6 +193,9 @@ class Config:
         object.__setattr__(self, "style_scale", _style_scales(self.style_scale))
         if self.style_blend is not None:
             object.__setattr__(self, "style_blend", _proportions(self.style_blend))
+        object.__setattr__(self, "regions", _regions(self.regions, self))
+        if not (math.isfinite(self.feather) and self.feather >= 0):
+            raise InputError(f"feather must be a number of px >= 0, not {self.feather}")
         if self.learning_rate is not None and not self.learning_rate > 0:
             raise InputError(f"learning_rate must be > 0, not {self.learning_rate}")
         if self.lbfgs_history < 1:
@@ -300,6 +316,43 @@ def _proportions(weights) -> tuple[float, ...]:
     if total <= 0:
         raise InputError("style_blend weights are all 0: give at least one style a weight > 0")
     return tuple(float(each) / total for each in values)
+
+
+def _regions(regions, config: Config) -> tuple[tuple[int, int | None, float], ...]:
+    """``regions`` as a tuple of ``(label, style or None, weight)``, checked."""
+    checked = []
+    for entry in regions or ():
+        try:
+            label, style, weight = entry
+            label, weight = _whole(label), float(weight)
+            style = None if style is None else _whole(style)
+        except (TypeError, ValueError):
+            raise InputError(f"a region is (label, style number or None, weight), not "
+                             f"{entry!r}") from None
+        if label < 0 or (style is not None and style < 0) or not (math.isfinite(weight)
+                                                                    and weight >= 0):
+            raise InputError(f"region {entry!r}: label and style must be >= 0 and the weight a "
+                             "number >= 0")
+        checked.append((label, style, weight))
+    labels = [label for label, _, _ in checked]
+    if len(set(labels)) < len(labels):
+        raise InputError("each label may have one region only; "
+                         f"{sorted({label for label in labels if labels.count(label) > 1})} "
+                         "appear more than once")
+    if checked and config.task != "transfer":
+        raise InputError("regions are for transfer: they map labels over a content image")
+    if checked and config.style_blend is not None:
+        raise InputError("regions give each label its own style: leave style_blend out")
+    if checked and all(style is None for _, style, _ in checked):
+        raise InputError("no region has a style: give at least one label a style image")
+    return tuple(checked)
+
+
+def _whole(value) -> int:
+    """``value`` as an int, if it is a whole number."""
+    if isinstance(value, bool) or float(value) != int(value):
+        raise ValueError(value)
+    return int(value)
 
 
 def _checked_scales(scales) -> tuple[float, ...]:

@@ -25,8 +25,9 @@ TIFF_SUFFIXES = (".tif", ".tiff")
 RGB_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".ppm", ".tga")
 
 
-def read_image(path: str | Path) -> np.ndarray:
-    """Read an image file (TIFF through tifffile, anything else through Pillow)."""
+def read_image(path: str | Path, labels: bool = False) -> np.ndarray:
+    """Read an image file (TIFF through tifffile, anything else through Pillow); a palette
+    image gives its colours, or with ``labels`` its indices (a label image's values)."""
     path = Path(path)
     if not path.is_file():
         raise InputError(f"cannot read {path}: no such file")
@@ -38,7 +39,8 @@ def read_image(path: str | Path) -> np.ndarray:
         from PIL import Image
 
         with Image.open(path) as image:
-            return np.asarray(image.convert("RGBA") if image.mode == "P" else image)
+            return np.asarray(image.convert("RGBA") if image.mode == "P" and not labels
+                              else image)
     except (OSError, ValueError) as error:
         raise InputError(f"cannot read {path} as an image: {error}") from None
 

@@ -103,14 +103,30 @@ class Moments:
     second: torch.Tensor  # (C, C)
 
     @classmethod
-    def of(cls, features: torch.Tensor) -> Moments:
-        """The moments of ``(1, C, H, W)`` features, in float32."""
-        return cls(features.float().mean(dim=(0, 2, 3)), gram_matrix(features)[0])
+    def of(cls, features: torch.Tensor, mask: torch.Tensor | None = None) -> Moments:
+        """The moments of ``(1, C, H, W)`` features, in float32; with a ``(1, 1, H, W)``
+        ``mask`` ``m``, over positions weighted by it, ``E_m[g] = sum m g / sum m`` (the guided
+        moments of Gatys et al. 2017: a binary mask gives the region's own moments)."""
+        if mask is None:
+            return cls(features.float().mean(dim=(0, 2, 3)), gram_matrix(features)[0])
+        total = mask.sum()
+        mean = (features.float() * mask).sum(dim=(0, 2, 3)) / total
+        return cls(mean, second_moment(features, mask))
 
     @property
     def covariance(self) -> torch.Tensor:
         """``C = E[f f^T] - mu mu^T``."""
         return self.second - torch.outer(self.mean, self.mean)
+
+
+def second_moment(features: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+    """``E_m[f f^T]`` ``(C, C)``: the Gram matrix, over positions weighted by ``mask`` if
+    given, ``G_m = (F m^1/2)(F m^1/2)^T / sum m`` (:func:`gram_matrix` of the masked features,
+    rescaled from its mean over all positions to the mask's)."""
+    if mask is None:
+        return gram_matrix(features)[0]
+    positions = features.shape[-2] * features.shape[-1]
+    return gram_matrix(features.float() * mask.sqrt())[0] * (positions / mask.sum())
 
 
 def blend(moments: list[Moments], proportions: tuple[float, ...] | None = None) -> Moments:
@@ -132,8 +148,11 @@ class GramTarget:
     def of(cls, moments: Moments) -> GramTarget:
         return cls(moments.second)
 
-    def loss(self, features: torch.Tensor) -> torch.Tensor:
-        return style_loss(features, self.gram)
+    def loss(self, features: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        """:func:`style_loss`, over the positions ``mask`` weighs if given."""
+        if mask is None:
+            return style_loss(features, self.gram)
+        return relative_mse(second_moment(features, mask), self.gram)
 
 
 @dataclass(frozen=True)
@@ -160,8 +179,8 @@ class MeanCovTarget:
         cov = moments.covariance
         return cls(moments.mean, cov, symmetric_sqrt(cov.double()).float())
 
-    def loss(self, features: torch.Tensor) -> torch.Tensor:
-        moments = Moments.of(features)
+    def loss(self, features: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        moments = Moments.of(features, mask)
         cov = moments.covariance
         cross = sqrtm_newton_schulz(self.cov_sqrt @ cov @ self.cov_sqrt)
         distance = (moments.mean - self.mean).pow(2).sum() + \

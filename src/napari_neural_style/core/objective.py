@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import torch
 
 from .losses import STYLE_TARGETS, Moments, blend, content_loss, tv_loss
+from .regions import RegionPlan
 from .vgg import VGGEncoder
 from .vgg_layers import layer
 
@@ -62,10 +63,11 @@ class Objective:
                     style_layers: tuple[str, ...],
                     memory_format: torch.memory_format = torch.contiguous_format,
                     style_loss: str = "gram", style_blend: tuple[float, ...] | None = None,
-                    **weights: float) -> Objective:
+                    regions: RegionPlan | None = None, **weights: float) -> Objective:
         """Targets: features of ``content`` at the content layers; at the style layers, the
         style statistic ``style_loss`` (:data:`~.losses.STYLE_TARGETS`) of the ``styles``'
-        moments blended in proportions ``style_blend`` (default: equal)."""
+        moments blended in proportions ``style_blend`` (default: equal), or each style's in
+        its own ``regions`` (:mod:`.regions`)."""
         with torch.no_grad():
             content_targets = {}
             if content_layers:
@@ -79,8 +81,8 @@ class Objective:
                     for name in style_layers:
                         moments[name].append(Moments.of(features[name]))
                 target = STYLE_TARGETS[style_loss]
-                style_targets = {name: target(blend(each, style_blend))
-                                 for name, each in moments.items()}
+                style_targets = regions.targets(moments, style_loss) if regions else {
+                    name: target(blend(each, style_blend)) for name, each in moments.items()}
         return cls(encoder, content_targets, style_targets, memory_format=memory_format,
                    **weights)
 

@@ -4,7 +4,9 @@ At a fixed set of layers (whatever the run optimized), a result's
 
 * ``content_error[l] = mean((F_l - P_l)^2) / mean(P_l^2)`` against the content image, and
 * ``gram_distance[l] = mean((G_l - A_l)^2) / mean(A_l^2)`` against the style image (several
-  styles: their Grams blended as the run blended them),
+  styles: their Grams blended as the run blended them), or with regions
+  ``region_gram_distance[label][l]``: the guided Gram of the result over the region against
+  its own style's,
 
 the same relative errors as the losses (:mod:`.losses`).  Layers too deep for the image
 size are left out.
@@ -14,7 +16,8 @@ from __future__ import annotations
 
 import torch
 
-from .losses import Moments, blend, content_loss, style_loss
+from .losses import Moments, blend, content_loss, relative_mse, second_moment
+from .regions import RegionPlan, layer_masks
 from .vgg import VGGEncoder
 from .vgg_layers import min_image_side
 from .weights import Weights
@@ -25,9 +28,11 @@ QUALITY_LAYERS = ("conv_1", "conv_2", "conv_3", "conv_4", "conv_5", "conv_8", "c
 
 def quality(weights: Weights, pooling: str, pixels: torch.Tensor, content: torch.Tensor | None,
             styles: list[torch.Tensor], style_blend: tuple[float, ...] | None = None,
-            memory_format: torch.memory_format = torch.contiguous_format) -> dict:
+            memory_format: torch.memory_format = torch.contiguous_format,
+            regions: RegionPlan | None = None) -> dict:
     """``{"layers", "content_error": {layer: e}, "gram_distance": {layer: d}}`` of ``pixels``
-    (``style_blend``: the styles' proportions, default equal)."""
+    (``style_blend``: the styles' proportions, default equal; ``regions``: at the result's
+    shape)."""
     images = [image for image in (pixels, content, *styles) if image is not None]
     smallest = min(min(image.shape[-2:]) for image in images)
     layers = tuple(name for name in QUALITY_LAYERS if smallest >= min_image_side([name]))
@@ -36,26 +41,43 @@ def quality(weights: Weights, pooling: str, pixels: torch.Tensor, content: torch
     encoder = VGGEncoder(weights, layers, pooling, memory_format).to(pixels.device)
     content_error: dict[str, float] = {}
     gram_distance: dict[str, float] = {}
+    region_distance: dict[str, dict[str, float]] = {}
     # tap by tap, the result beside the content in one batch, so that no layer's features
     # outlive its comparison: at 1024 px this pass peaked at 2.5 GB holding them all
     with torch.no_grad():
-        style_grams = _blended_grams(encoder, styles, style_blend, memory_format)
+        moments = _style_moments(encoder, styles, memory_format)
+        targets = {name: blend(each, style_blend).second for name, each in moments.items()}
+        masks = _region_masks(regions, layers)
         batch = pixels if content is None else torch.cat([pixels, content])
         for name, features in encoder.stream(batch.contiguous(memory_format=memory_format)):
             if content is not None:
                 content_error[name] = float(content_loss(features[:1], features[1:]))
-            if styles:
-                gram_distance[name] = float(style_loss(features[:1], style_grams[name]))
+            for label, (style, carried) in masks.items():
+                region_distance.setdefault(label, {})[name] = float(relative_mse(
+                    second_moment(features[:1], carried[name]), moments[name][style].second))
+            if styles and not masks:
+                gram_distance[name] = float(relative_mse(second_moment(features[:1]),
+                                                         targets[name]))
+    regional = {"region_gram_distance": region_distance} if regions else {}
     return {"layers": list(layers), "content_error": content_error,
-            "gram_distance": gram_distance}
+            "gram_distance": gram_distance, **regional}
 
 
-def _blended_grams(encoder: VGGEncoder, styles: list[torch.Tensor],
-                   style_blend: tuple[float, ...] | None,
-                   memory_format: torch.memory_format) -> dict[str, torch.Tensor]:
-    """``{layer: sum_i w_i G_i}`` over the styles (:func:`~.losses.blend`)."""
+def _style_moments(encoder: VGGEncoder, styles: list[torch.Tensor],
+                   memory_format: torch.memory_format) -> dict[str, list[Moments]]:
+    """``{layer: [each style's moments]}``."""
     moments: dict[str, list[Moments]] = {}
     for style in styles:
         for name, features in encoder.stream(style.contiguous(memory_format=memory_format)):
             moments.setdefault(name, []).append(Moments.of(features))
-    return {name: blend(each, style_blend).second for name, each in moments.items()}
+    return moments
+
+
+def _region_masks(regions: RegionPlan | None,
+                  layers: tuple[str, ...]) -> dict[str, tuple[int, dict[str, torch.Tensor]]]:
+    """``{label: (style, {layer: mask})}`` of each styled region present."""
+    if regions is None:
+        return {}
+    return {str(label): (style, layer_masks(regions.masks[label], layers, regions.how))
+            for label, style, _ in regions.regions
+            if style is not None and label in regions.masks}

@@ -61,7 +61,7 @@ class Sweep:
 
     def __init__(self, base: Config, parameter: str, values: tuple | list,
                  content: np.ndarray | None = None, style: Styles = None,
-                 init_image: np.ndarray | None = None):
+                 init_image: np.ndarray | None = None, labels: np.ndarray | None = None):
         sweepable(parameter)
         if len(values) < 1:
             raise InputError("a sweep needs at least one value")
@@ -75,7 +75,7 @@ class Sweep:
             self.configs = [replace(base, **{parameter: value}) for value in values]
         self.groups = self._groups()
         self.runs = [BatchRun([self.configs[i] for i in group], content, style,
-                              init_image=init_image) for group in self.groups]
+                              init_image=init_image, labels=labels) for group in self.groups]
         self.snapshots: dict[int, np.ndarray] = {}  # steps sweep: image after k steps
 
     def _groups(self) -> list[list[int]]:

@@ -41,6 +41,7 @@ from .images import resize, to_numpy, to_tensor
 from .objective import BatchObjective, Objective
 from .optimize import Step, optimize_batch
 from .quality import quality
+from .regions import RegionPlan, checked_labels, region_masks
 from .result import ORDINARY_ENDINGS, Result
 from .vgg import VGGEncoder
 from .vgg_layers import min_image_side
@@ -49,7 +50,7 @@ from .weights import Weights, resolve_weights
 #: settings every run of a batch must share (one network, one image size, one schedule)
 SHARED = ("size", "pooling", "weights", "weights_format", "device", "steps", "precision",
           "memory", "scales", "coarse_steps", "lbfgs_history", "colour", "style_scale",
-          "style_loss", "style_blend")
+          "style_loss", "style_blend", "regions", "region_mask", "feather")
 #: one style image, or several (blended: ``Config.style_blend``)
 Styles = np.ndarray | Sequence[np.ndarray] | None
 PRECISION_NAMES = {None: "fp32", torch.bfloat16: "bf16", torch.float16: "fp16"}
@@ -101,7 +102,7 @@ class BatchRun:
 
     def __init__(self, configs: list[Config], content: np.ndarray | None = None,
                  style: Styles = None, weights: Weights | None = None,
-                 init_image: np.ndarray | None = None):
+                 init_image: np.ndarray | None = None, labels: np.ndarray | None = None):
         if not configs:
             raise InputError("a batch needs at least one configuration")
         for field_name in SHARED:
@@ -116,6 +117,8 @@ class BatchRun:
                                    min_side)
         #: the image configs with ``init="image"`` start from, at the working size
         self.init_image = self._start_image(init_image)
+        #: the label image over the content that ``Config.regions`` refers to
+        self.labels = self._labels(labels, content)
         #: resolved on the first iteration unless given (a sweep hands them on)
         self.weights = weights
         self.sizes = self.scale_sizes()
@@ -165,6 +168,19 @@ class BatchRun:
                              f"'{self.configs[0].init}'; set {setting('init', 'image')} to "
                              "start from it, or leave the image out")
         return None if image is None else to_tensor(image, self.configs[0].size, "start image")
+
+    def _labels(self, labels, content: np.ndarray | None) -> np.ndarray | None:
+        """``labels``, checked (:func:`~.regions.checked_labels`), exactly when the configs
+        have regions."""
+        regions = self.configs[0].regions
+        if regions and labels is None:
+            raise InputError("regions need the label image they refer to: give labels (the "
+                             "command line: --regions LABELS)")
+        if labels is not None and not regions:
+            raise InputError("a label image was given, but no region: map its labels to "
+                             "styles (regions), or leave it out")
+        return None if labels is None else checked_labels(
+            labels, np.shape(content), regions, len(self.styles))
 
     def layers(self, kind: str) -> tuple[str, ...]:
         """The union, in order, of the configs' ``layers``, ``content_layers`` or
@@ -281,7 +297,9 @@ class BatchRun:
         shared = Objective.from_images(
             engine.encoder, content, styles, self.layers("content_layers"),
             self.layers("style_layers"), memory_format=engine.memory_format,
-            style_loss=first.style_loss, style_blend=first.style_blend)
+            style_loss=first.style_loss, style_blend=first.style_blend,
+            regions=self._regions(engine, tuple(content.shape[-2:]), size)
+            if first.regions else None)
         evaluate = BatchObjective([shared.select(config) for config in self.configs])
         shape = working_shape(*self.output_shape, size)
         if previous is None:
@@ -299,6 +317,14 @@ class BatchRun:
             self._record(steps, offset, size, time.perf_counter() - start)
             yield self.last
         return [step.pixels for step in self.last], content
+
+    def _regions(self, engine: Engine, shape: tuple[int, int], size: int) -> RegionPlan:
+        """The regions at a scale whose content is ``shape`` (working size ``size``): masks
+        resampled to it, the feather scaled with it."""
+        config = self.configs[0]
+        masks = region_masks(self.labels, shape, [label for label, _, _ in config.regions],
+                             config.feather * size / config.size, engine.device)
+        return RegionPlan(config.regions, masks, config.region_mask)
 
     def _record(self, steps: list[Step], offset: int, size: int, elapsed: float) -> None:
         """Number a scale's steps in the whole run's count and keep their losses."""
@@ -345,9 +371,11 @@ class BatchRun:
         # stopped at a coarse scale: the result is still given at the working size
         last = [replace(step, pixels=resize(step.pixels, self.output_shape))
                 for step in self.last]
-        numbers = [quality(engine.weights, self.configs[0].pooling, step.pixels,
-                           engine.content, engine.styles, self.configs[0].style_blend,
-                           engine.memory_format)
+        first = self.configs[0]
+        regions = self._regions(engine, self.output_shape, first.size) if first.regions \
+            else None
+        numbers = [quality(engine.weights, first.pooling, step.pixels, engine.content,
+                           engine.styles, first.style_blend, engine.memory_format, regions)
                    if stopped_by in ORDINARY_ENDINGS else {} for step in last]
         # measured as the network saw them; shown in the colours asked for
         last = [replace(step, pixels=self._coloured(step.pixels)) for step in last]
@@ -406,9 +434,9 @@ class Run:
 
     def __init__(self, config: Config, content: np.ndarray | None = None,
                  style: Styles = None, weights: Weights | None = None,
-                 init_image: np.ndarray | None = None):
+                 init_image: np.ndarray | None = None, labels: np.ndarray | None = None):
         self.config = config
-        self.batch = BatchRun([config], content, style, weights, init_image)
+        self.batch = BatchRun([config], content, style, weights, init_image, labels)
 
     def __iter__(self) -> Iterator[Step]:
         batches = iter(self.batch)
@@ -455,9 +483,9 @@ class Run:
 
 
 def run(config: Config, content: np.ndarray | None = None, style: Styles = None,
-        init_image: np.ndarray | None = None) -> Run:
+        init_image: np.ndarray | None = None, labels: np.ndarray | None = None) -> Run:
     """A :class:`Run`; iterate it for steps, or call ``.complete()`` for the result."""
-    return Run(config, content, style, init_image=init_image)
+    return Run(config, content, style, init_image=init_image, labels=labels)
 
 
 def _config(task: str, init_image: np.ndarray | None, **options) -> Config:
@@ -488,10 +516,12 @@ def synthesize_texture(image: np.ndarray | Sequence[np.ndarray],
 def transfer(content: np.ndarray, style: np.ndarray | Sequence[np.ndarray],
              content_layers: str | tuple[str, ...] = DEFAULT_CONTENT_LAYERS,
              style_layers: str | tuple[str, ...] = DEFAULT_STYLE_LAYERS,
-             init_image: np.ndarray | None = None, **options) -> Result:
+             init_image: np.ndarray | None = None, labels: np.ndarray | None = None,
+             **options) -> Result:
     """Style transfer: ``content``'s features at ``content_layers``, ``style``'s Grams (or
-    a blend of several styles': ``style_blend``), from the content image (or noise, the
-    style, ``init_image``: ``init``)."""
+    a blend of several styles': ``style_blend``; or a style per region of ``labels``:
+    ``regions``), from the content image (or noise, the style, ``init_image``: ``init``)."""
     config = _config("transfer", init_image, content_layers=content_layers,
                      style_layers=style_layers, **options)
-    return Run(config, content=content, style=style, init_image=init_image).complete()
+    return Run(config, content=content, style=style, init_image=init_image,
+               labels=labels).complete()

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from magicgui.widgets import ComboBox, Container, PushButton
-from napari.layers import Image
+from napari.layers import Image, Labels
 from napari.qt.threading import thread_worker
 from napari.utils.notifications import show_error
 
@@ -74,16 +74,21 @@ class PluginWidget(Container):
         self.run_button.changed.connect(self.start)
         self.stop_button.changed.connect(self.stop)
 
-    def follow(self, pickers: dict[str, ComboBox]) -> None:
+    def follow(self, pickers: dict[str, ComboBox], others: tuple[ComboBox, ...] = ()) -> None:
         """Keep the image ``pickers`` (role -> picker) honest.  A picker whose layer is removed
         shows nothing, so Run asks for a layer instead of silently taking another; one whose
         layer is renamed keeps it; one showing nothing takes the next image layer added.  They
-        start on a sample made for their role (content or style), else the first image."""
+        start on a sample made for their role (content or style), else the first image.
+        ``others`` (pickers of other layer kinds) only follow the layer list."""
         self._pickers = pickers
         for role, picker in pickers.items():
             picker.changed.connect(lambda layer, role=role: self._remember(role, layer))
         for event in (self.viewer.layers.events.inserted, self.viewer.layers.events.renamed):
             event.connect(self._sync_pickers)
+        for event in (self.viewer.layers.events.inserted, self.viewer.layers.events.removed,
+                      self.viewer.layers.events.renamed):
+            for picker in others:
+                event.connect(picker.reset_choices)
         self._sync_pickers()
 
     def _remember(self, role: str, layer) -> None:
@@ -114,6 +119,10 @@ class PluginWidget(Container):
         """The image layers a picker offers: all but this widget's own outputs."""
         return [(layer.name, layer) for layer in self.viewer.layers
                 if isinstance(layer, Image) and not self.is_own_output(layer)]
+
+    def labels_layers(self, _widget=None) -> list[tuple[str, Labels]]:
+        """The Labels layers a regions picker offers."""
+        return [(layer.name, layer) for layer in self.viewer.layers if isinstance(layer, Labels)]
 
     def input_choices(self, _widget=None) -> list[tuple[str, object]]:
         """What an input picker offers: the image layers, and their on-screen composite when

@@ -40,6 +40,7 @@ from ..core.errors import NeuralStyleError, reword
 from ..core.sweep_spec import SWEEPS
 from ..core.vgg_layers import LAYERS, layer, parse_layers
 from .inputs import COLOURS, COMPOSITE, Inputs, Snapshot, composite, snapshot
+from .regions import RegionTable
 from .settings import REMEMBERED, defaults_note, starting_values
 
 LAYER_CHOICES = [(entry.label, entry.name) for entry in LAYERS]
@@ -51,9 +52,12 @@ WEIGHT_SOURCES = [
 ]
 #: the settings a task widget shows, in order
 RUN_SETTINGS = ("content_layers", "style_layers", "content_weight", "style_weight",
-                "tv_weight", "style_loss", "style_scale", "init", "colour", "steps", "seed",
+                "tv_weight", "style_loss", "style_scale", "region_mask", "feather", "init",
+                "colour", "steps", "seed",
                 "optimizer", "learning_rate", "lbfgs_history", "precision", "memory",
                 "scales", "coarse_steps")
+#: settings shown only while a Labels layer gives the regions
+REGION_SETTINGS = ("region_mask", "feather")
 #: settings whose default is None ("default": the engine decides), as text, and their type
 OPTIONAL_NUMBERS = {"learning_rate": float, "coarse_steps": int}
 #: what every widget that runs the network shows
@@ -342,7 +346,7 @@ class StylePickers:
 class RunForm:
     """Input pickers and every setting of a run of ``task``; :meth:`config` reads them."""
 
-    def __init__(self, task: str, choices: Callable):
+    def __init__(self, task: str, choices: Callable, labels_choices: Callable):
         self._choices = choices
         self.content = image_picker(
             "content", "content", choices,
@@ -350,6 +354,7 @@ class RunForm:
                     "screen, its contrast limits and gamma)")
         self.styles = StylePickers(choices)
         self.style = self.styles.pickers[0]
+        self.regions = RegionTable(choices, labels_choices)
         self.start_image = image_picker(
             "start_image", "start image", choices,
             tooltip="the image the run starts from (start from: image), taken as displayed "
@@ -367,13 +372,15 @@ class RunForm:
         self._task = task
         self.task = task
         self.settings["init"].changed.connect(self._show_start_image)
+        self.regions.labels.changed.connect(self._show_styles)
         self.apply(starting_values())
 
     @property
     def widgets(self) -> list[Widget]:
         settings = [self.choosers[name].widgets if name in self.choosers else [widget]
                     for name, widget in self.settings.items()]
-        return [self.content, *self.styles.widgets, self.start_image, self.colours,
+        return [self.content, *self.styles.widgets, *self.regions.widgets, self.start_image,
+                self.colours,
                 *(widget for group in settings for widget in group), *self.weights.widgets,
                 self.defaults_note]
 
@@ -392,6 +399,28 @@ class RunForm:
     def _show_start_image(self) -> None:
         self.start_image.visible = "init" in self.roles()
 
+    def _show_styles(self) -> None:
+        """The style pickers, unless the regions table chooses the styles."""
+        self.styles.set_visible("style" in self.roles() and not self.regions.active)
+        regions = self.task == "transfer" and self.regions.active
+        self.settings["style_scale"].visible = self.task == "transfer" and not regions
+        for name in REGION_SETTINGS:
+            self.settings[name].visible = regions
+
+    def chosen(self) -> dict[str, object]:
+        """The layer each role of a run reads now (``labels``: the regions' Labels layer);
+        refuses, saying what to do, where one is missing."""
+        if self.task == "transfer" and self.regions.active:
+            layers, _ = self.regions.mapping()
+            chosen = {"content": picked(self.content), "labels": self.regions.labels.value,
+                      **{"style" if index == 0 else f"style_{index + 1}": layer
+                         for index, layer in enumerate(layers)}}
+        else:
+            chosen = {role: picked(self.pickers[role]) for role in self.roles() if role != "init"}
+        if "init" in self.roles():
+            chosen["init"] = picked(self.start_image)
+        return chosen
+
     @property
     def task(self) -> str:
         return self._task
@@ -408,7 +437,8 @@ class RunForm:
         self.settings["init"].value = Config.for_task(task).init
         self.content.visible = "content" in self.roles()
         self.start_image.visible = "init" in self.roles()
-        self.styles.set_visible("style" in self.roles())
+        self.regions.set_visible(transfer)
+        self._show_styles()
 
     def set(self, **values) -> None:
         """Show ``values`` (Config field names)."""
@@ -443,17 +473,18 @@ class RunForm:
     def snapshot(self, viewer, size: int, title: str | None) -> Inputs:
         """Copies of the images the task reads, as displayed now (main thread); how they
         were taken is notified under ``title`` (None: quietly)."""
-        inputs = Inputs({role: self._take(picked(self.pickers[role]), viewer, size)
-                         for role in self.roles()})
+        inputs = Inputs({role: self._take(layer, viewer, size, role == "labels")
+                         for role, layer in self.chosen().items()})
         for note in inputs.notes if title else ():
             show_info(f"{title}: using {note}")
         return inputs
 
-    def _take(self, choice, viewer, size: int) -> Snapshot:
+    def _take(self, choice, viewer, size: int, labels: bool = False) -> Snapshot:
         if choice is COMPOSITE:
             return composite([layer for _, layer in self._choices() if layer is not COMPOSITE],
                              viewer.dims.point, size)
-        return snapshot(choice, viewer.dims.point, size, self.colours.value)
+        return snapshot(choice, viewer.dims.point, size,
+                        "labels" if labels else self.colours.value)
 
     def config(self) -> Config:
         """The configuration the form shows now (validated)."""
@@ -461,5 +492,7 @@ class RunForm:
                  if self.task in OPTIONS[name].tasks}
         if self.task in OPTIONS["style_blend"].tasks:
             given["style_blend"] = self.styles.blend()
+        if self.task == "transfer" and self.regions.active:
+            given.update(style_blend=None, style_scale=(1.0,), regions=self.regions.mapping()[1])
         return Config(self.task, **self.weights.options(), **given)
 

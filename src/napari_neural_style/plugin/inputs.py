@@ -69,7 +69,7 @@ def as_displayed(image: np.ndarray, layer, colours: str = "colormap") -> tuple[n
 def snapshot(layer, world_point: tuple[float, ...], size: int,
              colours: str = "colormap") -> Snapshot:
     """Copy the 2D image ``layer`` shows at ``world_point`` (``viewer.dims.point``), as shown
-    (see :func:`as_displayed`)."""
+    (see :func:`as_displayed`); ``colours="labels"``: a Labels layer's values as they are."""
     rgb = bool(getattr(layer, "rgb", False))
     levels = list(layer.data) if layer.multiscale else [layer.data]
     level_index = _level_for_size(levels, rgb, size)
@@ -90,7 +90,9 @@ def snapshot(layer, world_point: tuple[float, ...], size: int,
     if len(levels) > 1:
         notes.append(f"level {level_index} of {len(levels)} "
                      f"({data.shape[leading]}x{data.shape[leading + 1]} px)")
-    image, display = as_displayed(np.asarray(data[index] if index else data), layer, colours)
+    shown = np.array(data[index] if index else data)
+    image, display = (shown, "label values") if colours == "labels" else \
+        as_displayed(shown, layer, colours)
     _check_shown_image(image, layer)
     factor = upsampling(*image.shape[:2], size)
     if factor > 1:
@@ -193,7 +195,8 @@ class Inputs:
     @property
     def inputs(self) -> dict[str, Snapshot]:
         """The content and style (what results are named after and shaped by)."""
-        return {role: taken for role, taken in self.taken.items() if role != "init"}
+        return {role: taken for role, taken in self.taken.items()
+                if role not in ("init", "labels")}
 
     @property
     def shapes(self) -> list[tuple[int, ...]]:
@@ -211,7 +214,7 @@ class Inputs:
         styles = [self.data(role) for role in self.styles]
         return {"content": self.data("content"),
                 "style": styles if len(styles) > 1 else self.data("style"),
-                "init_image": self.data("init")}
+                "init_image": self.data("init"), "labels": self.data("labels")}
 
     @property
     def notes(self) -> list[str]:

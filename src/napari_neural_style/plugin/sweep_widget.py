@@ -41,13 +41,13 @@ class SweepWidget(PluginWidget):
         self.task_choice = ComboBox(name="task_choice", label="task", choices=list(TASKS),
                                     value=first.task)
         self.values = LineEdit(name="values", label="values", value=format_values(first.values))
-        self.form = RunForm(first.task, self.input_choices)
+        self.form = RunForm(first.task, self.input_choices, self.labels_layers)
         self.form.set(steps=100)
         self.extend([self.parameter, self.task_choice, self.values, *self.form.widgets,
                      *self.run_controls])
         self.parameter.changed.connect(self._parameter_changed)
         self.task_choice.changed.connect(self._task_changed)
-        self.follow(self.form.pickers)
+        self.follow(self.form.pickers, (self.form.regions.labels,))
 
     def _parameter_changed(self) -> None:
         """The swept setting's default values, the task it belongs to, what it needs."""

@@ -37,7 +37,7 @@ class TaskWidget(PluginWidget):
         self._inputs: Inputs | None = None
         self._last_update: Update | None = None
         self.preview: Preview | None = None
-        self.form = RunForm(self.task, self.input_choices)
+        self.form = RunForm(self.task, self.input_choices, self.labels_layers)
         self.from_result = PushButton(
             name="from_result", text="Settings of the selected result",
             tooltip="fill this widget from the selected result layer's provenance, inputs "
@@ -50,7 +50,7 @@ class TaskWidget(PluginWidget):
         self.preview = Preview(self)
         self.extend([*self.form.widgets, self.preview.switch, self.from_result,
                      self.copy_command, *self.run_controls])
-        self.follow(self.form.pickers)
+        self.follow(self.form.pickers, (self.form.regions.labels,))
         self.preview.watch()
 
     def is_own_output(self, layer) -> bool:

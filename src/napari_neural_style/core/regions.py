@@ -1,0 +1,172 @@
+"""A style per region (Gatys et al. 2017, "Controlling perceptual factors", spatial control).
+
+A label image over the content assigns each pixel a region.  ``Config.regions`` maps a label
+to one of the style images with a weight, ``(label, style, weight)``; a label mapped to no
+style (``style=None``), and every label not mapped at all (0, "unlabelled", included), is
+*content only*: no style loss there, the content loss alone.
+
+At each style layer ``l`` the style term is
+
+``L_l = sum_r a_r w_r L(M_{m_r}(F_l), T_r)``
+
+where ``m_r`` is region ``r``'s mask carried to layer ``l``'s grid, ``M_m`` the moments of the
+features over the positions ``m`` weighs (:meth:`~.losses.Moments.of`: for a binary mask the
+region's own average; the guided Gram matrix of Gatys et al.), ``T_r`` the target of the
+region's style (its whole image), ``w_r`` the region's weight and ``a_r`` its share of the
+image.  The share makes every region weigh as its part of the image does, so within a region
+content and style balance as in a one-style transfer with style weight ``w_r`` times the
+style weight, and one region covering everything is exactly a one-style transfer.
+
+Masks reach a layer's grid one of two ways (``Config.region_mask``):
+
+* ``simple``: averaged down at each pooling (a resampling to the layer's grid);
+* ``inside``: eroded at each convolution (3x3) and pooling (2x2), keeping only positions whose
+  receptive field lies inside the region (Gatys' notebooks; pystiche's ``propagate_guide``).
+
+Soft edges: ``Config.feather`` blurs each region's mask with a Gaussian of that many working
+pixels (scikit-image), the masks then summing to 1 at every pixel.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .errors import InputError
+from .losses import STYLE_TARGETS, Moments
+from .vgg_layers import LAYERS, deepest, layer
+
+#: how far a label image's aspect ratio may differ from the content's and still be resampled
+ASPECT_TOLERANCE = 0.02
+
+
+def checked_labels(labels, content_shape: tuple[int, ...], regions: tuple,
+                   styles: int) -> np.ndarray:
+    """``labels`` as a 2-D integer array over the content, or a one-line error: not whole
+    numbers, not 2-D, another aspect than the content's, a mapped label no pixel has, a style
+    no region uses or a region whose style is not given."""
+    array = np.asarray(labels)
+    if array.ndim == 3 and array.shape[-1] == 1:
+        array = array[..., 0]
+    if array.ndim != 2:
+        raise InputError(f"a label image is 2-D (one label per pixel); got shape {array.shape}")
+    if array.dtype.kind == "b":
+        array = array.astype(np.int64)
+    if array.dtype.kind not in "iu":
+        if array.dtype.kind != "f" or not np.all(np.isfinite(array)) \
+                or not np.all(array == np.round(array)):
+            raise InputError("a label image holds whole numbers (a napari Labels layer, an "
+                             f"integer TIFF or PNG); got {array.dtype} values")
+        array = array.astype(np.int64)
+    _check_aspect(array.shape, content_shape[:2])
+    present = set(np.unique(array).tolist())
+    for label, style, _ in regions:
+        if label not in present:
+            raise InputError(f"label {label} is given a region but no pixel of the label "
+                             "image has it: paint it, or leave it out")
+        if style is not None and style >= styles:
+            raise InputError(f"label {label} is given style {style + 1}, but only {styles} "
+                             "style image(s) were given")
+    unused = set(range(styles)) - {style for _, style, _ in regions}
+    if unused:
+        raise InputError(f"style image {min(unused) + 1} is not given to any region: give it "
+                         "a label, or leave it out")
+    return array
+
+
+def _check_aspect(shape: tuple[int, int], content: tuple[int, int]) -> None:
+    ratio = (shape[1] / shape[0]) / (content[1] / content[0])
+    if abs(ratio - 1) > ASPECT_TOLERANCE:
+        raise InputError(f"the label image, {shape[0]}x{shape[1]} px, does not have the "
+                         f"content's shape or aspect ({content[0]}x{content[1]} px): paint the "
+                         "labels over the content image")
+
+
+def resized_labels(labels: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """``labels`` resampled to ``shape`` by nearest neighbour (pixel centres)."""
+    rows = np.minimum(((np.arange(shape[0]) + 0.5) * labels.shape[0] / shape[0]).astype(int),
+                      labels.shape[0] - 1)
+    columns = np.minimum(((np.arange(shape[1]) + 0.5) * labels.shape[1] / shape[1])
+                         .astype(int), labels.shape[1] - 1)
+    return labels[np.ix_(rows, columns)]
+
+
+def region_masks(labels: np.ndarray, shape: tuple[int, int], wanted: list[int],
+                 feather: float, device: torch.device) -> dict[int, torch.Tensor]:
+    """A ``(1, 1, H, W)`` mask of ``shape`` for each ``wanted`` label that is present at that
+    shape; with ``feather`` (a Gaussian's sigma in px at ``shape``) every label present is
+    blurred and the masks of each pixel then sum to 1."""
+    resized = resized_labels(labels, shape)
+    present = np.unique(resized).tolist()
+    masks = {label: (resized == label).astype(np.float32) for label in present}
+    if feather > 0:
+        from skimage.filters import gaussian
+
+        masks = {label: gaussian(mask, sigma=feather) for label, mask in masks.items()}
+        total = sum(masks.values())
+        masks = {label: mask / total for label, mask in masks.items()}
+    return {label: torch.as_tensor(np.ascontiguousarray(masks[label]),
+                                   dtype=torch.float32).to(device)[None, None]
+            for label in wanted if label in masks}
+
+
+def layer_masks(mask: torch.Tensor, names: tuple[str, ...], how: str) -> dict[str, torch.Tensor]:
+    """``mask`` carried to the grid of each layer of ``names``: ``simple`` averages it down
+    at each pooling; ``inside`` also erodes it at each convolution, keeping the positions whose
+    receptive field lies inside it (the image's border counts as inside)."""
+    taps: dict[int, list[str]] = {}
+    for name in names:
+        taps.setdefault(layer(name).index, []).append(name)
+    carried = {}
+    for entry in LAYERS[:deepest(names).index + 1]:
+        if entry.kind == "pool":
+            mask = F.avg_pool2d(mask, 2) if how == "simple" else -F.max_pool2d(-mask, 2)
+        elif entry.kind == "conv" and how == "inside":
+            mask = -F.max_pool2d(-F.pad(mask, (1, 1, 1, 1), mode="replicate"), 3, stride=1)
+        for name in taps.get(entry.index, ()):
+            carried[name] = mask
+    return carried
+
+
+@dataclass(frozen=True)
+class GuidedTarget:
+    """The style target of one layer with regions: ``sum_r s_r L(T_r, features over m_r)``,
+    ``parts`` holding ``(m_r, s_r = a_r w_r, T_r)`` (see the module docstring)."""
+
+    parts: tuple[tuple[torch.Tensor, float, object], ...]
+
+    def loss(self, features: torch.Tensor) -> torch.Tensor:
+        zero = features.new_zeros((), dtype=torch.float32)
+        return sum((scale * target.loss(features, mask) for mask, scale, target in self.parts),
+                   zero)
+
+
+@dataclass(frozen=True)
+class RegionPlan:
+    """The regions of one scale: ``Config.regions`` and their masks at the content's working
+    shape there (:func:`region_masks`), carried to layers ``how``."""
+
+    regions: tuple[tuple[int, int | None, float], ...]
+    masks: dict[int, torch.Tensor]
+    how: str
+
+    def targets(self, moments: dict[str, list[Moments]],
+                style_loss: str) -> dict[str, GuidedTarget]:
+        """``{layer: GuidedTarget}`` from each style's ``moments`` at each style layer."""
+        make = STYLE_TARGETS[style_loss]
+        targets = {name: [make(each) for each in per_style] for name, per_style in
+                   moments.items()}
+        parts: dict[str, list] = {name: [] for name in moments}
+        for label, style, weight in self.regions:
+            mask = self.masks.get(label)
+            if style is None or mask is None:  # content only, or gone at this scale
+                continue
+            share = float(mask.mean())
+            for name, carried in layer_masks(mask, tuple(moments), self.how).items():
+                if float(carried.sum()) > 1e-6:  # a small region vanishes in deep layers
+                    parts[name].append((carried, share * weight, targets[name][style]))
+        return {name: GuidedTarget(tuple(each)) for name, each in parts.items()}
+

@@ -1,0 +1,175 @@
+"""A style per region of a label image: guided moments, masks carried to each layer."""
+
+import numpy as np
+import pytest
+import torch
+
+from napari_neural_style.core.config import Config
+from napari_neural_style.core.errors import InputError
+from napari_neural_style.core.images import to_numpy, to_tensor
+from napari_neural_style.core.losses import GramTarget, Moments, relative_mse
+from napari_neural_style.core.regions import layer_masks, region_masks, resized_labels
+from napari_neural_style.core.tasks import Run, transfer
+from napari_neural_style.core.vgg import VGGEncoder
+from napari_neural_style.core.weights import random_weights
+from napari_neural_style.samples import load_sample
+
+FAST = {"weights": "random", "device": "cpu", "steps": 2, "size": 48}
+LAYERS = ("conv_2", "conv_4", "conv_8")
+TWO = ((1, 0, 1.0), (2, 1, 1.0))
+
+
+def _halves(size: int, right: int = 2) -> np.ndarray:
+    labels = np.ones((size, size), np.uint8)
+    labels[:, size // 2:] = right
+    return labels
+
+
+def test_a_binary_mask_gives_the_regions_own_moments():
+    features = torch.randn(1, 4, 6, 8, generator=torch.Generator().manual_seed(0))
+    mask = torch.zeros(1, 1, 6, 8)
+    mask[..., 2:5, 1:6] = 1
+    inside = features[..., 2:5, 1:6]
+    guided, alone = Moments.of(features, mask), Moments.of(inside)
+    torch.testing.assert_close(guided.mean, alone.mean)
+    torch.testing.assert_close(guided.second, alone.second)
+    target = GramTarget(alone.second)
+    assert float(target.loss(features, mask)) < 1e-10
+    assert float(target.loss(features)) > 1e-3
+    torch.testing.assert_close(Moments.of(features, torch.ones(1, 1, 6, 8)).second,
+                               Moments.of(features).second)
+
+
+def test_masks_reach_each_layer_simply_or_only_inside():
+    mask = torch.zeros(1, 1, 32, 32)
+    mask[..., :, :16] = 1
+    simple = layer_masks(mask, ("conv_1", "conv_3", "conv_5"), "simple")
+    inside = layer_masks(mask, ("conv_1", "conv_3", "conv_5"), "inside")
+    assert simple["conv_3"].shape[-2:] == (16, 16) and simple["conv_5"].shape[-2:] == (8, 8)
+    assert torch.equal(simple["conv_1"], mask)
+    # inside: one column less per convolution on the way (conv_1: 1 px at 32 px)
+    assert float(inside["conv_1"][0, 0, 0].sum()) == 15
+    assert float(inside["conv_5"].sum()) < float(simple["conv_5"].sum())
+    assert torch.all(inside["conv_5"] <= simple["conv_5"] + 1e-6)
+
+
+def test_feathered_masks_are_soft_and_sum_to_one():
+    masks = region_masks(_halves(32), (32, 32), [1, 2], 3.0, torch.device("cpu"))
+    total = masks[1] + masks[2]
+    torch.testing.assert_close(total, torch.ones_like(total))
+    assert 0.2 < float(masks[1][0, 0, 0, 15]) < 0.8  # the edge is soft
+    assert float(masks[1][0, 0, 0, 0]) > 0.99
+
+
+def test_labels_are_resampled_by_nearest_neighbour():
+    labels = np.array([[0, 1], [2, 3]])
+    np.testing.assert_array_equal(resized_labels(labels, (4, 4)),
+                                  np.repeat(np.repeat(labels, 2, 0), 2, 1))
+
+
+def _sample(name: str, size: int) -> np.ndarray:
+    return to_numpy(to_tensor(load_sample(name), size))
+
+
+def _distances(image, labels, styles, seed: int) -> list[tuple[float, float]]:
+    """Per region: (distance to its own style's Grams, to the other's), mean over layers, on
+    the untrained network of ``seed``."""
+    encoder = VGGEncoder(random_weights(seed), LAYERS, "avg")
+    with torch.no_grad():
+        result = encoder(to_tensor(image))
+        grams = [{name: Moments.of(value).second for name, value in encoder(to_tensor(style))
+                  .items()} for style in styles]
+    masks = region_masks(labels, image.shape[:2], [1, 2], 0, torch.device("cpu"))
+    found = []
+    for label, own in ((1, 0), (2, 1)):
+        carried = layer_masks(masks[label], LAYERS, "simple")
+        guided = {name: Moments.of(result[name], carried[name]).second for name in LAYERS}
+        found.append(tuple(float(np.mean([relative_mse(guided[name], gram[name]).item()
+                                          for name in LAYERS]))
+                           for gram in (grams[own], grams[1 - own])))
+    return found
+
+
+def test_each_region_takes_its_own_style_on_two_networks():
+    size = 96
+    content = _sample("astronaut", size)
+    styles = [_sample("immunohistochemistry", size), _sample("gravel", size)]
+    labels = _halves(size)
+    result = transfer(content, styles, "conv_9", LAYERS, labels=labels, regions=TWO,
+                      style_weight=5, **{**FAST, "size": size, "steps": 100})
+    for seed in (0, 1):  # the network it was made with, and one it never saw
+        for own, other in _distances(result.image, labels, styles, seed):
+            assert other > 10 * own, (seed, own, other)
+    assert result.provenance()["params"]["regions"] == TWO
+    distances = result.quality["region_gram_distance"]
+    assert set(distances) == {"1", "2"} and set(distances["1"]) == set(result.quality["layers"])
+
+
+def test_a_content_only_region_stays_the_content():
+    size = 96
+    content = _sample("astronaut", size)
+    labels = _halves(size, right=0)  # right half unlabelled: content only
+    result = transfer(content, [_sample("immunohistochemistry", size)], "conv_9", LAYERS,
+                      labels=labels, regions=((1, 0, 1.0),), style_weight=5,
+                      **{**FAST, "size": size, "steps": 100})
+    right = (slice(None), slice(size // 2 + 8, None))  # beyond the styled region's reach
+    left = (slice(None), slice(None, size // 2 - 8))
+    def psnr(part) -> float:
+        return float(10 * np.log10(1 / np.mean((result.image[part] - content[part]) ** 2)))
+
+    # measured: 24.7 dB content only, 11.1 dB styled (the deep content layer couples them)
+    assert psnr(right) > 20 and psnr(left) < psnr(right) - 6, (psnr(right), psnr(left))
+
+
+def test_one_region_over_everything_is_a_plain_transfer(photo, texture):
+    labels = np.ones(photo.shape[:2], np.int32)
+    plain = transfer(photo, texture, "conv_4", "conv_1,conv_3", **FAST)
+    regional = transfer(photo, texture, "conv_4", "conv_1,conv_3", labels=labels,
+                        regions=((1, 0, 1.0),), **FAST)
+    np.testing.assert_allclose(regional.image, plain.image, atol=1e-5)
+
+
+@pytest.mark.parametrize(("labels", "regions", "message"), [
+    (np.ones((48, 96), int), TWO[:1], "does not have the content's shape or aspect"),
+    (np.full((48, 48), 0.5), TWO[:1], "whole numbers"),
+    (np.ones((2, 48, 48), int), TWO[:1], "2-D"),
+    (np.ones((48, 48), int), TWO, "label 2 is given a region but no pixel"),
+    (np.ones((48, 48), int), ((1, 3, 1.0),), "style 4, but only 1 style"),
+])
+def test_bad_labels_are_a_one_line_error(photo, texture, labels, regions, message):
+    styles = [texture, texture] if len(regions) == 2 else [texture]
+    with pytest.raises(InputError, match=message):
+        Run(Config.for_task("transfer", regions=regions, **FAST), photo, styles, labels=labels)
+
+
+def test_labels_of_another_size_but_the_same_aspect_are_resampled(photo, texture):
+    labels = _halves(24)  # the content is 96 x 96
+    result = transfer(photo, [texture, photo], "conv_4", "conv_1", labels=labels, regions=TWO,
+                      **FAST)
+    assert result.image.shape == (48, 48, 3)
+
+
+def test_regions_and_labels_come_together(photo, texture):
+    with pytest.raises(InputError, match="need the label image"):
+        Run(Config.for_task("transfer", regions=TWO[:1], **FAST), photo, texture)
+    with pytest.raises(InputError, match="no region"):
+        Run(Config.for_task("transfer", **FAST), photo, texture, labels=_halves(48))
+    with pytest.raises(InputError, match="style image 2 is not given to any region"):
+        Run(Config.for_task("transfer", regions=TWO[:1], **FAST), photo, [texture, photo],
+            labels=_halves(48))
+    for bad, message in [(((1, 0, 1.0), (1, 0, 2.0)), "one region only"),
+                         (((1, None, 0.0),), "no region has a style"),
+                         (((1, 0, -1.0),), "weight a number >= 0"),
+                         (((1.5, 0, 1.0),), "a region is")]:
+        with pytest.raises(InputError, match=message):
+            Config.for_task("transfer", regions=bad)
+    with pytest.raises(InputError, match="leave style_blend out"):
+        Config.for_task("transfer", regions=TWO, style_blend=(1, 1))
+
+
+def test_a_tiny_region_survives_coarse_scales_and_deep_layers(photo, texture):
+    labels = np.zeros((96, 96), int)
+    labels[40:43, 40:43] = 1  # 3 px: gone at the coarse scale and in deep layers
+    result = transfer(photo, texture, "conv_4", "conv_1,conv_8", labels=labels,
+                      regions=((1, 0, 1.0),), scales=(0.5, 1.0), **FAST)
+    assert np.isfinite(result.image).all() and result.steps_done == 4
