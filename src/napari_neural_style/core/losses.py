@@ -126,7 +126,8 @@ def second_moment(features: torch.Tensor, mask: torch.Tensor | None = None) -> t
     if mask is None:
         return gram_matrix(features)[0]
     positions = features.shape[-2] * features.shape[-1]
-    return gram_matrix(features.float() * mask.sqrt())[0] * (positions / mask.sum())
+    # the float32 mask promotes low-precision features itself: no extra copy
+    return gram_matrix(features * mask.sqrt())[0] * (positions / mask.sum())
 
 
 def blend(moments: list[Moments], proportions: tuple[float, ...] | None = None) -> Moments:
