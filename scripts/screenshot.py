@@ -1,6 +1,6 @@
 """Screenshots for docs/: napari with the style transfer widget after a real run, the loss
-curves of that run, the live preview, the plugin's page in Preferences, and a 12-bit stack
-styled as displayed.
+curves of that run, the live preview, the plugin's page in Preferences, a style per painted
+region, and a 12-bit stack styled as displayed.
 
 Runs the README's main job in napari (sample images, widgets docked), presses Run on the style
 transfer widget, saves the window once the result is in, then docks the Loss curves widget and
@@ -60,6 +60,35 @@ def preferences(viewer, out: Path) -> None:
     print(f"wrote {out}")
 
 
+def regions(viewer, docked, args, out: Path) -> None:
+    """A style per region: a Labels layer painted over the content, the table giving each
+    label its style (scripts/regions.py paints the same labels)."""
+    from regions import REGIONS, painted_labels
+
+    widget = docked["Style transfer"]
+    content = viewer.layers["astronaut"]
+    painted = viewer.add_labels(painted_labels(content.data.shape[:2]), name="regions",
+                                opacity=0.4)
+    for name, _ in REGIONS.values():
+        if name is not None and name not in viewer.layers:
+            viewer.add_image(load_sample(name), name=name, visible=False)
+    widget.content.value = content
+    widget.form.regions.labels.value = painted
+    for row in widget.form.regions.table:
+        name, weight = REGIONS[int(row.name.removeprefix("label_"))]
+        if name is not None:
+            row[1].value, row[2].value = viewer.layers[name], weight
+    widget.steps.value = args.steps
+    widget.start()
+    settle(lambda: widget.worker is None)
+    painted.visible = False
+    viewer.layers.selection.active = widget.result_layer
+    settle()
+    viewer.screenshot(str(out), canvas_only=False, flash=False)
+    widget.form.regions.labels.value = None
+    print(f"wrote {out}: {widget.result_layer.name}")
+
+
 def twelve_bit(viewer, docked, args, out: Path) -> None:
     """A 12-bit grey stack, shown with contrast limits (0, 4095), styled as displayed."""
     for layer in list(viewer.layers):
@@ -113,6 +142,7 @@ def main() -> None:
     viewer.window.remove_dock_widget(curves)
     preview(viewer, widget, args.out.with_name("napari-preview.png"))
     preferences(viewer, args.out.with_name("napari-preferences.png"))
+    regions(viewer, docked, args, args.out.with_name("napari-regions.png"))
     twelve_bit(viewer, docked, args, args.out.with_name("napari-12-bit-stack.png"))
     viewer.close()
 

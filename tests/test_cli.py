@@ -288,7 +288,7 @@ def test_a_style_per_region_from_the_command_line(images, tmp_path, capsys):
     assert main(["transfer", content, "-o", str(tmp_path / "x.png"), "--region", f"3={style}",
                  *common]) == 2
     err = capsys.readouterr().err.strip()
-    assert "label 3 is given a region but no pixel" in err and len(err.splitlines()) == 1, err
+    assert "label 3 is given a style but no pixel" in err and len(err.splitlines()) == 1, err
     with pytest.raises(SystemExit) as usage:
         main(["transfer", content, "-o", str(tmp_path / "x.png"), "--region", "x=content",
               *common])

@@ -133,7 +133,7 @@ def test_one_region_over_everything_is_a_plain_transfer(photo, texture):
     (np.ones((48, 96), int), TWO[:1], "does not have the content's shape or aspect"),
     (np.full((48, 48), 0.5), TWO[:1], "whole numbers"),
     (np.ones((2, 48, 48), int), TWO[:1], "2-D"),
-    (np.ones((48, 48), int), TWO, "label 2 is given a region but no pixel"),
+    (np.ones((48, 48), int), TWO, "label 2 is given a style but no pixel"),
     (np.ones((48, 48), int), ((1, 3, 1.0),), "style 4, but only 1 style"),
 ])
 def test_bad_labels_are_a_one_line_error(photo, texture, labels, regions, message):

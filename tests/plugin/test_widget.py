@@ -560,3 +560,26 @@ def test_a_style_per_painted_region(qtbot, viewer_with_images):
         assert unchanged(viewer.layers[name], data)
     form.regions.labels.value = None
     assert not form.styles.pickers[0].native.isHidden() and form.config().regions == ()
+
+
+def test_an_n_d_labels_layer_gives_its_displayed_slice(qtbot, viewer_with_images):
+    viewer = viewer_with_images
+    widget = dock(viewer, "transfer", steps=1)
+    height, width = viewer.layers["astronaut"].data.shape[:2]
+    stack = np.zeros((2, height, width), np.int32)
+    stack[0, :, : width // 2] = 1
+    stack[1] = 2
+    painted = viewer.add_labels(stack, name="stack")
+    viewer.dims.set_current_step(0, 0)
+    widget.form.regions.labels.value = painted
+    rows = {row.name: row for row in widget.form.regions.table}
+    assert set(rows) == {"label_1", "label_2"}
+    assert not rows["label_1"][2].enabled  # no weight for content only
+    rows["label_1"][1].value = viewer.layers["coffee"]
+    assert rows["label_1"][2].enabled
+    layer = run_to_end(qtbot, widget)
+    taken = layer.metadata[METADATA_KEY]["inputs"]["labels"]
+    assert taken["how"].startswith("slice (0,) of the 3D layer")
+    rows["label_2"][1].value = viewer.layers["coffee"]  # label 2 is not in slice 0
+    run_to_end(qtbot, widget)
+    assert "label 2 is given a style but no pixel" in widget.status.value

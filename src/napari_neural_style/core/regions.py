@@ -64,8 +64,8 @@ def checked_labels(labels, content_shape: tuple[int, ...], regions: tuple,
     _check_aspect(array.shape, content_shape[:2])
     present = set(np.unique(array).tolist())
     for label, style, _ in regions:
-        if label not in present:
-            raise InputError(f"label {label} is given a region but no pixel of the label "
+        if label not in present and style is not None:
+            raise InputError(f"label {label} is given a style but no pixel of the label "
                              "image has it: paint it, or leave it out")
         if style is not None and style >= styles:
             raise InputError(f"label {label} is given style {style + 1}, but only {styles} "

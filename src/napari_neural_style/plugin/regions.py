@@ -95,13 +95,16 @@ class RegionTable:
                                   tooltip="this region's style weight (times the style "
                                           "weight above)")
             row = Container(name=f"label_{label}", layout="horizontal", labels=False,
-                            widgets=[Label(name="colour", value=f"\u25a0 {label}"), style,
-                                     weight])
+                            widgets=[Label(name="colour", value=f"\u25a0 label {label}"),
+                                     style, weight])
             row.margins = (0, 0, 0, 0)
+            style.changed.connect(lambda chosen, weight=weight: setattr(
+                weight, "enabled", chosen is not CONTENT_ONLY))
+            weight.enabled = False
             self._rows[label] = row
         red, green, blue = (int(255 * value) for value in layer.get_color(label)[:3])
         row[0].native.setStyleSheet(f"color: rgb({red}, {green}, {blue})")
-        row.label = f"label {label}"
+        row.label = " "
         return row
 
     def _style_choices(self, widget=None) -> list[tuple[str, object]]:
