@@ -1,5 +1,5 @@
 """The transfer controls, one picture grid each, for docs/controls.md: result colours, style
-scale, style loss and a blend of two styles, on the bundled samples.
+scale, style loss, start image and a blend of two styles, on the bundled samples.
 
 Weights: ImageNet if they can be found or downloaded, otherwise the untrained network, and
 every caption says which.
@@ -43,6 +43,13 @@ def main() -> None:
     print(grid(inputs + tiles, args.out / "controls-style-loss.png",
                f"Style loss, the seed's transfer ({label})"))
     second = load_sample("coffee")
+    tiles = [(f"--init {init}", transfer(init=init)) for init in ("content", "noise", "style")]
+    tiles.append(("--init coffee.png", Run(
+        Config.for_task("transfer", size=args.size, steps=args.steps, weights=spec,
+                        init="image"), content=content, style=style, weights=weights,
+        init_image=second).complete().image))
+    print(grid(inputs + tiles, args.out / "controls-init.png",
+               f"Where the run starts, the seed's transfer ({label})"))
     tiles = [(f"--style-blend {a},{b}", transfer((style, second), style_blend=(a, b)))
              for a, b in BLENDS]
     print(grid([*inputs, ("style 2", to_numpy(to_tensor(second, args.size))), *tiles],
