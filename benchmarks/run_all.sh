@@ -14,5 +14,7 @@ python memory_modes.py
 python memory_modes.py --size 1024
 python memory.py
 python untrained.py
+python regions.py
+python frames.py
 xvfb-run -a python ui_latency.py
 xvfb-run -a -s "-screen 0 1600x1000x24" python preview.py

@@ -306,3 +306,26 @@ def test_regions_copy_as_a_command_line():
                                  "labels": "l.tif"})
     assert "--regions l.tif --region 1=b.png:0.5 --region 2=a.png:1 --region 0=content" in line
     assert config_from(build_parser().parse_args(shlex.split(line)[1:])) == config
+
+
+def test_every_frame_of_a_stack_from_the_command_line(images, tmp_path, capsys):
+    import numpy as np
+    import tifffile
+
+    from napari_neural_style.samples import moving_sample
+
+    grey = moving_sample("astronaut", 3, 40)[..., 0]
+    tifffile.imwrite(tmp_path / "movie.tif", np.moveaxis(grey, 0, -1),  # frames last
+                     photometric="minisblack")
+    metrics = tmp_path / "m.json"
+    common = [str(tmp_path / "movie.tif"), str(images / "style.png"), "--axis", "2", "--size",
+              "40", "--steps", "3", "--frame-steps", "2", "--style-layers", "conv_1",
+              "--weights", "random", "--device", "cpu"]
+    assert main(["transfer", *common, "-o", str(tmp_path / "out.tif"), "--json",
+                 str(metrics)]) == 0
+    assert tifffile.imread(tmp_path / "out.tif").shape == (40, 40, 3, 3)  # frames where they were
+    frames = json.loads(metrics.read_text())["frames"]
+    assert frames["done"] == [0, 1, 2] and frames["steps"] == [3, 2, 2]
+    capsys.readouterr()
+    assert main(["transfer", *common, "-o", str(tmp_path / "out.png")]) == 2
+    assert ".png" in capsys.readouterr().err

@@ -59,6 +59,7 @@ def build_parser(recorded=None) -> argparse.ArgumentParser:
             command.add_argument(role, metavar=name.upper(), type=Path, **several)
         if task == "transfer":
             _add_region_options(command)
+            _add_frame_options(command)
         _add_outputs(command)
         defaults = recorded if recorded is not None and recorded.task == task else None
         _add_options(command, defaults or Config.for_task(task))
@@ -81,6 +82,26 @@ def _add_region_options(command: argparse.ArgumentParser) -> None:
                          help="label LABEL takes style image STYLE (weight 1 unless given), or "
                               "LABEL=content: no style there; labels not given, 0 too, are "
                               "content only; repeat for each label")
+
+
+def _add_frame_options(command: argparse.ArgumentParser) -> None:
+    """``--axis`` and the frame settings (core/frames.py: FrameSettings)."""
+    from .core.config import TEMPORAL_MODES, FrameSettings
+
+    defaults = FrameSettings()
+    command.add_argument("--axis", type=int, metavar="AXIS",
+                         help="CONTENT is a stack (a multi-page TIFF): style every frame along "
+                              "this axis; the output TIFF keeps the axes")
+    command.add_argument("--temporal", choices=TEMPORAL_MODES, default=defaults.temporal,
+                         help="with --axis: flow (each frame starts from the previous result, "
+                              "warped by the optical flow, and keeps close to it: no flicker) "
+                              "or none (frames on their own) (default %(default)s)")
+    command.add_argument("--temporal-weight", type=float, default=defaults.temporal_weight,
+                         help="with --axis: weight of the pull towards the previous frame "
+                              "(default %(default)s)")
+    command.add_argument("--frame-steps", type=int, metavar="N",
+                         help="with --axis --temporal flow: steps of every frame after the "
+                              "first (default: --steps)")
 
 
 def _region_spec(text: str) -> tuple[int, Path | None, float]:
@@ -280,7 +301,8 @@ def _check_outputs(args: argparse.Namespace) -> None:
     start = start_file(args)
     if start is not None:
         inputs[start.resolve()] = "start"
-    suffixes = image_suffixes() if args.command in INPUT_NAMES else (".tif", ".tiff")
+    stack = args.command not in INPUT_NAMES or getattr(args, "axis", None) is not None
+    suffixes = (".tif", ".tiff") if stack else image_suffixes()
     outputs = {"-o": check_writable(args.output, suffixes)}
     if getattr(args, "json", None):
         outputs["--json"] = check_writable(args.json)
@@ -298,6 +320,8 @@ def _optimize(args: argparse.Namespace) -> int:
     from .core.tasks import Run
 
     config = config_from(args)
+    if getattr(args, "axis", None) is not None:
+        return _optimize_frames(args, config)
     images = {role: read_image(getattr(args, role)) if role == "content" else
               [read_image(path) for path in style_files(args)]
               for role in INPUT_NAMES[args.command]}
@@ -315,6 +339,62 @@ def _optimize(args: argparse.Namespace) -> int:
         _say_error(error)
         return _save_partial(args, run, EXIT_FAILED)
     return _save(args, run.result())
+
+
+def _optimize_frames(args: argparse.Namespace, config) -> int:
+    """Every frame of the content stack along ``--axis`` (core/frames.py); Ctrl-C writes the
+    frames done so far."""
+    import numpy as np
+
+    from .core.config import FrameSettings
+    from .core.frames import FrameRun, frames_along
+    from .core.image_files import read_image, write_image
+
+    content = read_image(args.content)
+    frames = frames_along(content, args.axis)
+    runs = FrameRun(config, frames, [read_image(path) for path in style_files(args)],
+                    FrameSettings(args.temporal, args.temporal_weight, args.frame_steps))
+    status = 0
+    try:
+        for _ in with_frame_progress(runs):
+            pass
+    except KeyboardInterrupt as interrupt:
+        print("napari-neural-style: interrupted", file=sys.stderr)
+        status = getattr(interrupt, "exit_status", 128 + signal.SIGINT)
+    if not any(result is not None for result in runs.results):
+        print("napari-neural-style: stopped before its first step; nothing written",
+              file=sys.stderr)
+        return status
+    record = runs.provenance()
+    stack = np.moveaxis(runs.stack(), 0, args.axis % content.ndim)  # where the frames were
+    written = _write_or_rescue(args.output, ".tif", lambda path: write_image(path, stack,
+                                                                             record))
+    print(f"wrote {written}: {len(runs.done)} of {len(frames)} frames done, flicker "
+          f"{record['frames']['flicker']}", file=sys.stderr)
+    if args.json:
+        _write_or_rescue(args.json, ".json", lambda path: _write_text(
+            path, json.dumps(record, indent=2)))
+    return status or (EXIT_FAILED if written != args.output else 0)
+
+
+def with_frame_progress(runs) -> Iterator:
+    """``runs``' ``(frame, step)`` pairs with a tqdm bar per frame on stderr."""
+    from tqdm import tqdm
+
+    bar, current = None, None
+    try:
+        for index, step in runs:
+            if index != current:
+                if bar is not None:
+                    bar.close()
+                bar, current = tqdm(total=step.total, unit="step", file=sys.stderr,
+                                    desc=f"frame {index + 1}/{len(runs.frames)}"), index
+            bar.set_postfix(loss=f"{step.losses.total:.4g}", refresh=False)
+            bar.update(step.step - bar.n)
+            yield index, step
+    finally:
+        if bar is not None:
+            bar.close()
 
 
 def _upsampling_notes(config, images: dict) -> list[str]:

@@ -26,3 +26,25 @@ def load_sample(name: str) -> np.ndarray:
     from skimage import data
 
     return getattr(data, name)()
+
+
+def moving_sample(name: str = "astronaut", frames: int = 8, size: int = 128,
+                  pan: float = 0.15, zoom: float = 0.15) -> np.ndarray:
+    """A movie made from a sample: a ``size`` px square view panned across it by ``pan`` of
+    its width and zoomed in by ``zoom`` over ``frames`` frames, float32 ``(T, H, W, 3)``:
+    frames whose true motion is known, to test and measure flicker."""
+    from skimage import transform
+
+    image = load_sample(name).astype(np.float32) / 255
+    image = np.repeat(image[..., None], 3, axis=-1) if image.ndim == 2 else image
+    height, width = image.shape[:2]
+    side = min(height, width) * (1 - pan)
+    movie = []
+    for index in range(frames):
+        progress = index / max(frames - 1, 1)
+        view = side * (1 - zoom * progress)
+        top = (height - view) / 2
+        left = (width - side) / 2 - pan * width / 2 + pan * width * progress + (side - view) / 2
+        crop = image[round(top):round(top + view), round(left):round(left + view)]
+        movie.append(transform.resize(crop, (size, size), anti_aliasing=True))
+    return np.stack(movie).astype(np.float32)

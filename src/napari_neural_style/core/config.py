@@ -435,3 +435,29 @@ TEXT_FIELDS = {
     "style_blend": (partial(parse_numbers, name="style blend"), format_numbers),
     "style_scale": (partial(parse_numbers, name="style scale"), format_numbers),
 }
+
+
+#: how the frames of a movie hold together (core/frames.py)
+TEMPORAL_MODES = ("flow", "none")
+
+
+@dataclass(frozen=True)
+class FrameSettings:
+    """How the frames of a movie hold together (above one run's :class:`Config`)."""
+
+    temporal: str = "flow"
+    #: weight of the temporal loss (a mean squared pixel error) beside the content and style
+    #: terms; measured with benchmarks/frames.py
+    temporal_weight: float = 50.0
+    #: steps of each frame after the first (default: the config's steps)
+    frame_steps: int | None = None
+
+    def __post_init__(self):
+        if self.temporal not in TEMPORAL_MODES:
+            raise InputError(f"temporal must be one of {', '.join(TEMPORAL_MODES)}, not "
+                             f"{self.temporal!r}")
+        if not (math.isfinite(self.temporal_weight) and self.temporal_weight >= 0):
+            raise InputError(f"temporal_weight must be a number >= 0, not "
+                             f"{self.temporal_weight}")
+        if self.frame_steps is not None and self.frame_steps < 1:
+            raise InputError(f"frame_steps must be >= 1, not {self.frame_steps}")

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import torch
 
-from .losses import STYLE_TARGETS, Moments, blend, content_loss, tv_loss
+from .losses import EPS, STYLE_TARGETS, Moments, blend, content_loss, tv_loss
 from .regions import RegionPlan
 from .vgg import VGGEncoder
 from .vgg_layers import layer
@@ -26,6 +26,7 @@ class Losses:
     content: dict[str, float]  # per content layer
     style: dict[str, float]  # per style layer
     tv: float
+    temporal: float = 0.0  # against the previous frame, warped (core/frames.py)
 
     @property
     def content_mean(self) -> float:
@@ -37,9 +38,10 @@ class Losses:
 
     def record(self, step: int) -> dict:
         """The JSON form: ``{step, total, content, style: {layer: value}, tv}``."""
-        return {"step": step, "total": self.total, "content": self.content_mean,
-                "style": dict(self.style), "tv": self.tv,
-                "content_per_layer": dict(self.content)}
+        record = {"step": step, "total": self.total, "content": self.content_mean,
+                  "style": dict(self.style), "tv": self.tv,
+                  "content_per_layer": dict(self.content)}
+        return {**record, "temporal": self.temporal} if self.temporal else record
 
 
 class Objective:
@@ -48,8 +50,10 @@ class Objective:
     def __init__(self, encoder: VGGEncoder, content_targets: dict[str, torch.Tensor],
                  style_targets: dict[str, object], content_weight: float = 1.0,
                  style_weight: float = 0.5, tv_weight: float = 0.0,
-                 memory_format: torch.memory_format = torch.contiguous_format):
+                 memory_format: torch.memory_format = torch.contiguous_format,
+                 temporal: Temporal | None = None):
         self.encoder = encoder
+        self.temporal = temporal
         self.content_targets = content_targets
         self.style_targets = style_targets
         self.content_weight = content_weight
@@ -63,18 +67,19 @@ class Objective:
                     style_layers: tuple[str, ...],
                     memory_format: torch.memory_format = torch.contiguous_format,
                     style_loss: str = "gram", style_blend: tuple[float, ...] | None = None,
-                    regions: RegionPlan | None = None, **weights: float) -> Objective:
+                    regions: RegionPlan | None = None, style_targets: dict | None = None,
+                    **weights: float) -> Objective:
         """Targets: features of ``content`` at the content layers; at the style layers, the
         style statistic ``style_loss`` (:data:`~.losses.STYLE_TARGETS`) of the ``styles``'
         moments blended in proportions ``style_blend`` (default: equal), or each style's in
-        its own ``regions`` (:mod:`.regions`)."""
+        its own ``regions`` (:mod:`.regions`); ``style_targets`` already computed (another
+        frame's) are taken as they are."""
         with torch.no_grad():
             content_targets = {}
             if content_layers:
                 features = encoder(content.contiguous(memory_format=memory_format))
                 content_targets = {name: features[name].float() for name in content_layers}
-            style_targets = {}
-            if style_layers:
+            if style_targets is None and style_layers:
                 moments = {name: [] for name in style_layers}
                 for style in styles:  # one pass each: styles may differ in size
                     features = encoder(style.contiguous(memory_format=memory_format))
@@ -83,6 +88,7 @@ class Objective:
                 target = STYLE_TARGETS[style_loss]
                 style_targets = regions.targets(moments, style_loss) if regions else {
                     name: target(blend(each, style_blend)) for name, each in moments.items()}
+        style_targets = style_targets or {}
         return cls(encoder, content_targets, style_targets, memory_format=memory_format,
                    **weights)
 
@@ -91,7 +97,8 @@ class Objective:
         return Objective(
             self.encoder, {name: self.content_targets[name] for name in config.content_layers},
             {name: self.style_targets[name] for name in config.style_layers},
-            config.content_weight, config.style_weight, config.tv_weight, self.memory_format)
+            config.content_weight, config.style_weight, config.tv_weight, self.memory_format,
+            self.temporal)
 
     def __call__(self, pixels: torch.Tensor) -> tuple[torch.Tensor, Losses]:
         return self.terms(self.encoder(pixels.contiguous(memory_format=self.memory_format)),
@@ -105,18 +112,41 @@ class Objective:
         style = [target.loss(features[name]) for name, target in self.style_targets.items()]
         zero = pixels.new_zeros((), dtype=torch.float32)
         tv = tv_loss(pixels) if self.tv_weight else zero
+        temporal = self.temporal.loss(pixels) if self.temporal else zero
         total = (self.content_weight * (torch.stack(content).mean() if content else zero)
                  + self.style_weight * (torch.stack(style).mean() if style else zero)
-                 + self.tv_weight * tv)
-        values = torch.stack([total, tv, *content, *style]).detach().tolist()  # one device sync
+                 + self.tv_weight * tv + (self.temporal.weight * temporal if self.temporal
+                                          else zero))
+        # one device sync for every number
+        values = torch.stack([total, tv, temporal, *content, *style]).detach().tolist()
         n_content = len(content)
         losses = Losses(
             total=values[0],
-            content=dict(zip(self.content_targets, values[2:2 + n_content], strict=True)),
-            style=dict(zip(self.style_targets, values[2 + n_content:], strict=True)),
-            tv=values[1],
+            content=dict(zip(self.content_targets, values[3:3 + n_content], strict=True)),
+            style=dict(zip(self.style_targets, values[3 + n_content:], strict=True)),
+            tv=values[1], temporal=values[2],
         )
         return total, losses
+
+
+@dataclass(frozen=True)
+class Temporal:
+    """The temporal term of a frame (Ruder et al. 2016): the previous frame's result warped
+    onto this one, ``w``, and where that warp is reliable, ``c`` (1 or 0):
+
+    ``L_temporal = sum_p c_p |x_p - w_p|^2 / (3 sum_p c_p)``, weighted by ``weight``.
+    """
+
+    warped: torch.Tensor  # (1, 3, H, W)
+    reliable: torch.Tensor  # (1, 1, H, W)
+    weight: float
+
+    def loss(self, pixels: torch.Tensor) -> torch.Tensor:
+        squared = (pixels.float() - self.warped).pow(2) * self.reliable
+        return squared.sum() / (3 * self.reliable.sum() + EPS)
+
+    def to(self, device: torch.device) -> Temporal:
+        return Temporal(self.warped.to(device), self.reliable.to(device), self.weight)
 
 
 class BatchObjective:

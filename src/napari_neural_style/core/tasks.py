@@ -38,7 +38,7 @@ from .device import (
 )
 from .errors import InputError, NeuralStyleError, OutOfMemory, setting
 from .images import resize, to_numpy, to_tensor
-from .objective import BatchObjective, Objective
+from .objective import BatchObjective, Objective, Temporal
 from .optimize import Step, optimize_batch
 from .quality import quality
 from .regions import RegionPlan, checked_labels, region_masks
@@ -102,7 +102,8 @@ class BatchRun:
 
     def __init__(self, configs: list[Config], content: np.ndarray | None = None,
                  style: Styles = None, weights: Weights | None = None,
-                 init_image: np.ndarray | None = None, labels: np.ndarray | None = None):
+                 init_image: np.ndarray | None = None, labels: np.ndarray | None = None,
+                 temporal: Temporal | None = None, cache: dict | None = None):
         if not configs:
             raise InputError("a batch needs at least one configuration")
         for field_name in SHARED:
@@ -119,6 +120,9 @@ class BatchRun:
         self.init_image = self._start_image(init_image)
         #: the label image over the content that ``Config.regions`` refers to
         self.labels = self._labels(labels, content)
+        #: a frame's pull towards the previous frame's result (core/frames.py), at the
+        #: working size, and style targets by scale size shared with other frames
+        self.temporal, self.cache = temporal, cache
         #: resolved on the first iteration unless given (a sweep hands them on)
         self.weights = weights
         self.sizes = self.scale_sizes()
@@ -294,12 +298,16 @@ class BatchRun:
         styles = [resize(style, working_shape(*style.shape[-2:],
                                               first.working_size("style", size, index)))
                   for index, style in enumerate(engine.styles)]
+        # a cache serves frames of one movie; regions make targets depend on each frame
+        cache = self.cache if self.cache is not None and not first.regions else {}
         shared = Objective.from_images(
             engine.encoder, content, styles, self.layers("content_layers"),
             self.layers("style_layers"), memory_format=engine.memory_format,
             style_loss=first.style_loss, style_blend=first.style_blend,
             regions=self._regions(engine, tuple(content.shape[-2:]), size)
-            if first.regions else None)
+            if first.regions else None, style_targets=cache.get(size))
+        cache[size] = shared.style_targets
+        shared.temporal = self.temporal and self.temporal.to(engine.device)
         evaluate = BatchObjective([shared.select(config) for config in self.configs])
         shape = working_shape(*self.output_shape, size)
         if previous is None:
@@ -434,9 +442,11 @@ class Run:
 
     def __init__(self, config: Config, content: np.ndarray | None = None,
                  style: Styles = None, weights: Weights | None = None,
-                 init_image: np.ndarray | None = None, labels: np.ndarray | None = None):
+                 init_image: np.ndarray | None = None, labels: np.ndarray | None = None,
+                 temporal: Temporal | None = None, cache: dict | None = None):
         self.config = config
-        self.batch = BatchRun([config], content, style, weights, init_image, labels)
+        self.batch = BatchRun([config], content, style, weights, init_image, labels, temporal,
+                              cache)
 
     def __iter__(self) -> Iterator[Step]:
         batches = iter(self.batch)
