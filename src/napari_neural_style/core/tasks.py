@@ -250,6 +250,8 @@ class BatchRun:
             raise failure from None  # torch's own message and advice would only confuse
         finally:
             self.engine = None  # the network's memory goes with the iteration
+            if stopped_by == "stop" and self.last and self.last[0].step == self.total_steps:
+                stopped_by = ""  # closed after its last step: it ran to the end
             if engine is not None:
                 self.outcome = self._finish(engine, stopped_by)
 

@@ -108,6 +108,39 @@ def snapshot(layer, world_point: tuple[float, ...], size: int,
     return Snapshot(image, layer.name, "; ".join(notes), display, level_scale, translate)
 
 
+@dataclass(frozen=True)
+class StackSnapshot:
+    """Every frame of a layer with one axis besides the picture's, as displayed."""
+
+    frames: np.ndarray  # (T, H, W, 3) float32 in [0, 1]
+    name: str
+    display: str
+    scale: tuple[float, ...]  # world units per pixel, every axis of the layer (T, y, x)
+    translate: tuple[float, ...]
+
+    def placement(self, size: int) -> dict[str, tuple[float, ...]]:
+        """``scale`` and ``translate`` that lay ``(T, h, w, 3)`` results computed at working
+        ``size`` over the stack, frame for frame."""
+        picture = Snapshot(self.frames[0], self.name, "", self.display, self.scale[1:],
+                           self.translate[1:]).placement(size)
+        return {"scale": (self.scale[0], *picture["scale"]),
+                "translate": (self.translate[0], *picture["translate"])}
+
+
+def stack_snapshot(layer, colours: str = "colormap") -> StackSnapshot:
+    """Copy every frame of an image ``layer`` of three axes (``(T, Y, X)``, RGB or not), each
+    as displayed (:func:`as_displayed`)."""
+    if layer.multiscale or layer.ndim != 3:
+        raise InputError(f"layer {layer.name!r} has {layer.ndim} axes: a stack to style frame "
+                         "by frame has three (frames, y, x), and is not multiscale")
+    shown = [as_displayed(np.asarray(frame), layer, colours) for frame in layer.data]
+    frames = np.stack([np.broadcast_to(image[..., None], (*image.shape, 3))
+                       if image.ndim == 2 else image[..., :3] for image, _ in shown])
+    return StackSnapshot(frames.astype(np.float32), layer.name, shown[0][1],
+                         tuple(float(value) for value in layer.scale),
+                         tuple(float(value) for value in layer.translate))
+
+
 class OnScreenComposite:
     """A picker's choice that stands for every visible image layer as napari composes them:
     channels shown as separate layers (``channel_axis``) become the one picture on screen."""

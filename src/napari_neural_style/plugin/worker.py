@@ -96,6 +96,35 @@ def optimize(
     return run.result()
 
 
+@dataclass(frozen=True)
+class FrameUpdate:
+    """One step of one frame of a stack, with the frame's image when it has finished."""
+
+    frame: int
+    step: int
+    total: int
+    image: np.ndarray | None  # float32 (H, W, 3) once the frame is done, else None
+
+
+def style_frames(config: Config, frames: np.ndarray, styles, settings,
+                 stop: threading.Event) -> Generator[FrameUpdate, None, dict]:
+    """Yield a :class:`FrameUpdate` per step of every frame (core.frames.FrameRun); return
+    ``{"stack": (T, H, W, 3), "provenance": ...}`` of the frames done (all, or those before
+    Stop)."""
+    start_engine()
+    from ..core.frames import FrameRun
+
+    runs = FrameRun(config, frames, styles, settings)
+    steps = iter(runs)
+    for frame, step in steps:
+        yield FrameUpdate(frame, step.step, step.total, runs.run.output_image(step)
+                          if step.step == step.total else None)
+        if stop.is_set():
+            break
+    steps.close()
+    return {"stack": runs.stack(), "provenance": runs.provenance()}
+
+
 def sweep(config: Config, parameter: str, values: tuple, images: dict[str, np.ndarray | None],
           stop: threading.Event) -> Generator[object, None, dict]:
     """Yield ``core.sweeps.SweepStep`` s; return the result (so far, when memory ran out), the

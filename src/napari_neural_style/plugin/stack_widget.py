@@ -1,0 +1,121 @@
+"""Style a stack: every frame of a 3-axis image layer (a z-stack, a time-lapse), one result
+layer laid over it on every axis, filled frame by frame as frames finish (core/frames.py).
+
+The widget owns a transfer :class:`~.form.RunForm` (the content picker takes the stack; the
+style images are taken as displayed, as in the transfer widget) and the movie's settings
+(``config.FrameSettings``).  Stop keeps every finished frame; the result's provenance says
+which frames are done, cancelled or not done.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from magicgui.widgets import ComboBox, FloatSpinBox, SpinBox
+from napari.layers import Image
+from napari.utils.notifications import show_warning
+
+from ..core.config import TEMPORAL_MODES, FrameSettings, working_shape
+from ..core.errors import NeuralStyleError
+from .base import METADATA_KEY, Job, PluginWidget, same
+from .form import RunForm, picked
+from .inputs import StackSnapshot, random_mark, stack_snapshot
+from .worker import FrameUpdate, style_frames
+
+
+class StackWidget(PluginWidget):
+    """Style transfer on every frame of a stack, without flicker (temporal consistency)."""
+
+    title = "Style a stack"
+    run_text = "Run on every frame"
+
+    def __init__(self, napari_viewer):
+        super().__init__(napari_viewer)
+        self.result_layer: Image | None = None
+        self._stack: StackSnapshot | None = None
+        self.form = RunForm("transfer", self.image_layers, self.labels_layers)
+        self.form.content.label = "stack"
+        self.form.regions.set_visible(False)  # regions per frame: not built yet
+        defaults = FrameSettings()
+        self.temporal = ComboBox(
+            name="temporal", label="frames", choices=TEMPORAL_MODES, value=defaults.temporal,
+            tooltip="flow: each frame starts from the previous result warped by the optical "
+                    "flow, and keeps close to it (no flicker); none: each frame on its own")
+        self.temporal_weight = FloatSpinBox(
+            name="temporal_weight", label="temporal weight", value=defaults.temporal_weight,
+            min=0, max=1e6, tooltip="pull towards the previous frame, warped")
+        self.frame_steps = SpinBox(
+            name="frame_steps", label="steps of later frames", value=0, min=0, max=100_000,
+            tooltip="steps of each frame after the first with flow (0: as steps)")
+        self.extend([*self.form.widgets, self.temporal, self.temporal_weight,
+                     self.frame_steps, *self.run_controls])
+        self.follow(self.form.pickers, (self.form.regions.labels,))
+
+    def is_own_output(self, layer) -> bool:
+        return same(layer, self.result_layer)
+
+    def settings(self) -> FrameSettings:
+        return FrameSettings(self.temporal.value, self.temporal_weight.value,
+                             self.frame_steps.value or None)
+
+    def prepare(self) -> Job:
+        config = self.form.config()
+        if config.regions:
+            raise NeuralStyleError("regions are not taken per frame yet: choose no regions")
+        settings = self.settings()
+        stack = self._stack = stack_snapshot(picked(self.form.content),
+                                             self.form.colours.value)
+        styles = self.form.snapshot(self.viewer, config.size, None)
+        images = styles.images
+        self._placeholder(config, stack)
+        frames = len(stack.frames)
+        later = settings.frame_steps or config.steps
+        return Job(style_frames, (config, stack.frames, images["style"], settings),
+                   self._on_update, self._on_result,
+                   "starting (loading weights and computing targets)...",
+                   total=config.total_steps(stack.frames.shape[1:3]) + later * (frames - 1))
+
+    def _placeholder(self, config, stack: StackSnapshot) -> None:
+        """The result layer at once, black frames filled as they finish, laid over the
+        stack on every axis."""
+        shape = stack.frames.shape
+        height, width = working_shape(*shape[1:3], config.size)
+        name = f"frames: {stack.name}{random_mark(config.weights)}"
+        layer = Image(np.zeros((shape[0], height, width, 3), np.float32), rgb=True,
+                      contrast_limits=(0, 1), name=f"{name} (running)",
+                      metadata={METADATA_KEY: {"status": "running", "task": "frames"}},
+                      **stack.placement(config.size))
+        self.result_layer = layer
+        self.viewer.add_layer(layer)
+
+    def _layer_alive(self) -> bool:
+        return self.result_layer is not None and self.result_layer in self.viewer.layers
+
+    def _on_update(self, update: FrameUpdate) -> None:
+        if not self.ui_alive():
+            return
+        self.status.value = (f"frame {update.frame + 1}/{len(self._stack.frames)}: step "
+                             f"{update.step}/{update.total}")
+        if update.image is not None and self._layer_alive():
+            self.result_layer.data[update.frame] = update.image
+            self.result_layer.refresh()
+
+    def _on_result(self, outcome: dict) -> None:
+        if not self._layer_alive():
+            show_warning(f"{self.title}: the result layer was removed; result not shown")
+            return
+        layer, record = self.result_layer, outcome["provenance"]
+        frames = record.get("frames", {})
+        layer.data = outcome["stack"]
+        stopped = len(frames.get("done", [])) < frames.get("count", 0)
+        layer.metadata = {**layer.metadata, METADATA_KEY: {
+            **record, "status": "cancelled" if stopped else "done",
+            "inputs": {"stack": {"layer": self._stack.name, "values": self._stack.display}}}}
+        done = f"{len(frames.get('done', []))} of {frames.get('count', 0)} frames"
+        layer.name = layer.name.replace(" (running)", f" (stopped: {done})" if stopped else "")
+        flicker = frames.get("flicker")
+        self.status.value = f"{'stopped' if stopped else 'done'}: {done}" + (
+            f", flicker {flicker:.2f}" if flicker is not None else "")
+
+    def on_failed(self) -> None:
+        if self._layer_alive():
+            self.result_layer.name = self.result_layer.name.replace(" (running)", " (failed)")
