@@ -352,8 +352,11 @@ def _optimize_frames(args: argparse.Namespace, config) -> int:
 
     content = read_image(args.content)
     frames = frames_along(content, args.axis)
+    labels = None if args.labels is None else np.moveaxis(
+        read_image(args.labels, labels=True), args.axis, 0)  # a label image per frame
     runs = FrameRun(config, frames, [read_image(path) for path in style_files(args)],
-                    FrameSettings(args.temporal, args.temporal_weight, args.frame_steps))
+                    FrameSettings(args.temporal, args.temporal_weight, args.frame_steps),
+                    labels=labels)
     status = 0
     try:
         for _ in with_frame_progress(runs):

@@ -104,3 +104,18 @@ def test_frames_along_any_axis_and_bad_stacks(movie):
                          ({"temporal_weight": -1}, ">= 0"), ({"frame_steps": 0}, ">= 1")]:
         with pytest.raises(InputError, match=message):
             FrameSettings(**bad)
+
+
+def test_each_frame_takes_its_own_regions(movie, texture):
+    labels = np.zeros((3, 48, 48), np.int32)
+    for index in range(3):
+        labels[index, :, : 16 * (index + 1)] = 1  # the styled region grows frame by frame
+    config = Config.for_task("transfer", size=48, steps=4, weights="random", device="cpu",
+                             scales=(1.0,), style_layers="conv_1", content_layers="conv_4",
+                             regions=((1, 0, 1.0),))
+    runs = FrameRun(config, movie, texture, FrameSettings("none"), labels=labels)
+    for _ in runs:
+        pass
+    assert runs.provenance()["frames"]["done"] == [0, 1, 2]
+    with pytest.raises(InputError, match="2 frames for 3 content frames"):
+        FrameRun(config, movie, texture, labels=labels[:2])

@@ -66,3 +66,21 @@ def test_stop_keeps_the_finished_frames_and_marks_the_others(qtbot, stack_viewer
     assert frames["cancelled"] == [1]
     assert layer.data[0].any() and not layer.data[2].any()
     assert "stopped: 1 of 3 frames" in layer.name
+
+
+def test_a_labels_stack_gives_each_frame_its_regions(qtbot, stack_viewer):
+    viewer = stack_viewer
+    labels = np.zeros((3, 48, 48), np.int32)
+    labels[:, :, :24] = 1
+    painted = viewer.add_labels(labels, name="regions", scale=(2.0, 0.5, 0.5))
+    widget = _dock(viewer, 2)
+    widget.form.content.value = viewer.layers["movie"]
+    widget.form.regions.labels.value = painted
+    row = widget.form.regions.table[0]
+    row[1].value = viewer.layers["coffee"]
+    widget.frame_steps.value = 1
+    widget.start()
+    qtbot.waitUntil(lambda: widget.worker is None, timeout=120_000)
+    record = widget.result_layer.metadata[METADATA_KEY]
+    assert record["frames"]["done"] == [0, 1, 2]
+    assert [list(region) for region in record["params"]["regions"]] == [[1, 0, 1.0]]

@@ -107,12 +107,18 @@ def flicker(results: list[np.ndarray], contents: list[np.ndarray]) -> float:
 class FrameRun:
     """``config`` run on every frame of ``frames`` (:func:`frames_along`), the network and the
     style targets computed once.  Iterating yields ``(frame, Step)``; closing the iterator
-    stops, keeping every finished frame (and the current one so far, cancelled)."""
+    stops, keeping every finished frame (and the current one so far, cancelled).  ``labels``:
+    a label image per frame, ``(T, H, W)``, for ``Config.regions``."""
 
     def __init__(self, config: Config, frames: np.ndarray, style: Styles,
-                 settings: FrameSettings | None = None, weights: Weights | None = None):
+                 settings: FrameSettings | None = None, weights: Weights | None = None,
+                 labels: np.ndarray | None = None):
         if config.task != "transfer":
             raise InputError("frames are styled by a transfer")
+        if labels is not None and len(labels) != len(frames):
+            raise InputError(f"the label stack has {len(labels)} frames for {len(frames)} "
+                             "content frames: give one label image per frame")
+        self.labels = labels
         self.config, self.settings, self.style = config, settings or FrameSettings(), style
         #: the content frames at the working size, what flows are computed on
         self.frames = [to_numpy(to_tensor(frame, config.size, f"frame {index}"))
@@ -137,9 +143,10 @@ class FrameRun:
         """Frame ``index``'s run: the first (and every one, without flow) as configured; the
         others warm-started from the previous result warped, with the temporal loss."""
         previous = self.results[index - 1] if index else None
+        labels = None if self.labels is None else self.labels[index]
         if previous is None or self.settings.temporal == "none":
             return Run(self.config, self.frames[index], self.style, self.weights,
-                       cache=self.cache)
+                       labels=labels, cache=self.cache)
         forward = optical_flow(self.frames[index], self.frames[index - 1])
         backward = optical_flow(self.frames[index - 1], self.frames[index])
         warped = warp(previous.image, forward)
@@ -152,7 +159,7 @@ class FrameRun:
         # content, as the first frame did, not from the border the warp repeats
         start = warped * mask[..., None] + self.frames[index] * (1 - mask[..., None])
         return Run(config, self.frames[index], self.style, self.weights, init_image=start,
-                   temporal=temporal, cache=self.cache)
+                   labels=labels, temporal=temporal, cache=self.cache)
 
     @property
     def done(self) -> list[int]:

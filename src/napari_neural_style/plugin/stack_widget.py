@@ -34,7 +34,6 @@ class StackWidget(PluginWidget):
         self._stack: StackSnapshot | None = None
         self.form = RunForm("transfer", self.image_layers, self.labels_layers)
         self.form.content.label = "stack"
-        self.form.regions.set_visible(False)  # regions per frame: not built yet
         defaults = FrameSettings()
         self.temporal = ComboBox(
             name="temporal", label="frames", choices=TEMPORAL_MODES, value=defaults.temporal,
@@ -59,20 +58,26 @@ class StackWidget(PluginWidget):
 
     def prepare(self) -> Job:
         config = self.form.config()
-        if config.regions:
-            raise NeuralStyleError("regions are not taken per frame yet: choose no regions")
         settings = self.settings()
         stack = self._stack = stack_snapshot(picked(self.form.content),
                                              self.form.colours.value)
-        styles = self.form.snapshot(self.viewer, config.size, None)
-        images = styles.images
+        images = self.form.snapshot(self.viewer, config.size, None).images
+        labels = self._label_stack(len(stack.frames)) if config.regions else None
         self._placeholder(config, stack)
         frames = len(stack.frames)
         later = settings.frame_steps or config.steps
-        return Job(style_frames, (config, stack.frames, images["style"], settings),
+        return Job(style_frames, (config, stack.frames, images["style"], settings, labels),
                    self._on_update, self._on_result,
                    "starting (loading weights and computing targets)...",
                    total=config.total_steps(stack.frames.shape[1:3]) + later * (frames - 1))
+
+    def _label_stack(self, frames: int) -> np.ndarray:
+        """A copy of the regions' Labels layer, one label image per frame."""
+        layer = self.form.regions.labels.value
+        if layer.ndim != 3 or len(layer.data) != frames or layer.multiscale:
+            raise NeuralStyleError(f"the Labels layer {layer.name!r} must hold a label image "
+                                   f"per frame: shape ({frames}, y, x), as the stack")
+        return np.array(layer.data)
 
     def _placeholder(self, config, stack: StackSnapshot) -> None:
         """The result layer at once, black frames filled as they finish, laid over the

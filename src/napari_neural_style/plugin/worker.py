@@ -107,14 +107,15 @@ class FrameUpdate:
 
 
 def style_frames(config: Config, frames: np.ndarray, styles, settings,
+                 labels: np.ndarray | None,
                  stop: threading.Event) -> Generator[FrameUpdate, None, dict]:
-    """Yield a :class:`FrameUpdate` per step of every frame (core.frames.FrameRun); return
-    ``{"stack": (T, H, W, 3), "provenance": ...}`` of the frames done (all, or those before
-    Stop)."""
+    """Yield a :class:`FrameUpdate` per step of every frame (core.frames.FrameRun; ``labels``:
+    one label image per frame, for regions); return ``{"stack": (T, H, W, 3), "provenance":
+    ...}`` of the frames done (all, or those before Stop)."""
     start_engine()
     from ..core.frames import FrameRun
 
-    runs = FrameRun(config, frames, styles, settings)
+    runs = FrameRun(config, frames, styles, settings, labels=labels)
     steps = iter(runs)
     for frame, step in steps:
         yield FrameUpdate(frame, step.step, step.total, runs.run.output_image(step)
