@@ -84,3 +84,24 @@ def test_a_labels_stack_gives_each_frame_its_regions(qtbot, stack_viewer):
     record = widget.result_layer.metadata[METADATA_KEY]
     assert record["frames"]["done"] == [0, 1, 2]
     assert [list(region) for region in record["params"]["regions"]] == [[1, 0, 1.0]]
+
+
+def test_frames_along_one_axis_of_a_4d_layer(qtbot, make_napari_viewer):
+    viewer = make_napari_viewer()
+    movie = moving_sample("astronaut", 3, 48)[..., 0]
+    data = np.stack([movie, movie[:, ::-1]], axis=1)  # (t, z, y, x)
+    viewer.add_image(data, name="tzyx", scale=(3.0, 2.0, 1.0, 1.0))
+    viewer.add_image(moving_sample("coffee", 1, 40)[0], name="coffee", rgb=True)
+    viewer.dims.set_point(1, 2.0)  # z = 1 on display
+    widget = _dock(viewer, 2)
+    widget.form.content.value = viewer.layers["tzyx"]
+    widget.form.style.value = viewer.layers["coffee"]
+    assert list(widget.axis.choices) == [0, 1]
+    widget.axis.value = 0
+    widget.frame_steps.value = 1
+    widget.start()
+    qtbot.waitUntil(lambda: widget.worker is None, timeout=120_000)
+    layer = widget.result_layer
+    assert layer.data.shape == (3, 1, 48, 48, 3)  # frames along t, at the z on display
+    assert tuple(layer.scale[:2]) == (3.0, 2.0) and tuple(layer.translate[:2]) == (0.0, 2.0)
+    assert layer.metadata[METADATA_KEY]["frames"]["done"] == [0, 1, 2]

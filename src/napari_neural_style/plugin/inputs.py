@@ -110,35 +110,54 @@ def snapshot(layer, world_point: tuple[float, ...], size: int,
 
 @dataclass(frozen=True)
 class StackSnapshot:
-    """Every frame of a layer with one axis besides the picture's, as displayed."""
+    """Every frame along one axis of an image layer, the other axes at the displayed slice,
+    as displayed; and how a result of one frame per position lies over the layer."""
 
     frames: np.ndarray  # (T, H, W, 3) float32 in [0, 1]
     name: str
     display: str
-    scale: tuple[float, ...]  # world units per pixel, every axis of the layer (T, y, x)
-    translate: tuple[float, ...]
+    axis: int  # the frame axis, among the layer's leading (non-picture) axes
+    leading: tuple[int, ...]  # the result's leading shape: T on ``axis``, 1 elsewhere
+    scale: tuple[float, ...]  # world units per pixel on every axis of the layer
+    translate: tuple[float, ...]  # world position of the result's first pixel, every axis
+
+    def position(self, frame: int) -> tuple[int, ...]:
+        """The index of frame ``frame`` among the result's leading axes."""
+        return tuple(frame if axis == self.axis else 0 for axis in range(len(self.leading)))
 
     def placement(self, size: int) -> dict[str, tuple[float, ...]]:
-        """``scale`` and ``translate`` that lay ``(T, h, w, 3)`` results computed at working
-        ``size`` over the stack, frame for frame."""
-        picture = Snapshot(self.frames[0], self.name, "", self.display, self.scale[1:],
-                           self.translate[1:]).placement(size)
-        return {"scale": (self.scale[0], *picture["scale"]),
-                "translate": (self.translate[0], *picture["translate"])}
+        """``scale`` and ``translate`` that lay results computed at working ``size`` over the
+        layer, frame for frame (and at the displayed slice of its other axes)."""
+        lead = len(self.leading)
+        picture = Snapshot(self.frames[0], self.name, "", self.display, self.scale[lead:],
+                           self.translate[lead:]).placement(size)
+        return {"scale": (*self.scale[:lead], *picture["scale"]),
+                "translate": (*self.translate[:lead], *picture["translate"])}
 
 
-def stack_snapshot(layer, colours: str = "colormap") -> StackSnapshot:
-    """Copy every frame of an image ``layer`` of three axes (``(T, Y, X)``, RGB or not), each
-    as displayed (:func:`as_displayed`)."""
-    if layer.multiscale or layer.ndim != 3:
-        raise InputError(f"layer {layer.name!r} has {layer.ndim} axes: a stack to style frame "
-                         "by frame has three (frames, y, x), and is not multiscale")
-    shown = [as_displayed(np.asarray(frame), layer, colours) for frame in layer.data]
+def stack_snapshot(layer, world_point: tuple[float, ...], axis: int,
+                   colours: str = "colormap") -> StackSnapshot:
+    """Copy every frame along leading ``axis`` of an image ``layer`` (the other leading axes
+    at the slice on display), each as displayed (:func:`as_displayed`)."""
+    leading = layer.ndim - 2
+    if layer.multiscale or leading < 1 or not 0 <= axis < leading:
+        raise InputError(f"layer {layer.name!r} ({layer.ndim} axes) has no frame axis {axis}: "
+                         "choose a stack, frames along an axis before y and x")
+    point = layer.world_to_data(tuple(world_point)[-layer.ndim:])
+    index = [int(np.clip(round(float(point[other])), 0, layer.data.shape[other] - 1))
+             for other in range(leading)]
+    picked = layer.data[tuple(slice(None) if other == axis else index[other]
+                              for other in range(leading))]
+    shown = [as_displayed(np.asarray(frame), layer, colours) for frame in picked]
     frames = np.stack([np.broadcast_to(image[..., None], (*image.shape, 3))
                        if image.ndim == 2 else image[..., :3] for image, _ in shown])
-    return StackSnapshot(frames.astype(np.float32), layer.name, shown[0][1],
-                         tuple(float(value) for value in layer.scale),
-                         tuple(float(value) for value in layer.translate))
+    scale = tuple(float(value) for value in layer.scale)
+    translate = tuple(float(value) + (0 if other == axis or other >= leading else
+                                      index[other] * scale[other])
+                      for other, value in enumerate(layer.translate))
+    return StackSnapshot(frames.astype(np.float32), layer.name, shown[0][1], axis,
+                         tuple(len(frames) if other == axis else 1 for other in range(leading)),
+                         scale, translate)
 
 
 class OnScreenComposite:

@@ -1,5 +1,6 @@
-"""Style a stack: every frame of a 3-axis image layer (a z-stack, a time-lapse), one result
-layer laid over it on every axis, filled frame by frame as frames finish (core/frames.py).
+"""Style a stack: every frame along one axis of an image layer (a z-stack, a time-lapse; its
+other axes at the slice on display), one result layer laid over it on every axis, filled frame
+by frame as frames finish (core/frames.py).
 
 The widget owns a transfer :class:`~.form.RunForm` (the content picker takes the stack; the
 style images are taken as displayed, as in the transfer widget) and the movie's settings
@@ -35,6 +36,10 @@ class StackWidget(PluginWidget):
         self.form = RunForm("transfer", self.image_layers, self.labels_layers)
         self.form.content.label = "stack"
         defaults = FrameSettings()
+        self.axis = ComboBox(name="frame_axis", label="frames along", choices=self._axes,
+                             tooltip="the axis whose frames are styled; the stack's other "
+                                     "axes stay at the slice on display")
+        self.form.content.changed.connect(self.axis.reset_choices)
         self.temporal = ComboBox(
             name="temporal", label="frames", choices=TEMPORAL_MODES, value=defaults.temporal,
             tooltip="flow: each frame starts from the previous result warped by the optical "
@@ -45,12 +50,21 @@ class StackWidget(PluginWidget):
         self.frame_steps = SpinBox(
             name="frame_steps", label="steps of later frames", value=0, min=0, max=100_000,
             tooltip="steps of each frame after the first with flow (0: as steps)")
-        self.extend([*self.form.widgets, self.temporal, self.temporal_weight,
+        self.extend([*self.form.widgets, self.axis, self.temporal, self.temporal_weight,
                      self.frame_steps, *self.run_controls])
         self.follow(self.form.pickers, (self.form.regions.labels,))
 
     def is_own_output(self, layer) -> bool:
         return same(layer, self.result_layer)
+
+    def _axes(self, _widget=None) -> list[tuple[str, int]]:
+        """The chosen stack's axes before y and x, by the viewer's labels for them."""
+        layer = self.form.content.value
+        if not isinstance(layer, Image) or layer.ndim < 3:
+            return []
+        labels = self.viewer.dims.axis_labels[-layer.ndim:]
+        return [(f"{labels[axis]} ({layer.data.shape[axis]})", axis)
+                for axis in range(layer.ndim - 2)]
 
     def settings(self) -> FrameSettings:
         return FrameSettings(self.temporal.value, self.temporal_weight.value,
@@ -59,8 +73,11 @@ class StackWidget(PluginWidget):
     def prepare(self) -> Job:
         config = self.form.config()
         settings = self.settings()
-        stack = self._stack = stack_snapshot(picked(self.form.content),
-                                             self.form.colours.value)
+        if self.axis.value is None:
+            raise NeuralStyleError("choose a stack: an image layer with an axis of frames "
+                                   "before y and x")
+        stack = self._stack = stack_snapshot(picked(self.form.content), self.viewer.dims.point,
+                                             self.axis.value, self.form.colours.value)
         images = self.form.snapshot(self.viewer, config.size, None).images
         labels = self._label_stack(len(stack.frames)) if config.regions else None
         self._placeholder(config, stack)
@@ -82,10 +99,9 @@ class StackWidget(PluginWidget):
     def _placeholder(self, config, stack: StackSnapshot) -> None:
         """The result layer at once, black frames filled as they finish, laid over the
         stack on every axis."""
-        shape = stack.frames.shape
-        height, width = working_shape(*shape[1:3], config.size)
+        height, width = working_shape(*stack.frames.shape[1:3], config.size)
         name = f"frames: {stack.name}{random_mark(config.weights)}"
-        layer = Image(np.zeros((shape[0], height, width, 3), np.float32), rgb=True,
+        layer = Image(np.zeros((*stack.leading, height, width, 3), np.float32), rgb=True,
                       contrast_limits=(0, 1), name=f"{name} (running)",
                       metadata={METADATA_KEY: {"status": "running", "task": "frames"}},
                       **stack.placement(config.size))
@@ -101,7 +117,7 @@ class StackWidget(PluginWidget):
         self.status.value = (f"frame {update.frame + 1}/{len(self._stack.frames)}: step "
                              f"{update.step}/{update.total}")
         if update.image is not None and self._layer_alive():
-            self.result_layer.data[update.frame] = update.image
+            self.result_layer.data[self._stack.position(update.frame)] = update.image
             self.result_layer.refresh()
 
     def _on_result(self, outcome: dict) -> None:
@@ -110,7 +126,7 @@ class StackWidget(PluginWidget):
             return
         layer, record = self.result_layer, outcome["provenance"]
         frames = record.get("frames", {})
-        layer.data = outcome["stack"]
+        layer.data = outcome["stack"].reshape(layer.data.shape)
         stopped = len(frames.get("done", [])) < frames.get("count", 0)
         layer.metadata = {**layer.metadata, METADATA_KEY: {
             **record, "status": "cancelled" if stopped else "done",
