@@ -23,7 +23,8 @@ def stack_viewer(make_napari_viewer):
     viewer = make_napari_viewer()
     grey = moving_sample("astronaut", 3, 48)[..., 0] * 4095
     viewer.add_image(grey.astype(np.uint16), name="movie", scale=(2.0, 0.5, 0.5),
-                     translate=(10.0, 5.0, 5.0), contrast_limits=(0, 4095))
+                     translate=(10.0, 5.0, 5.0), contrast_limits=(0, 4095),
+                     axis_labels=("time", "y", "x"))
     viewer.add_image(moving_sample("coffee", 1, 40)[0], name="coffee", rgb=True)
     return viewer
 
@@ -41,6 +42,7 @@ def test_a_stack_gives_an_aligned_result_frame_by_frame(qtbot, stack_viewer):
     qtbot.waitUntil(lambda: widget.worker is None, timeout=120_000)
     assert layer.data[2].any()
     assert tuple(layer.scale[:1]) == (2.0,) and tuple(layer.translate[:1]) == (10.0,)
+    assert tuple(layer.axis_labels) == ("time", "y", "x")
     source = viewer.layers["movie"]
     np.testing.assert_allclose(np.array(layer.scale[1:]) * 48,
                                np.array(source.scale[1:]) * 48, rtol=1e-6)

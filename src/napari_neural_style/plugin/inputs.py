@@ -120,19 +120,22 @@ class StackSnapshot:
     leading: tuple[int, ...]  # the result's leading shape: T on ``axis``, 1 elsewhere
     scale: tuple[float, ...]  # world units per pixel on every axis of the layer
     translate: tuple[float, ...]  # world position of the result's first pixel, every axis
+    axis_labels: tuple[str, ...]  # the layer's
 
     def position(self, frame: int) -> tuple[int, ...]:
         """The index of frame ``frame`` among the result's leading axes."""
         return tuple(frame if axis == self.axis else 0 for axis in range(len(self.leading)))
 
-    def placement(self, size: int) -> dict[str, tuple[float, ...]]:
-        """``scale`` and ``translate`` that lay results computed at working ``size`` over the
-        layer, frame for frame (and at the displayed slice of its other axes)."""
+    def placement(self, size: int) -> dict[str, tuple]:
+        """``scale``, ``translate`` and ``axis_labels`` that lay results computed at working
+        ``size`` over the layer, frame for frame (and at the displayed slice of its other
+        axes)."""
         lead = len(self.leading)
         picture = Snapshot(self.frames[0], self.name, "", self.display, self.scale[lead:],
                            self.translate[lead:]).placement(size)
         return {"scale": (*self.scale[:lead], *picture["scale"]),
-                "translate": (*self.translate[:lead], *picture["translate"])}
+                "translate": (*self.translate[:lead], *picture["translate"]),
+                "axis_labels": self.axis_labels}
 
 
 def stack_snapshot(layer, world_point: tuple[float, ...], axis: int,
@@ -157,7 +160,7 @@ def stack_snapshot(layer, world_point: tuple[float, ...], axis: int,
                       for other, value in enumerate(layer.translate))
     return StackSnapshot(frames.astype(np.float32), layer.name, shown[0][1], axis,
                          tuple(len(frames) if other == axis else 1 for other in range(leading)),
-                         scale, translate)
+                         scale, translate, tuple(layer.axis_labels))
 
 
 class OnScreenComposite:
