@@ -284,6 +284,11 @@ def test_a_style_per_region_from_the_command_line(images, tmp_path, capsys):
                  *common]) == 0
     params = json.loads(metrics.read_text())["params"]
     assert params["regions"] == [[1, 0, 2.0], [2, 1, 1.0], [0, None, 0.0]]
+    style_labels = np.ones((64, 96), np.uint8)  # the style image is 64 x 96
+    tifffile.imwrite(tmp_path / "style-labels.tif", style_labels)
+    assert main(["transfer", content, style, "-o", str(tmp_path / "s.png"),
+                 "--region", f"1={style}", "--style-labels",
+                 f"{style}={tmp_path / 'style-labels.tif'}", *common]) == 0
     capsys.readouterr()
     assert main(["transfer", content, "-o", str(tmp_path / "x.png"), "--region", f"3={style}",
                  *common]) == 2

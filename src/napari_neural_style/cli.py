@@ -82,6 +82,10 @@ def _add_region_options(command: argparse.ArgumentParser) -> None:
                          help="label LABEL takes style image STYLE (weight 1 unless given), or "
                               "LABEL=content: no style there; labels not given, 0 too, are "
                               "content only; repeat for each label")
+    command.add_argument("--style-labels", dest="style_label_specs", action="append",
+                         default=[], type=_style_labels_spec, metavar="STYLE=LABELS",
+                         help="a label image over style image STYLE: each region learns from "
+                              "the part of its style with its own label; repeat per style")
 
 
 def _add_frame_options(command: argparse.ArgumentParser) -> None:
@@ -102,6 +106,30 @@ def _add_frame_options(command: argparse.ArgumentParser) -> None:
     command.add_argument("--frame-steps", type=int, metavar="N",
                          help="with --axis --temporal flow: steps of every frame after the "
                               "first (default: --steps)")
+
+
+def _style_labels_spec(text: str) -> tuple[Path, Path]:
+    """``"a.jpg=a-labels.png"`` -> ``(Path("a.jpg"), Path("a-labels.png"))``."""
+    style, separator, labels = text.rpartition("=")
+    if not separator or not style or not labels:
+        raise argparse.ArgumentTypeError(f"write STYLE=LABELS, not {text!r}")
+    return Path(style), Path(labels)
+
+
+def _style_label_files(args: argparse.Namespace) -> list[Path | None] | None:
+    """Per style image (:func:`style_files`), the label image ``--style-labels`` gives it."""
+    given = {style.resolve(): labels for style, labels in
+             getattr(args, "style_label_specs", None) or ()}
+    if not given:
+        return None
+    files = style_files(args)
+    unknown = set(given) - {path.resolve() for path in files}
+    if unknown:
+        from .core.errors import InputError
+
+        raise InputError(f"--style-labels names {sorted(map(str, unknown))[0]}, which is not "
+                         "one of the style images")
+    return [given.get(path.resolve()) for path in files]
 
 
 def _region_spec(text: str) -> tuple[int, Path | None, float]:
@@ -298,6 +326,8 @@ def _check_outputs(args: argparse.Namespace) -> None:
     inputs.update({path.resolve(): "style" for path in style_files(args)})
     if getattr(args, "labels", None):
         inputs[args.labels.resolve()] = "label"
+    for _, labels in getattr(args, "style_label_specs", None) or ():
+        inputs[labels.resolve()] = "style label"
     start = start_file(args)
     if start is not None:
         inputs[start.resolve()] = "start"
@@ -327,8 +357,12 @@ def _optimize(args: argparse.Namespace) -> int:
               for role in INPUT_NAMES[args.command]}
     notes = _upsampling_notes(config, images)
     start, labels = start_file(args), getattr(args, "labels", None)
+    style_labels = _style_label_files(args)
     run = Run(config, **images, init_image=None if start is None else read_image(start),
-              labels=None if labels is None else read_image(labels, labels=True))
+              labels=None if labels is None else read_image(labels, labels=True),
+              style_labels=None if style_labels is None else [
+                  None if path is None else read_image(path, labels=True)
+                  for path in style_labels])
     try:
         for _ in with_progress(run, notes):
             pass

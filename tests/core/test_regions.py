@@ -173,3 +173,26 @@ def test_a_tiny_region_survives_coarse_scales_and_deep_layers(photo, texture):
     result = transfer(photo, texture, "conv_4", "conv_1,conv_8", labels=labels,
                       regions=((1, 0, 1.0),), scales=(0.5, 1.0), **FAST)
     assert np.isfinite(result.image).all() and result.steps_done == 4
+
+
+def test_a_region_learns_from_the_same_label_of_its_style(photo):
+    """The style's left half bright, right half dark: region 1 (left of the content) told to
+    learn from the style's label 1 (its dark half) comes out dark."""
+    style = np.ones((48, 48, 3), np.float32)
+    style[:, 24:] = 0.1
+    style_labels = np.zeros((48, 48), np.int32)
+    style_labels[:, 24:] = 1  # label 1: the dark half
+    labels = _halves(96, right=0)  # the content's left half is label 1
+    options = {"labels": labels, "regions": ((1, 0, 1.0),), "style_weight": 20,
+               "style_loss": "meancov", **{**FAST, "steps": 40}}
+    guided = transfer(photo, [style], "conv_4", "conv_1", style_labels=[style_labels],
+                      **options)
+    whole = transfer(photo, [style], "conv_4", "conv_1", **options)
+    left = (slice(None), slice(None, 20))
+    assert guided.image[left].mean() < 0.3 < whole.image[left].mean()
+    with pytest.raises(InputError, match="label 1 learns from style image 1, but"):
+        transfer(photo, [style], "conv_4", "conv_1", style_labels=[np.zeros((48, 48), int)],
+                 **options)
+    with pytest.raises(InputError, match="1 style label images for 2 style images"):
+        Run(Config.for_task("transfer", regions=TWO, **FAST), photo, [style, style],
+            labels=_halves(48), style_labels=[style_labels])

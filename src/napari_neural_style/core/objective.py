@@ -81,12 +81,15 @@ class Objective:
                 content_targets = {name: features[name].float() for name in content_layers}
             if style_targets is None and style_layers:
                 moments = {name: [] for name in style_layers}
-                for style in styles:  # one pass each: styles may differ in size
+                per_style = []
+                for index, style in enumerate(styles):  # one pass each: sizes may differ
                     features = encoder(style.contiguous(memory_format=memory_format))
-                    for name in style_layers:
+                    if regions:
+                        per_style.append(regions.style_moments(index, features, style_layers))
+                    for name in style_layers if not regions else ():
                         moments[name].append(Moments.of(features[name]))
                 target = STYLE_TARGETS[style_loss]
-                style_targets = regions.targets(moments, style_loss) if regions else {
+                style_targets = regions.targets(per_style, style_loss) if regions else {
                     name: target(blend(each, style_blend)) for name, each in moments.items()}
         style_targets = style_targets or {}
         return cls(encoder, content_targets, style_targets, memory_format=memory_format,

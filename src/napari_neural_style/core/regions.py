@@ -48,20 +48,7 @@ def checked_labels(labels, content_shape: tuple[int, ...], regions: tuple,
     """``labels`` as a 2-D integer array over the content, or a one-line error: not whole
     numbers, not 2-D, another aspect than the content's, a mapped label no pixel has, a style
     no region uses or a region whose style is not given."""
-    array = np.asarray(labels)
-    if array.ndim == 3 and array.shape[-1] == 1:
-        array = array[..., 0]
-    if array.ndim != 2:
-        raise InputError(f"a label image is 2-D (one label per pixel); got shape {array.shape}")
-    if array.dtype.kind == "b":
-        array = array.astype(np.int64)
-    if array.dtype.kind not in "iu":
-        if array.dtype.kind != "f" or not np.all(np.isfinite(array)) \
-                or not np.all(array == np.round(array)):
-            raise InputError("a label image holds whole numbers (a napari Labels layer, an "
-                             f"integer TIFF or PNG); got {array.dtype} values")
-        array = array.astype(np.int64)
-    _check_aspect(array.shape, content_shape[:2])
+    array = label_array(labels, content_shape, "the label image", "the content's")
     present = set(np.unique(array).tolist())
     for label, style, _ in regions:
         if label not in present and style is not None:
@@ -77,12 +64,58 @@ def checked_labels(labels, content_shape: tuple[int, ...], regions: tuple,
     return array
 
 
-def _check_aspect(shape: tuple[int, int], content: tuple[int, int]) -> None:
-    ratio = (shape[1] / shape[0]) / (content[1] / content[0])
+def checked_style_labels(labels: list, shapes: list[tuple[int, ...]],
+                         regions: tuple) -> list[np.ndarray | None]:
+    """A label image (or None) per style image, each over its style (``shapes``), holding
+    every label whose region learns from that style: that region then learns from the part
+    of the style with the same label."""
+    if len(labels) != len(shapes):
+        raise InputError(f"{len(labels)} style label images for {len(shapes)} style images: "
+                         "give one per style (None for a style used whole)")
+    checked = []
+    for index, (given, shape) in enumerate(zip(labels, shapes, strict=True)):
+        if given is None:
+            checked.append(None)
+            continue
+        what = f"style image {index + 1}'s labels"
+        array = label_array(given, shape, what, f"style image {index + 1}'s")
+        present = set(np.unique(array).tolist())
+        for label, style, _ in regions:
+            if style == index and label not in present:
+                raise InputError(f"label {label} learns from style image {index + 1}, but "
+                                 f"{what} do not have it: paint it there too")
+        checked.append(array)
+    return checked
+
+
+def label_array(labels, shape: tuple[int, ...], what: str, whose: str) -> np.ndarray:
+    """``labels`` as a 2-D integer array of ``shape``'s aspect, or a one-line error about
+    ``what`` (compared with ``whose`` shape)."""
+    array = np.asarray(labels)
+    if array.ndim == 3 and array.shape[-1] == 1:
+        array = array[..., 0]
+    if array.ndim != 2:
+        raise InputError(f"{what}: a label image is 2-D (one label per pixel); got shape "
+                         f"{array.shape}")
+    if array.dtype.kind == "b":
+        array = array.astype(np.int64)
+    if array.dtype.kind not in "iu":
+        if array.dtype.kind != "f" or not np.all(np.isfinite(array)) \
+                or not np.all(array == np.round(array)):
+            raise InputError(f"{what}: a label image holds whole numbers (a napari Labels "
+                             f"layer, an integer TIFF or PNG); got {array.dtype} values")
+        array = array.astype(np.int64)
+    _check_aspect(array.shape, shape[:2], what, whose)
+    return array
+
+
+def _check_aspect(shape: tuple[int, int], image: tuple[int, int], what: str,
+                  whose: str) -> None:
+    ratio = (shape[1] / shape[0]) / (image[1] / image[0])
     if abs(ratio - 1) > ASPECT_TOLERANCE:
-        raise InputError(f"the label image, {shape[0]}x{shape[1]} px, does not have the "
-                         f"content's shape or aspect ({content[0]}x{content[1]} px): paint the "
-                         "labels over the content image")
+        raise InputError(f"{what}, {shape[0]}x{shape[1]} px, does not have {whose} shape or "
+                         f"aspect ({image[0]}x{image[1]} px): paint the labels over that "
+                         "image")
 
 
 def resized_labels(labels: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
@@ -147,26 +180,44 @@ class GuidedTarget:
 @dataclass(frozen=True)
 class RegionPlan:
     """The regions of one scale: ``Config.regions`` and their masks at the content's working
-    shape there (:func:`region_masks`), carried to layers ``how``."""
+    shape there (:func:`region_masks`), carried to layers ``how``; ``style_masks``, per style
+    image, the masks of its own labels at its working shape (None: a region learns from the
+    whole style)."""
 
     regions: tuple[tuple[int, int | None, float], ...]
     masks: dict[int, torch.Tensor]
     how: str
+    style_masks: tuple[dict[int, torch.Tensor] | None, ...] = ()
 
-    def targets(self, moments: dict[str, list[Moments]],
+    def style_moments(self, index: int, features: dict[str, torch.Tensor],
+                      names: tuple[str, ...]) -> dict[str, dict[int | None, Moments]]:
+        """Style ``index``'s moments at each layer of ``names``: of the whole image (key
+        None), or of each of its labelled regions (key: the label)."""
+        masks = self.style_masks[index] if index < len(self.style_masks) else None
+        if not masks:
+            return {name: {None: Moments.of(features[name])} for name in names}
+        found: dict[str, dict[int | None, Moments]] = {name: {} for name in names}
+        for label, mask in masks.items():
+            for name, carried in layer_masks(mask, names, self.how).items():
+                if float(carried.sum()) > 1e-6:
+                    found[name][label] = Moments.of(features[name], carried)
+        return found
+
+    def targets(self, moments: list[dict[str, dict[int | None, Moments]]],
                 style_loss: str) -> dict[str, GuidedTarget]:
-        """``{layer: GuidedTarget}`` from each style's ``moments`` at each style layer."""
+        """``{layer: GuidedTarget}`` from each style's :meth:`style_moments`."""
         make = STYLE_TARGETS[style_loss]
-        targets = {name: [make(each) for each in per_style] for name, per_style in
-                   moments.items()}
-        parts: dict[str, list] = {name: [] for name in moments}
+        names = tuple(moments[0]) if moments else ()
+        parts: dict[str, list] = {name: [] for name in names}
         for label, style, weight in self.regions:
             mask = self.masks.get(label)
             if style is None or mask is None:  # content only, or gone at this scale
                 continue
             share = float(mask.mean())
-            for name, carried in layer_masks(mask, tuple(moments), self.how).items():
-                if float(carried.sum()) > 1e-6:  # a small region vanishes in deep layers
-                    parts[name].append((carried, share * weight, targets[name][style]))
+            key = label if style < len(self.style_masks) and self.style_masks[style] else None
+            for name, carried in layer_masks(mask, names, self.how).items():
+                statistic = moments[style][name].get(key)
+                # a small region vanishes in deep layers, in the content or in the style
+                if statistic is not None and float(carried.sum()) > 1e-6:
+                    parts[name].append((carried, share * weight, make(statistic)))
         return {name: GuidedTarget(tuple(each)) for name, each in parts.items()}
-

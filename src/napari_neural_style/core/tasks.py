@@ -41,7 +41,7 @@ from .images import resize, to_numpy, to_tensor
 from .objective import BatchObjective, Objective, Temporal
 from .optimize import Step, optimize_batch
 from .quality import quality
-from .regions import RegionPlan, checked_labels, region_masks
+from .regions import RegionPlan, checked_labels, checked_style_labels, region_masks
 from .result import ORDINARY_ENDINGS, Result
 from .vgg import VGGEncoder
 from .vgg_layers import min_image_side
@@ -103,7 +103,8 @@ class BatchRun:
     def __init__(self, configs: list[Config], content: np.ndarray | None = None,
                  style: Styles = None, weights: Weights | None = None,
                  init_image: np.ndarray | None = None, labels: np.ndarray | None = None,
-                 temporal: Temporal | None = None, cache: dict | None = None):
+                 temporal: Temporal | None = None, cache: dict | None = None,
+                 style_labels: list | None = None):
         if not configs:
             raise InputError("a batch needs at least one configuration")
         for field_name in SHARED:
@@ -120,6 +121,8 @@ class BatchRun:
         self.init_image = self._start_image(init_image)
         #: the label image over the content that ``Config.regions`` refers to
         self.labels = self._labels(labels, content)
+        #: per style image, its own label image (or None), for regions
+        self.style_labels = self._style_labels(style_labels)
         #: a frame's pull towards the previous frame's result (core/frames.py), at the
         #: working size, and style targets by scale size shared with other frames
         self.temporal, self.cache = temporal, cache
@@ -185,6 +188,17 @@ class BatchRun:
                              "styles (regions), or leave it out")
         return None if labels is None else checked_labels(
             labels, np.shape(content), regions, len(self.styles))
+
+    def _style_labels(self, labels: list | None) -> list[np.ndarray | None]:
+        """``labels`` checked (:func:`~.regions.checked_style_labels`), only with regions."""
+        if not labels:
+            return []
+        if not self.configs[0].regions:
+            raise InputError("style label images were given, but no region: map labels to "
+                             "styles (regions), or leave them out")
+        return checked_style_labels(list(labels), [tuple(style.shape[-2:])
+                                                   for style in self.styles],
+                                    self.configs[0].regions)
 
     def layers(self, kind: str) -> tuple[str, ...]:
         """The union, in order, of the configs' ``layers``, ``content_layers`` or
@@ -334,7 +348,15 @@ class BatchRun:
         config = self.configs[0]
         masks = region_masks(self.labels, shape, [label for label, _, _ in config.regions],
                              config.feather * size / config.size, engine.device)
-        return RegionPlan(config.regions, masks, config.region_mask)
+        style_masks = tuple(
+            None if labels is None else region_masks(
+                labels, working_shape(*style.shape[-2:], config.working_size("style", size,
+                                                                              index)),
+                [label for label, used, _ in config.regions if used == index], 0.0,
+                engine.device)
+            for index, (labels, style) in enumerate(zip(self.style_labels, engine.styles,
+                                                        strict=False)))
+        return RegionPlan(config.regions, masks, config.region_mask, style_masks)
 
     def _record(self, steps: list[Step], offset: int, size: int, elapsed: float) -> None:
         """Number a scale's steps in the whole run's count and keep their losses."""
@@ -445,10 +467,11 @@ class Run:
     def __init__(self, config: Config, content: np.ndarray | None = None,
                  style: Styles = None, weights: Weights | None = None,
                  init_image: np.ndarray | None = None, labels: np.ndarray | None = None,
-                 temporal: Temporal | None = None, cache: dict | None = None):
+                 temporal: Temporal | None = None, cache: dict | None = None,
+                 style_labels: list | None = None):
         self.config = config
         self.batch = BatchRun([config], content, style, weights, init_image, labels, temporal,
-                              cache)
+                              cache, style_labels)
 
     def __iter__(self) -> Iterator[Step]:
         batches = iter(self.batch)
@@ -529,11 +552,12 @@ def transfer(content: np.ndarray, style: np.ndarray | Sequence[np.ndarray],
              content_layers: str | tuple[str, ...] = DEFAULT_CONTENT_LAYERS,
              style_layers: str | tuple[str, ...] = DEFAULT_STYLE_LAYERS,
              init_image: np.ndarray | None = None, labels: np.ndarray | None = None,
-             **options) -> Result:
+             style_labels: list | None = None, **options) -> Result:
     """Style transfer: ``content``'s features at ``content_layers``, ``style``'s Grams (or
     a blend of several styles': ``style_blend``; or a style per region of ``labels``:
-    ``regions``), from the content image (or noise, the style, ``init_image``: ``init``)."""
+    ``regions``, each learning from the same label of its style's ``style_labels`` if given),
+    from the content image (or noise, the style, ``init_image``: ``init``)."""
     config = _config("transfer", init_image, content_layers=content_layers,
                      style_layers=style_layers, **options)
     return Run(config, content=content, style=style, init_image=init_image,
-               labels=labels).complete()
+               labels=labels, style_labels=style_labels).complete()
