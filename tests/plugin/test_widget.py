@@ -560,6 +560,12 @@ def test_a_style_per_painted_region(qtbot, viewer_with_images):
         assert unchanged(viewer.layers[name], data)
     form.regions.labels.value = None
     assert not form.styles.pickers[0].native.isHidden() and form.config().regions == ()
+    viewer.layers.selection.active = layer  # the result fills the table again
+    widget.use_selected_result()
+    assert form.regions.labels.value is painted
+    rows = {row.name: row for row in form.regions.table}
+    assert rows["label_1"][1].value is viewer.layers["coffee"] and rows["label_1"][2].value == 2
+    assert form.config().regions == ((1, 0, 2.0), (3, None, 0.0))
 
 
 def test_an_n_d_labels_layer_gives_its_displayed_slice(qtbot, viewer_with_images):

@@ -128,3 +128,13 @@ class RegionTable:
             raise NeuralStyleError("no label has a style: choose a style layer for at least "
                                    "one label in the regions table")
         return layers, tuple(regions)
+
+    def show(self, regions: tuple, styles: list) -> None:
+        """Show ``Config.regions`` over ``styles`` (layers by style index; None: not found,
+        left as it is)."""
+        rows = {row.name: row for row in self.table}
+        for label, style, weight in regions:
+            row = rows.get(f"label_{label}")
+            chosen = CONTENT_ONLY if style is None else styles[style]
+            if row is not None and chosen is not None:
+                row[1].value, row[2].value = chosen, weight

@@ -85,10 +85,19 @@ class TaskWidget(PluginWidget):
             show_error(f"{self.title}: {error}")
             return
         self.form.show(config)
-        for role, entry in record.get("inputs", {}).items():
-            found = [layer for _, layer in self.image_layers() if layer.name == entry["layer"]]
-            if found:
-                self.form.pickers[role].value = found[0]
+        inputs = {role: entry["layer"] for role, entry in record.get("inputs", {}).items()}
+        found = {role: next((layer for _, layer in self.image_layers() if layer.name == name),
+                            None) for role, name in inputs.items() if role != "labels"}
+        for role, chosen in found.items():
+            if chosen is not None:
+                self.form.pickers[role].value = chosen
+        painted = next((layer for _, layer in self.labels_layers()
+                        if layer.name == inputs.get("labels")), None)
+        if config.regions and painted is not None:
+            self.form.regions.labels.value = painted
+            self.form.regions.show(config.regions, [found.get(
+                "style" if index == 0 else f"style_{index + 1}") for index in
+                range(max(style or 0 for _, style, _ in config.regions) + 1)])
         self.status.value = f"settings of {layer.name!r}"
 
     def copy_command_line(self) -> None:
