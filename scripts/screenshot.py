@@ -1,6 +1,6 @@
 """Screenshots for docs/: napari with the style transfer widget after a real run, the loss
 curves of that run, the live preview, the plugin's page in Preferences, a style per painted
-region, and a 12-bit stack styled as displayed.
+region, a 12-bit stack styled as displayed, and the same stack styled frame by frame.
 
 Runs the README's main job in napari (sample images, widgets docked), presses Run on the style
 transfer widget, saves the window once the result is in, then docks the Loss curves widget and
@@ -114,6 +114,29 @@ def twelve_bit(viewer, docked, args, out: Path) -> None:
           f"{widget.result_layer.metadata['neural_style']['inputs']['content']}")
 
 
+def stack(viewer, docked, args, out: Path) -> None:
+    """Style a stack: every frame of the 12-bit stack of :func:`twelve_bit`, with temporal
+    consistency, the result laid over the stack."""
+    _, widget = viewer.window.add_plugin_dock_widget("napari-neural-style", "Style a stack",
+                                                     tabify=True)
+    for layer in viewer.layers:
+        layer.visible = layer.name == "12-bit stack"
+    viewer.add_image(load_sample("hubble_deep_field"), name="hubble_deep_field",
+                     visible=False)
+    widget.weights.value = docked["Style transfer"].weights.value
+    widget.size.value, widget.steps.value = args.size, args.steps
+    widget.frame_steps.value = args.steps // 3
+    widget.form.content.value = viewer.layers["12-bit stack"]
+    widget.form.style.value = viewer.layers["hubble_deep_field"]
+    widget.start()
+    settle(lambda: widget.worker is None)
+    viewer.layers.selection.active = widget.result_layer
+    viewer.dims.set_current_step(0, 2)
+    settle()
+    viewer.screenshot(str(out), canvas_only=False, flash=False)
+    print(f"wrote {out}: {widget.result_layer.name}; {widget.status.value}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("docs/images/napari-style-transfer.png"))
@@ -144,6 +167,7 @@ def main() -> None:
     preferences(viewer, args.out.with_name("napari-preferences.png"))
     regions(viewer, docked, args, args.out.with_name("napari-regions.png"))
     twelve_bit(viewer, docked, args, args.out.with_name("napari-12-bit-stack.png"))
+    stack(viewer, docked, args, args.out.with_name("napari-stack.png"))
     viewer.close()
 
 

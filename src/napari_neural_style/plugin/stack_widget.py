@@ -58,12 +58,11 @@ class StackWidget(PluginWidget):
         return same(layer, self.result_layer)
 
     def _axes(self, _widget=None) -> list[tuple[str, int]]:
-        """The chosen stack's axes before y and x, by the viewer's labels for them."""
+        """The chosen stack's axes before y and x, by the layer's labels for them."""
         layer = self.form.content.value
         if not isinstance(layer, Image) or layer.ndim < 3:
             return []
-        labels = self.viewer.dims.axis_labels[-layer.ndim:]
-        return [(f"{labels[axis]} ({layer.data.shape[axis]})", axis)
+        return [(f"{layer.axis_labels[axis]}: {layer.data.shape[axis]} frames", axis)
                 for axis in range(layer.ndim - 2)]
 
     def settings(self) -> FrameSettings:
