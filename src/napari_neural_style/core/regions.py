@@ -12,10 +12,11 @@ At each style layer ``l`` the style term is
 where ``m_r`` is region ``r``'s mask carried to layer ``l``'s grid, ``M_m`` the moments of the
 features over the positions ``m`` weighs (:meth:`~.losses.Moments.of`: for a binary mask the
 region's own average; the guided Gram matrix of Gatys et al.), ``T_r`` the target of the
-region's style (its whole image), ``w_r`` the region's weight and ``a_r`` its share of the
-image.  The share makes every region weigh as its part of the image does, so within a region
-content and style balance as in a one-style transfer with style weight ``w_r`` times the
-style weight, and one region covering everything is exactly a one-style transfer.
+region's style (its whole image, or with style labels the part of it with the same label),
+``w_r`` the region's weight and ``a_r`` its share of the image.  The share makes every region
+weigh as its part of the image does, so within a region content and style balance as in a
+one-style transfer with style weight ``w_r`` times the style weight, and one region covering
+everything is exactly a one-style transfer.
 
 Masks reach a layer's grid one of two ways (``Config.region_mask``):
 
