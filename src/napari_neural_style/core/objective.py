@@ -80,17 +80,16 @@ class Objective:
                 features = encoder(content.contiguous(memory_format=memory_format))
                 content_targets = {name: features[name].float() for name in content_layers}
             if style_targets is None and style_layers:
-                moments = {name: [] for name in style_layers}
                 per_style = []
                 for index, style in enumerate(styles):  # one pass each: sizes may differ
                     features = encoder(style.contiguous(memory_format=memory_format))
-                    if regions:
-                        per_style.append(regions.style_moments(index, features, style_layers))
-                    for name in style_layers if not regions else ():
-                        moments[name].append(Moments.of(features[name]))
+                    per_style.append(
+                        regions.style_moments(index, features, style_layers) if regions else
+                        {name: Moments.of(features[name]) for name in style_layers})
                 target = STYLE_TARGETS[style_loss]
                 style_targets = regions.targets(per_style, style_loss) if regions else {
-                    name: target(blend(each, style_blend)) for name, each in moments.items()}
+                    name: target(blend([each[name] for each in per_style], style_blend))
+                    for name in style_layers}
         style_targets = style_targets or {}
         return cls(encoder, content_targets, style_targets, memory_format=memory_format,
                    **weights)

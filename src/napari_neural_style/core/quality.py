@@ -46,8 +46,9 @@ def quality(weights: Weights, pooling: str, pixels: torch.Tensor, content: torch
     # outlive its comparison: at 1024 px this pass peaked at 2.5 GB holding them all
     with torch.no_grad():
         moments = _style_moments(encoder, styles, memory_format)
-        targets = {name: blend(each, style_blend).second for name, each in moments.items()}
         masks = _region_masks(regions, layers)
+        targets = {} if masks else {name: blend(each, style_blend).second
+                                    for name, each in moments.items()}
         batch = pixels if content is None else torch.cat([pixels, content])
         for name, features in encoder.stream(batch.contiguous(memory_format=memory_format)):
             if content is not None:

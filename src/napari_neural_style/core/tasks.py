@@ -155,7 +155,8 @@ class BatchRun:
 
     def _styles(self, images: Styles, needed: bool, min_side: int) -> list[torch.Tensor]:
         """:meth:`_input` for each style image given (one array, or a sequence of them)."""
-        images = [images] if images is None or isinstance(images, np.ndarray) else list(images)
+        images = [] if images is None else [images] if isinstance(images, np.ndarray) else \
+            list(images)
         if not needed:
             return []
         for config in self.configs:
