@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import replace
+from itertools import pairwise
 
 import numpy as np
 import torch
@@ -87,14 +88,24 @@ def reliable(forward: np.ndarray, backward: np.ndarray) -> np.ndarray:
     return inside & (mismatch <= 0.01 * ((forward ** 2).sum(0) + (back ** 2).sum(0)) + 0.5)
 
 
-def flicker(results: list[np.ndarray], contents: list[np.ndarray]) -> float:
+def motion(current: np.ndarray, previous: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The flow from content frame ``current`` to ``previous`` and where it is reliable
+    (:func:`reliable`, from the flows both ways)."""
+    forward = optical_flow(current, previous)
+    return forward, reliable(forward, optical_flow(previous, current))
+
+
+def flicker(results: list[np.ndarray], contents: list[np.ndarray],
+            motions: list[tuple[np.ndarray, np.ndarray]] | None = None) -> float:
     """How much ``results`` change from frame to frame beyond what ``contents`` move: the
-    mean ``|r_t - warp(r_{t-1})|`` over reliable pixels, over the same of the contents."""
+    mean ``|r_t - warp(r_{t-1})|`` over reliable pixels, over the same of the contents;
+    ``motions``: :func:`motion` of each frame after the first, if already known."""
+    if motions is None:
+        motions = [motion(current, previous)
+                   for previous, current in pairwise(contents)]
     moved, still = [], []
-    for previous, current, result_previous, result in zip(contents, contents[1:], results,
-                                                          results[1:], strict=False):
-        forward, backward = optical_flow(current, previous), optical_flow(previous, current)
-        mask = reliable(forward, backward)
+    for previous, current, result_previous, result, (forward, mask) in zip(
+            contents, contents[1:], results, results[1:], motions, strict=False):
         if not mask.any():
             continue
         moved.append(np.abs(result - warp(result_previous, forward))[mask].mean())
@@ -127,6 +138,7 @@ class FrameRun:
         self.weights = weights
         self.cache: dict = {}  # style targets by scale size, for every frame
         self.run: Run | None = None  # the frame being styled
+        self._motions: dict[int, tuple[np.ndarray, np.ndarray]] = {}
 
     def __iter__(self) -> Iterator[tuple[int, Step]]:
         for index in range(len(self.frames)):
@@ -147,10 +159,9 @@ class FrameRun:
         if previous is None or self.settings.temporal == "none":
             return Run(self.config, self.frames[index], self.style, self.weights,
                        labels=labels, cache=self.cache)
-        forward = optical_flow(self.frames[index], self.frames[index - 1])
-        backward = optical_flow(self.frames[index - 1], self.frames[index])
+        forward, reliable_pixels = self.motion(index)
         warped = warp(previous.image, forward)
-        mask = reliable(forward, backward).astype(np.float32)
+        mask = reliable_pixels.astype(np.float32)
         temporal = Temporal(to_tensor(warped), torch.from_numpy(mask)[None, None],
                             self.settings.temporal_weight)
         config = replace(self.config, init="image", scales=(1.0,),
@@ -160,6 +171,13 @@ class FrameRun:
         start = warped * mask[..., None] + self.frames[index] * (1 - mask[..., None])
         return Run(config, self.frames[index], self.style, self.weights, init_image=start,
                    labels=labels, temporal=temporal, cache=self.cache)
+
+    def motion(self, index: int) -> tuple[np.ndarray, np.ndarray]:
+        """:func:`motion` from content frame ``index - 1`` to ``index``, computed once (the
+        warm start and the flicker figure both need it)."""
+        if index not in self._motions:
+            self._motions[index] = motion(self.frames[index], self.frames[index - 1])
+        return self._motions[index]
 
     @property
     def done(self) -> list[int]:
@@ -192,4 +210,5 @@ class FrameRun:
             "temporal_weight": self.settings.temporal_weight,
             "frame_steps": self.settings.frame_steps,
             "flicker": flicker([result.image for result in self.results[:row]],
-                               self.frames[:row]) if row > 1 else None}}
+                               self.frames[:row], [self.motion(index) for index in
+                                                   range(1, row)]) if row > 1 else None}}
