@@ -331,6 +331,22 @@ def test_every_frame_of_a_stack_from_the_command_line(images, tmp_path, capsys):
     assert tifffile.imread(tmp_path / "out.tif").shape == (40, 40, 3, 3)  # frames where they were
     frames = json.loads(metrics.read_text())["frames"]
     assert frames["done"] == [0, 1, 2] and frames["steps"] == [3, 2, 2]
+    # a start image and style labels reach the frames too (not silently dropped)
+    labels = np.zeros((40, 40), np.uint8)
+    labels[:, :20] = 1
+    tifffile.imwrite(tmp_path / "labels.tif", np.repeat(labels[..., None], 3, axis=-1),
+                     photometric="minisblack")  # (H, W, T), frames on axis 2 as the movie
+    tifffile.imwrite(tmp_path / "style-labels.tif", np.ones((64, 96), np.uint8))
+    style = str(images / "style.png")
+    assert main(["transfer", *common, "-o", str(tmp_path / "regions.tif"), "--init",
+                 str(images / "content.png"), "--regions", str(tmp_path / "labels.tif"),
+                 "--region", f"1={style}", "--style-labels",
+                 f"{style}={tmp_path / 'style-labels.tif'}"]) == 0
+    capsys.readouterr()
+    assert main(["transfer", *common, "-o", str(tmp_path / "bad.tif"), "--regions",
+                 str(tmp_path / "labels.tif"), "--region", f"1={style}", "--style-labels",
+                 f"{style}={tmp_path / 'labels.tif'}"]) == 2
+    assert "style image 1's labels" in capsys.readouterr().err
     capsys.readouterr()
     assert main(["transfer", *common, "-o", str(tmp_path / "out.png")]) == 2
     assert ".png" in capsys.readouterr().err

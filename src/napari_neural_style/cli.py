@@ -356,13 +356,9 @@ def _optimize(args: argparse.Namespace) -> int:
               [read_image(path) for path in style_files(args)]
               for role in INPUT_NAMES[args.command]}
     notes = _upsampling_notes(config, images)
-    start, labels = start_file(args), getattr(args, "labels", None)
-    style_labels = _style_label_files(args)
-    run = Run(config, **images, init_image=None if start is None else read_image(start),
-              labels=None if labels is None else read_image(labels, labels=True),
-              style_labels=None if style_labels is None else [
-                  None if path is None else read_image(path, labels=True)
-                  for path in style_labels])
+    labels = getattr(args, "labels", None)
+    run = Run(config, **images, **_optional_inputs(args),
+              labels=None if labels is None else read_image(labels, labels=True))
     try:
         for _ in with_progress(run, notes):
             pass
@@ -373,6 +369,18 @@ def _optimize(args: argparse.Namespace) -> int:
         _say_error(error)
         return _save_partial(args, run, EXIT_FAILED)
     return _save(args, run.result())
+
+
+def _optional_inputs(args: argparse.Namespace) -> dict:
+    """The image to start from (``--init PATH``) and the styles' label images
+    (``--style-labels``), read, as :class:`~.core.tasks.Run` takes them."""
+    from .core.image_files import read_image
+
+    start, style_labels = start_file(args), _style_label_files(args)
+    return {"init_image": None if start is None else read_image(start),
+            "style_labels": None if style_labels is None else [
+                None if path is None else read_image(path, labels=True)
+                for path in style_labels]}
 
 
 def _optimize_frames(args: argparse.Namespace, config) -> int:
@@ -390,7 +398,7 @@ def _optimize_frames(args: argparse.Namespace, config) -> int:
         read_image(args.labels, labels=True), args.axis, 0)  # a label image per frame
     runs = FrameRun(config, frames, [read_image(path) for path in style_files(args)],
                     FrameSettings(args.temporal, args.temporal_weight, args.frame_steps),
-                    labels=labels)
+                    labels=labels, **_optional_inputs(args))
     status = 0
     try:
         for _ in with_frame_progress(runs):

@@ -119,17 +119,20 @@ class FrameRun:
     """``config`` run on every frame of ``frames`` (:func:`frames_along`), the network and the
     style targets computed once.  Iterating yields ``(frame, Step)``; closing the iterator
     stops, keeping every finished frame (and the current one so far, cancelled).  ``labels``:
-    a label image per frame, ``(T, H, W)``, for ``Config.regions``."""
+    a label image per frame, ``(T, H, W)``, for ``Config.regions``; ``init_image`` and
+    ``style_labels`` as :class:`~.tasks.Run` takes them (the image a frame starts from when it
+    does not start from the previous result)."""
 
     def __init__(self, config: Config, frames: np.ndarray, style: Styles,
                  settings: FrameSettings | None = None, weights: Weights | None = None,
-                 labels: np.ndarray | None = None):
+                 labels: np.ndarray | None = None, init_image: np.ndarray | None = None,
+                 style_labels: list | None = None):
         if config.task != "transfer":
             raise InputError("frames are styled by a transfer")
         if labels is not None and len(labels) != len(frames):
             raise InputError(f"the label stack has {len(labels)} frames for {len(frames)} "
                              "content frames: give one label image per frame")
-        self.labels = labels
+        self.labels, self.init_image, self.style_labels = labels, init_image, style_labels
         self.config, self.settings, self.style = config, settings or FrameSettings(), style
         #: the content frames at the working size, what flows are computed on
         self.frames = [to_numpy(to_tensor(frame, config.size, f"frame {index}"))
@@ -158,7 +161,8 @@ class FrameRun:
         labels = None if self.labels is None else self.labels[index]
         if previous is None or self.settings.temporal == "none":
             return Run(self.config, self.frames[index], self.style, self.weights,
-                       labels=labels, cache=self.cache)
+                       init_image=self.init_image, labels=labels,
+                       style_labels=self.style_labels, cache=self.cache)
         forward, reliable_pixels = self.motion(index)
         warped = warp(previous.image, forward)
         mask = reliable_pixels.astype(np.float32)
@@ -170,7 +174,8 @@ class FrameRun:
         # content, as the first frame did, not from the border the warp repeats
         start = warped * mask[..., None] + self.frames[index] * (1 - mask[..., None])
         return Run(config, self.frames[index], self.style, self.weights, init_image=start,
-                   labels=labels, temporal=temporal, cache=self.cache)
+                   labels=labels, style_labels=self.style_labels, temporal=temporal,
+                   cache=self.cache)
 
     def motion(self, index: int) -> tuple[np.ndarray, np.ndarray]:
         """:func:`motion` from content frame ``index - 1`` to ``index``, computed once (the
