@@ -81,11 +81,7 @@ def snapshot(layer, world_point: tuple[float, ...], size: int,
     leading = spatial_ndim - 2
     index: tuple[int, ...] = ()
     if leading:
-        point = layer.world_to_data(tuple(world_point)[-layer.ndim:])
-        index = tuple(
-            int(np.clip(round(float(value) / _level_factor(levels, level_index, axis)), 0,
-                        data.shape[axis] - 1))
-            for axis, value in enumerate(point[:leading]))
+        index = displayed_index(layer, world_point, levels, level_index)
         notes.append(f"slice {index} of the {layer.ndim}D layer (the one on display)")
     if len(levels) > 1:
         notes.append(f"level {level_index} of {len(levels)} "
@@ -113,7 +109,7 @@ class StackSnapshot:
     """Every frame along one axis of an image layer, the other axes at the displayed slice,
     as displayed; and how a result of one frame per position lies over the layer."""
 
-    frames: np.ndarray  # (T, H, W, 3) float32 in [0, 1]
+    frames: np.ndarray  # (T, H, W) or (T, H, W, C) float32 in [0, 1], as displayed
     name: str
     display: str
     axis: int  # the frame axis, among the layer's leading (non-picture) axes
@@ -146,14 +142,11 @@ def stack_snapshot(layer, world_point: tuple[float, ...], axis: int,
     if layer.multiscale or leading < 1 or not 0 <= axis < leading:
         raise InputError(f"layer {layer.name!r} ({layer.ndim} axes) has no frame axis {axis}: "
                          "choose a stack, frames along an axis before y and x")
-    point = layer.world_to_data(tuple(world_point)[-layer.ndim:])
-    index = [int(np.clip(round(float(point[other])), 0, layer.data.shape[other] - 1))
-             for other in range(leading)]
+    index = displayed_index(layer, world_point, [layer.data], 0)
     picked = layer.data[tuple(slice(None) if other == axis else index[other]
                               for other in range(leading))]
     shown = [as_displayed(np.asarray(frame), layer, colours) for frame in picked]
-    frames = np.stack([np.broadcast_to(image[..., None], (*image.shape, 3))
-                       if image.ndim == 2 else image[..., :3] for image, _ in shown])
+    frames = np.stack([image for image, _ in shown])
     scale = tuple(float(value) for value in layer.scale)
     translate = tuple(float(value) + (0 if other == axis or other >= leading else
                                       index[other] * scale[other])
@@ -212,6 +205,18 @@ def _check_shown_image(image: np.ndarray, layer) -> None:
         f"layer {layer.name!r} shows a {image.shape[0]}x{image.shape[1]} px slice of its "
         f"{shape} array (napari displays its last two axes); if an axis holds channels, split "
         "them into layers (right-click the layer > Split Stack) or choose an RGB layer")
+
+
+def displayed_index(layer, world_point: tuple[float, ...], levels: list,
+                    level_index: int) -> tuple[int, ...]:
+    """The index, along each axis before y and x, of the slice of ``layer`` on display at
+    ``world_point`` (``viewer.dims.point``), in level ``level_index`` of ``levels``."""
+    data = levels[level_index]
+    point = layer.world_to_data(tuple(world_point)[-layer.ndim:])
+    return tuple(
+        int(np.clip(round(float(value) / _level_factor(levels, level_index, axis)), 0,
+                    data.shape[axis] - 1))
+        for axis, value in enumerate(point[:layer.ndim - 2]))
 
 
 def _level_for_size(levels: list, rgb: bool, size: int) -> int:
