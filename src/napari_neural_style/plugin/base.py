@@ -60,6 +60,8 @@ class PluginWidget(Container):
         super().__init__(labels=True)
         self.viewer = napari_viewer
         self.worker = None
+        #: the layer this widget's run fills (widgets that make one)
+        self.result_layer: Image | None = None
         self._pickers: dict[str, ComboBox] = {}
         self._chosen: dict[str, Image] = {}  # the last layer each picker showed
         self._stop = threading.Event()
@@ -133,6 +135,10 @@ class PluginWidget(Container):
     def is_own_output(self, layer) -> bool:
         """Layers this widget made or is filling are not offered as inputs."""
         return False
+
+    def _layer_alive(self) -> bool:
+        """Whether the result layer is still in the viewer (the user may remove it)."""
+        return self.result_layer is not None and self.result_layer in self.viewer.layers
 
     def prepare(self) -> Job:  # pragma: no cover - each widget defines its own
         """Read the widget and the layers (main thread); raise NeuralStyleError to refuse."""

@@ -31,7 +31,6 @@ class StackWidget(PluginWidget):
 
     def __init__(self, napari_viewer):
         super().__init__(napari_viewer)
-        self.result_layer: Image | None = None
         self._stack: StackSnapshot | None = None
         self.form = RunForm("transfer", self.image_layers, self.labels_layers)
         self.form.content.label = "stack"
@@ -106,9 +105,6 @@ class StackWidget(PluginWidget):
                       **stack.placement(config.size))
         self.result_layer = layer
         self.viewer.add_layer(layer)
-
-    def _layer_alive(self) -> bool:
-        return self.result_layer is not None and self.result_layer in self.viewer.layers
 
     def _on_update(self, update: FrameUpdate) -> None:
         if not self.ui_alive():

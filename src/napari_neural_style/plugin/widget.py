@@ -33,7 +33,6 @@ class TaskWidget(PluginWidget):
 
     def __init__(self, napari_viewer):
         super().__init__(napari_viewer)
-        self.result_layer: Image | None = None
         self._inputs: Inputs | None = None
         self._last_update: Update | None = None
         self.preview: Preview | None = None
@@ -124,9 +123,6 @@ class TaskWidget(PluginWidget):
                       **inputs.source.placement(config.size))
         self.result_layer = layer  # the layer itself: the viewer napari gives plugins wraps it
         self.viewer.add_layer(layer)
-
-    def _layer_alive(self) -> bool:
-        return self.result_layer is not None and self.result_layer in self.viewer.layers
 
     def _on_update(self, update: Update) -> None:
         first, self._last_update = self._last_update is None, update
