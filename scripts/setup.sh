@@ -38,7 +38,7 @@ if ! .venv/bin/python -c "import torch, torchvision" 2>/dev/null; then
   echo "setup: installing ${TORCH[*]}"
   .venv/bin/python -m pip install -q "${TORCH[@]}"
 fi
-.venv/bin/python -m pip install -q -e ".[napari]" --group test
+.venv/bin/python -m pip install -q -e ".[napari,cluster]" --group test
 # the peer of benchmarks/peer.py, without its own (unpinned) torch
 .venv/bin/python -m pip install -q --no-deps --group bench
 echo "setup: ready (.venv)"

@@ -350,3 +350,28 @@ def test_every_frame_of_a_stack_from_the_command_line(images, tmp_path, capsys):
     capsys.readouterr()
     assert main(["transfer", *common, "-o", str(tmp_path / "out.png")]) == 2
     assert ".png" in capsys.readouterr().err
+
+
+def test_a_sweep_from_the_command_line_writes_a_stack_and_its_record(images, tmp_path, capsys):
+    out, metrics = tmp_path / "sweep.tif", tmp_path / "sweep.json"
+    code = main(["reconstruct", str(images / "content.png"), "-o", str(out), "--json",
+                 str(metrics), "--sweep", "seed=1,2", "--init", "noise", *FAST])
+    assert code == 0
+    stack = tifffile.imread(out)
+    assert stack.shape == (2, 48, 48, 3) and not np.array_equal(stack[0], stack[1])
+    record = json.loads(metrics.read_text())
+    assert record["sweep"] == "seed" and record["values"] == [1, 2]
+    assert [entry["params"]["seed"] for entry in record["slices"]] == [1, 2]
+    assert {entry["ran_on"] for entry in record["slices"]} == {"this process"}
+    assert "sweep seed" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--sweep", "seed=1,2"], "a seed sweep needs --init noise"),
+    (["--dask", "local"], "--dask sends independent runs to a cluster"),
+    (["--dask", "local:0", "--sweep", "steps=1,2"], "write local:N"),
+])
+def test_bad_sweeps_and_clusters_are_one_line(images, tmp_path, capsys, extra, message):
+    code = main(["transfer", str(images / "content.png"), str(images / "style.png"), "-o",
+                 str(tmp_path / "x.tif"), *extra, *FAST])
+    assert code == 2 and message in _error_line(capsys)

@@ -60,6 +60,7 @@ def build_parser(recorded=None) -> argparse.ArgumentParser:
         if task == "transfer":
             _add_region_options(command)
             _add_frame_options(command)
+        _add_sweep_options(command)
         _add_outputs(command)
         defaults = recorded if recorded is not None and recorded.task == task else None
         _add_options(command, defaults or Config.for_task(task))
@@ -106,6 +107,34 @@ def _add_frame_options(command: argparse.ArgumentParser) -> None:
     command.add_argument("--frame-steps", type=int, metavar="N",
                          help="with --axis --temporal flow: steps of every frame after the "
                               "first (default: --steps)")
+
+
+def _add_sweep_options(command: argparse.ArgumentParser) -> None:
+    """``--sweep PARAMETER=VALUES`` (core/sweeps.py) and ``--dask ADDRESS``
+    (core/cluster.py)."""
+    from .core.config import CLUSTER_HELP
+    from .core.sweep_spec import SWEEPS
+
+    command.add_argument("--sweep", type=_sweep_spec, metavar="PARAMETER=VALUES",
+                         help=f"run once per value, the results stacked in the output TIFF; "
+                              f"PARAMETER one of {', '.join(SWEEPS)}, VALUES comma-separated "
+                              "(';' between layer lists): --sweep seed=0,1,2,3")
+    command.add_argument("--dask", metavar="ADDRESS",
+                         help=f"run the sweep's values, or the frames of --axis with "
+                              f"--temporal none, as tasks on a dask cluster: {CLUSTER_HELP}")
+
+
+def _sweep_spec(text: str) -> tuple[str, tuple]:
+    """``PARAMETER=VALUES`` as ``(parameter, values)``."""
+    from .core.errors import InputError
+    from .core.sweep_spec import parse_values
+
+    parameter, _, values = text.partition("=")
+    try:
+        return parameter.strip().replace("-", "_"), parse_values(
+            parameter.strip().replace("-", "_"), values)
+    except InputError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def _style_labels_spec(text: str) -> tuple[Path, Path]:
@@ -345,20 +374,22 @@ def _check_outputs(args: argparse.Namespace) -> None:
 
 
 def _optimize(args: argparse.Namespace) -> int:
-    from .core.errors import OutOfMemory
-    from .core.image_files import read_image
+    from .core.errors import InputError, OutOfMemory
     from .core.tasks import Run
 
     config = config_from(args)
     if getattr(args, "axis", None) is not None:
-        return _optimize_frames(args, config)
-    images = {role: read_image(getattr(args, role)) if role == "content" else
-              [read_image(path) for path in style_files(args)]
-              for role in INPUT_NAMES[args.command]}
+        with _cluster(args) as client:
+            return _optimize_frames(args, config, client)
+    images = _input_images(args)
+    if args.sweep:
+        with _cluster(args) as client:
+            return _optimize_sweep(args, config, images, client)
+    if args.dask:
+        raise InputError("--dask sends independent runs to a cluster: give --sweep, or "
+                         "--axis with --temporal none")
     notes = _upsampling_notes(config, images)
-    labels = getattr(args, "labels", None)
-    run = Run(config, **images, **_optional_inputs(args),
-              labels=None if labels is None else read_image(labels, labels=True))
+    run = Run(config, **images, **_optional_inputs(args))
     try:
         for _ in with_progress(run, notes):
             pass
@@ -371,34 +402,123 @@ def _optimize(args: argparse.Namespace) -> int:
     return _save(args, run.result())
 
 
+def _input_images(args: argparse.Namespace) -> dict:
+    """The task's images, read: the content, the style (a list)."""
+    from .core.image_files import read_image
+
+    return {role: read_image(getattr(args, role)) if role == "content" else
+            [read_image(path) for path in style_files(args)]
+            for role in INPUT_NAMES[args.command]}
+
+
+@contextlib.contextmanager
+def _cluster(args: argparse.Namespace) -> Iterator:
+    """A ``distributed.Client`` for ``--dask`` (None without it), said on stderr, closed
+    after."""
+    if not args.dask:
+        yield None
+        return
+    from .core.config import cluster_backend
+
+    with cluster_backend().connected(args.dask) as client:
+        print(f"dask cluster {args.dask}: {cluster_backend().describe(client)}",
+              file=sys.stderr)
+        yield client
+
+
+def _optimize_sweep(args: argparse.Namespace, config, images: dict, client) -> int:
+    """Every value of ``--sweep`` (in this process, or on ``client``'s cluster), stacked in
+    the output TIFF as they come; Ctrl-C writes the values done so far."""
+    from .core.sweeps import Sweep
+
+    parameter, values = args.sweep
+    runs = Sweep(config, parameter, values, **images, **_optional_inputs(args),
+                 client=client)
+    status = 0
+    try:
+        for _ in with_sweep_progress(runs):
+            pass
+    except KeyboardInterrupt as interrupt:
+        print("napari-neural-style: interrupted", file=sys.stderr)
+        status = getattr(interrupt, "exit_status", 128 + signal.SIGINT)
+    if not runs.has_result:
+        print("napari-neural-style: stopped before its first step; nothing written",
+              file=sys.stderr)
+        return status
+    return _save_stack(args, *sweep_record(runs.result())) or status
+
+
+def sweep_record(result) -> tuple:
+    """A sweep's ``(N, H, W, 3)`` stack and its record: the setting, the values done, each
+    slice's provenance (where it ran, too)."""
+    return result.stack, {"sweep": result.parameter, "values": list(result.values),
+                          "slices": [run.provenance(full_history=False)
+                                     for run in result.results],
+                          "status": "cancelled" if result.cancelled else "done"}
+
+
+def with_sweep_progress(runs) -> Iterator:
+    """``runs``' events with a tqdm bar of the values done on stderr."""
+    from tqdm import tqdm
+
+    from .core.sweeps import SweepSlice
+
+    with tqdm(total=len(runs.values), unit="value", file=sys.stderr,
+              desc=f"sweep {runs.parameter}") as bar:
+        for event in runs:
+            if isinstance(event, SweepSlice):
+                bar.update(1)
+            else:
+                bar.set_postfix(step=f"{event.step}/{event.total}", refresh=False)
+            yield event
+
+
+def _save_stack(args: argparse.Namespace, stack, record: dict) -> int:
+    """Write a stack and its record (-o, --json); 1 if either went to a rescue file."""
+    from .core.image_files import write_image
+
+    written = _write_or_rescue(args.output, ".tif", lambda path: write_image(path, stack,
+                                                                             record))
+    print(f"wrote {written}", file=sys.stderr)
+    rescued = written != args.output
+    if args.json:
+        rescued |= _write_or_rescue(args.json, ".json", lambda path: _write_text(
+            path, json.dumps(record, indent=2))) != args.json
+    return EXIT_FAILED if rescued else 0
+
+
 def _optional_inputs(args: argparse.Namespace) -> dict:
-    """The image to start from (``--init PATH``) and the styles' label images
-    (``--style-labels``), read, as :class:`~.core.tasks.Run` takes them."""
+    """The image to start from (``--init PATH``), the label image (``--regions``) and the
+    styles' label images (``--style-labels``), read, as :class:`~.core.tasks.Run` takes
+    them."""
     from .core.image_files import read_image
 
     start, style_labels = start_file(args), _style_label_files(args)
+    labels = getattr(args, "labels", None)
     return {"init_image": None if start is None else read_image(start),
+            "labels": None if labels is None else read_image(labels, labels=True),
             "style_labels": None if style_labels is None else [
                 None if path is None else read_image(path, labels=True)
                 for path in style_labels]}
 
 
-def _optimize_frames(args: argparse.Namespace, config) -> int:
-    """Every frame of the content stack along ``--axis`` (core/frames.py); Ctrl-C writes the
-    frames done so far."""
+def _optimize_frames(args: argparse.Namespace, config, client) -> int:
+    """Every frame of the content stack along ``--axis`` (core/frames.py; each a task on
+    ``client``'s cluster, if given); Ctrl-C writes the frames done so far."""
     import numpy as np
 
     from .core.config import FrameSettings
     from .core.frames import FrameRun, frames_along
-    from .core.image_files import read_image, write_image
+    from .core.image_files import read_image
 
     content = read_image(args.content)
     frames = frames_along(content, args.axis)
-    labels = None if args.labels is None else np.moveaxis(
-        read_image(args.labels, labels=True), args.axis, 0)  # a label image per frame
+    inputs = _optional_inputs(args)
+    if inputs["labels"] is not None:  # a label image per frame
+        inputs["labels"] = np.moveaxis(inputs["labels"], args.axis, 0)
     runs = FrameRun(config, frames, [read_image(path) for path in style_files(args)],
                     FrameSettings(args.temporal, args.temporal_weight, args.frame_steps),
-                    labels=labels, **_optional_inputs(args))
+                    **inputs, client=client)
     status = 0
     try:
         for _ in with_frame_progress(runs):
@@ -411,21 +531,23 @@ def _optimize_frames(args: argparse.Namespace, config) -> int:
               file=sys.stderr)
         return status
     record = runs.provenance()
-    stack = np.moveaxis(runs.stack(), 0, args.axis % content.ndim)  # where the frames were
-    written = _write_or_rescue(args.output, ".tif", lambda path: write_image(path, stack,
-                                                                             record))
-    print(f"wrote {written}: {len(runs.done)} of {len(frames)} frames done, flicker "
+    print(f"{len(runs.done)} of {len(frames)} frames done, flicker "
           f"{record['frames']['flicker']}", file=sys.stderr)
-    if args.json:
-        _write_or_rescue(args.json, ".json", lambda path: _write_text(
-            path, json.dumps(record, indent=2)))
-    return status or (EXIT_FAILED if written != args.output else 0)
+    stack = np.moveaxis(runs.stack(), 0, args.axis % content.ndim)  # where the frames were
+    return status or _save_stack(args, stack, record)
 
 
 def with_frame_progress(runs) -> Iterator:
-    """``runs``' ``(frame, step)`` pairs with a tqdm bar per frame on stderr."""
+    """``runs``' ``(frame, step)`` pairs with a tqdm bar per frame on stderr (on a cluster,
+    one bar of the frames done)."""
     from tqdm import tqdm
 
+    if runs.client is not None:
+        with tqdm(total=len(runs.frames), unit="frame", file=sys.stderr) as bar:
+            for event in runs:
+                bar.update(1)
+                yield event
+        return
     bar, current = None, None
     try:
         for index, step in runs:

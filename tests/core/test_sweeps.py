@@ -5,7 +5,7 @@ from helpers import stop_when
 from napari_neural_style.core.config import Config
 from napari_neural_style.core.errors import InputError
 from napari_neural_style.core.sweep_spec import SWEEPS, format_values, parse_values
-from napari_neural_style.core.sweeps import Sweep
+from napari_neural_style.core.sweeps import Sweep, SweepSlice, SweepStep
 from napari_neural_style.core.tasks import Run
 
 FAST = {"weights": "random", "device": "cpu", "size": 32, "steps": 4}
@@ -14,23 +14,28 @@ FAST = {"weights": "random", "device": "cpu", "size": 32, "steps": 4}
 def test_layer_sweep_stacks_one_reconstruction_per_layer(photo):
     sweep = Sweep(Config("reconstruct", "conv_1", **FAST), "content_layers",
                   ["conv_1", "conv_4"], content=photo)
-    progress = list(sweep)
+    events = list(sweep)
     result = sweep.result()
     assert result.stack.shape == (2, 32, 32, 3)
     assert [r.config.content_layers for r in result.results] == [("conv_1",), ("conv_4",)]
-    assert {p.groups for p in progress} == {2}  # different depths run apart on a CPU
-    assert progress[-1].step == 4
+    progress = [event for event in events if isinstance(event, SweepStep)]
+    assert {p.groups for p in progress} == {2} and progress[-1].step == 4
+    # each value's slice comes as soon as its run ends, before the next run's steps
+    slices = [event.index if isinstance(event, SweepSlice) else None for event in events]
+    assert slices.index(0) == 5 and slices[-1] == 1
+    assert all(event.result is result.results[event.index] for event in events
+               if isinstance(event, SweepSlice))
 
 
-def test_batched_runs_match_separate_runs(photo):
+def test_each_value_runs_alone_on_a_cpu_exactly_as_a_separate_run(photo):
     base = Config("reconstruct", "conv_4", **FAST)
     sweep = Sweep(base, "seed", [1, 2], content=photo)
     list(sweep)
-    assert len(sweep.groups) == 1  # same depth: one batch
-    batched = sweep.result().stack
+    assert sweep.groups == [[0], [1]]
+    stack = sweep.result().stack
     for index, seed in enumerate((1, 2)):
         alone = Run(Config("reconstruct", "conv_4", seed=seed, **FAST), content=photo)
-        np.testing.assert_allclose(batched[index], alone.complete().image, atol=2e-3)
+        assert np.array_equal(stack[index], alone.complete().image)
 
 
 def test_equal_seeds_give_equal_slices_and_other_seeds_differ(photo):
@@ -69,7 +74,7 @@ def test_texture_groups_and_transfer_weights_and_optimizers(photo, texture):
 def test_stopping_keeps_finished_and_partial_slices(photo):
     sweep = Sweep(Config("reconstruct", "conv_1", **{**FAST, "steps": 50}), "content_layers",
                   ["conv_1", "conv_4"], content=photo)
-    stop_when(sweep, lambda progress: progress.group == 1 and progress.step == 2)
+    stop_when(sweep, lambda event: getattr(event, "group", 0) == 1 and event.step == 2)
     result = sweep.result()
     assert len(result.results) == 2 and result.cancelled
     assert not result.results[0].cancelled and result.results[1].cancelled

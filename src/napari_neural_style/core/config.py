@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass, field, fields
 from functools import partial
 
-from .errors import InputError
+from .errors import ClusterError, InputError
 from .vgg_layers import min_image_side, parse_layers
 
 TASKS = ("reconstruct", "texture", "transfer")
@@ -461,3 +461,21 @@ class FrameSettings:
                              f"{self.temporal_weight}")
         if self.frame_steps is not None and self.frame_steps < 1:
             raise InputError(f"frame_steps must be >= 1, not {self.frame_steps}")
+
+
+#: what ``--dask``, ``client=`` and the widgets' cluster field take
+CLUSTER_HELP = ("local (a cluster of this machine's cores), local:N (N worker processes) or a "
+                "running scheduler's address, such as tcp://host:8786")
+
+
+def cluster_backend():
+    """``core.cluster``, imported now; a :class:`ClusterError` that says how to install
+    dask.distributed if it is missing."""
+    try:
+        from . import cluster
+    except ImportError as error:
+        if (error.name or "").partition(".")[0] not in ("distributed", "dask"):
+            raise
+        raise ClusterError("running on a dask cluster needs dask.distributed: pip install "
+                           "'napari-neural-style[cluster]'") from None
+    return cluster

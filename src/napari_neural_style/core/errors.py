@@ -48,3 +48,8 @@ class OutputError(NeuralStyleError):
 
 class OutOfMemory(NeuralStyleError):
     """The device ran out of memory; the message says what was attempted and what would fit."""
+
+
+class ClusterError(NeuralStyleError):
+    """A dask cluster that cannot be used: dask.distributed not installed, a scheduler that
+    cannot be reached, a bad address."""

@@ -121,18 +121,24 @@ class FrameRun:
     stops, keeping every finished frame (and the current one so far, cancelled).  ``labels``:
     a label image per frame, ``(T, H, W)``, for ``Config.regions``; ``init_image`` and
     ``style_labels`` as :class:`~.tasks.Run` takes them (the image a frame starts from when it
-    does not start from the previous result)."""
+    does not start from the previous result).  ``client``: a ``distributed.Client`` to style
+    every frame as one task on its cluster (frames on their own, ``temporal="none"``, only);
+    iterating then yields ``(frame, None)`` as each frame finishes, in any order."""
 
     def __init__(self, config: Config, frames: np.ndarray, style: Styles,
                  settings: FrameSettings | None = None, weights: Weights | None = None,
                  labels: np.ndarray | None = None, init_image: np.ndarray | None = None,
-                 style_labels: list | None = None):
+                 style_labels: list | None = None, client=None):
         if config.task != "transfer":
             raise InputError("frames are styled by a transfer")
+        if client is not None and settings is not None and settings.temporal != "none":
+            raise InputError("on a cluster each frame is styled on its own: set temporal "
+                             "'none' (with flow, each frame starts from the one before)")
         if labels is not None and len(labels) != len(frames):
             raise InputError(f"the label stack has {len(labels)} frames for {len(frames)} "
                              "content frames: give one label image per frame")
         self.labels, self.init_image, self.style_labels = labels, init_image, style_labels
+        self.client = client
         self.config, self.settings, self.style = config, settings or FrameSettings(), style
         #: the content frames at the working size, what flows are computed on
         self.frames = [to_numpy(to_tensor(frame, config.size, f"frame {index}"))
@@ -143,7 +149,14 @@ class FrameRun:
         self.run: Run | None = None  # the frame being styled
         self._motions: dict[int, tuple[np.ndarray, np.ndarray]] = {}
 
-    def __iter__(self) -> Iterator[tuple[int, Step]]:
+    def __iter__(self) -> Iterator[tuple[int, Step | None]]:
+        if self.client is not None:
+            from .config import cluster_backend
+
+            jobs = [(self.config, self._images(index)) for index in range(len(self.frames))]
+            for index in cluster_backend().run_tasks(self.client, jobs, self._keep):
+                yield index, None
+            return
         for index in range(len(self.frames)):
             self.run = run = self._run(index)
             try:
@@ -158,11 +171,9 @@ class FrameRun:
         """Frame ``index``'s run: the first (and every one, without flow) as configured; the
         others warm-started from the previous result warped, with the temporal loss."""
         previous = self.results[index - 1] if index else None
-        labels = None if self.labels is None else self.labels[index]
         if previous is None or self.settings.temporal == "none":
-            return Run(self.config, self.frames[index], self.style, self.weights,
-                       init_image=self.init_image, labels=labels,
-                       style_labels=self.style_labels, cache=self.cache)
+            return Run(self.config, weights=self.weights, cache=self.cache,
+                       **self._images(index))
         forward, reliable_pixels = self.motion(index)
         warped = warp(previous.image, forward)
         mask = reliable_pixels.astype(np.float32)
@@ -173,9 +184,17 @@ class FrameRun:
         # where the warp cannot be trusted (pixels just come into view), start from the
         # content, as the first frame did, not from the border the warp repeats
         start = warped * mask[..., None] + self.frames[index] * (1 - mask[..., None])
-        return Run(config, self.frames[index], self.style, self.weights, init_image=start,
-                   labels=labels, style_labels=self.style_labels, temporal=temporal,
-                   cache=self.cache)
+        return Run(config, weights=self.weights, temporal=temporal, cache=self.cache,
+                   **{**self._images(index), "init_image": start})
+
+    def _images(self, index: int) -> dict:
+        """Frame ``index``'s inputs of a run on its own, as :class:`~.tasks.Run` takes them."""
+        return {"content": self.frames[index], "style": self.style,
+                "init_image": self.init_image, "style_labels": self.style_labels,
+                "labels": None if self.labels is None else self.labels[index]}
+
+    def _keep(self, index: int, result: Result, snapshots: dict) -> None:
+        self.results[index] = result
 
     def motion(self, index: int) -> tuple[np.ndarray, np.ndarray]:
         """:func:`motion` from content frame ``index - 1`` to ``index``, computed once (the

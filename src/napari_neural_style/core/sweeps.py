@@ -7,9 +7,12 @@
 * ``steps``: one single-scale run, photographed at each step count (the first k steps of a
   long run are exactly a k-step run).
 
-Targets are computed once per sweep.  Runs are batched through the network together where
-that saves time: always on a GPU; on a CPU when they need the network to the same depth (a
-CPU gains little from a larger batch, and a shallow run would pay for a deep one).
+Every value is one work item, run in this process or, given a dask ``client``, as one task
+on a cluster (core/cluster.py); a finished value comes back as a :class:`SweepSlice` at once.
+On a GPU in this process the runs go through the network together, one batch (a GPU gains
+from a larger batch).  On a CPU each runs alone: a CPU gains little from a batch, and a run
+alone gives exactly the image it gives as a cluster task or a separate run (batched images
+differ in the last bits, which L-BFGS amplifies).  The weights are resolved once.
 """
 
 from __future__ import annotations
@@ -20,12 +23,12 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from .config import Config
-from .errors import InputError
+from .errors import InputError, setting
 from .images import to_numpy
+from .optimize import Step
 from .result import Result
 from .sweep_spec import sweepable
 from .tasks import BatchRun, Styles
-from .vgg_layers import deepest
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,15 @@ class SweepStep:
     total: int
     runs: tuple[int, ...]  # indices of the sweep values in this group
     losses: tuple  # Losses per run in the group
+
+
+@dataclass(frozen=True)
+class SweepSlice:
+    """A value of the sweep finished (or was stopped): its index in the values and its
+    result, as soon as it is known."""
+
+    index: int
+    result: Result
 
 
 @dataclass
@@ -57,15 +69,24 @@ class SweepResult:
 
 
 class Sweep:
-    """``Sweep(base, parameter, values)`` runs ``base`` once per value of ``parameter``."""
+    """``Sweep(base, parameter, values)`` runs ``base`` once per value of ``parameter``.
+
+    Iterating yields :class:`SweepStep` s (in this process) and a :class:`SweepSlice` per
+    finished value; closing the iterator stops, keeping finished values and the stopped ones
+    so far.  ``client``: a ``distributed.Client`` to run every value as a task on its cluster.
+    """
 
     def __init__(self, base: Config, parameter: str, values: tuple | list,
                  content: np.ndarray | None = None, style: Styles = None,
-                 init_image: np.ndarray | None = None, labels: np.ndarray | None = None):
-        sweepable(parameter)
+                 init_image: np.ndarray | None = None, labels: np.ndarray | None = None,
+                 style_labels: list | None = None, client=None):
+        for name, needed in sweepable(parameter).overrides.items():
+            if getattr(base, name) != needed:
+                raise InputError(f"a {parameter} sweep needs {setting(name, needed)} (the "
+                                 f"runs would not differ otherwise)")
         if len(values) < 1:
             raise InputError("a sweep needs at least one value")
-        self.parameter, self.values = parameter, tuple(values)
+        self.parameter, self.values, self.client = parameter, tuple(values), client
         if parameter == "steps":
             # one single-scale run: its first k steps are exactly a k-step run
             self.configs = [replace(base, steps=max(int(value) for value in values),
@@ -73,36 +94,71 @@ class Sweep:
         else:
             # Config parses layer specs such as "conv_1-2" itself
             self.configs = [replace(base, **{parameter: value}) for value in values]
+        #: the inputs as given, for tasks on a cluster
+        self.images = {"content": content, "style": style, "init_image": init_image,
+                       "labels": labels, "style_labels": style_labels}
         self.groups = self._groups()
-        self.runs = [BatchRun([self.configs[i] for i in group], content, style,
-                              init_image=init_image, labels=labels) for group in self.groups]
+        # made here so that bad inputs fail before anything runs
+        self.runs = [BatchRun([self.configs[i] for i in group], **self.images)
+                     for group in self.groups]
         self.snapshots: dict[int, np.ndarray] = {}  # steps sweep: image after k steps
+        self.finished: dict[int, Result] = {}  # by index of the value, as they end
+
+    @property
+    def photographed(self) -> tuple[int, ...]:
+        """The steps whose images a ``steps`` sweep keeps."""
+        return tuple(int(value) for value in self.values) if self.parameter == "steps" else ()
 
     def _groups(self) -> list[list[int]]:
+        """The runs optimized together: all of them on a GPU in this process, else each
+        alone."""
         from .device import resolve_device
 
         indices = list(range(len(self.configs)))
-        if resolve_device(self.configs[0].device).type == "cuda":
+        if self.client is None and resolve_device(self.configs[0].device).type == "cuda":
             return [indices]
-        by_depth: dict[int, list[int]] = {}
-        for index, config in enumerate(self.configs):
-            by_depth.setdefault(deepest(config.layers).index, []).append(index)
-        return list(by_depth.values())
+        return [[index] for index in indices]
 
-    def __iter__(self) -> Iterator[SweepStep]:
+    def __iter__(self) -> Iterator[SweepStep | SweepSlice]:
+        if self.client is not None:
+            from .config import cluster_backend
+
+            jobs = [(config, self.images) for config in self.configs]
+            for index in cluster_backend().run_tasks(self.client, jobs, self.keep,
+                                                     self.photographed):
+                yield from self._slices([index])
+            return
         weights = None
         for number, (group, run) in enumerate(zip(self.groups, self.runs, strict=True)):
             run.weights = weights  # resolved once, by the first group
             steps = iter(run)
             try:
-                for batch in steps:
-                    if self.parameter == "steps" and batch[0].step in self.values:
-                        self.snapshots[batch[0].step] = batch[0].image
+                for batch in photographs(steps, self.photographed, self.snapshots):
                     yield SweepStep(number, len(self.groups), batch[0].step, batch[0].total,
                                     tuple(group), tuple(step.losses for step in batch))
             finally:
                 steps.close()
-            weights = run.weights
+                weights = run.weights
+                if run.outcome is not None:
+                    for index, result in zip(group, run.results(), strict=True):
+                        self.keep(index, result)
+            yield from self._slices(group)
+
+    def keep(self, index: int, result: Result, snapshots: dict | None = None) -> None:
+        """Keep run ``index``'s result (and the images it photographed); a ``steps`` sweep's
+        one run gives every value's slice."""
+        self.snapshots.update(snapshots or {})
+        if self.parameter != "steps":
+            self.finished[index] = result
+            return
+        for number, value in enumerate(self.values):
+            self.finished[number] = _at_step(result, self.snapshots, int(value))
+
+    def _slices(self, group: list[int]) -> Iterator[SweepSlice]:
+        """The slices ``group``'s runs made (a ``steps`` run: every value's)."""
+        indices = range(len(self.values)) if self.parameter == "steps" else group
+        for index in indices:
+            yield SweepSlice(index, self.finished[index])
 
     def source_image(self) -> np.ndarray:
         """The image the results overlay, at the working size: float32 ``(H, W, 3)``."""
@@ -111,23 +167,25 @@ class Sweep:
     @property
     def has_result(self) -> bool:
         """Whether some run completed a step, so that :meth:`result` has something to give."""
-        return any(run.outcome is not None for run in self.runs)
+        return bool(self.finished)
 
     def result(self) -> SweepResult:
         """The results so far (runs not started are left out; a stopped run is cancelled)."""
-        by_index: dict[int, Result] = {}
-        for group, run in zip(self.groups, self.runs, strict=True):
-            if run.outcome is not None:
-                by_index.update(zip(group, run.results(), strict=True))
-        if not by_index:
+        if not self.finished:
             raise InputError("the sweep was stopped before its first step; nothing to show")
-        if self.parameter == "steps":
-            return SweepResult(self.parameter, self.values,
-                               [_at_step(by_index[0], self.snapshots, int(value))
-                                for value in self.values])
-        done = sorted(by_index)
+        done = sorted(self.finished)
         return SweepResult(self.parameter, tuple(self.values[i] for i in done),
-                           [by_index[i] for i in done])
+                           [self.finished[i] for i in done])
+
+
+def photographs(batches: Iterator[list[Step]], wanted: tuple[int, ...],
+                snapshots: dict[int, np.ndarray]) -> Iterator[list[Step]]:
+    """``batches``, keeping the (first) image after each step in ``wanted`` in
+    ``snapshots``."""
+    for batch in batches:
+        if batch[0].step in wanted:
+            snapshots[batch[0].step] = batch[0].image
+        yield batch
 
 
 def _at_step(result: Result, snapshots: dict[int, np.ndarray], steps: int) -> Result:

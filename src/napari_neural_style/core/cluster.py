@@ -1,0 +1,234 @@
+"""Independent runs (sweep values, frames styled on their own) as tasks on a dask cluster.
+
+``connect("local")`` (or ``"local:N"``, or a scheduler's address such as
+``tcp://host:8786``) gives a ``distributed.Client``; :func:`run_tasks` sends each
+``(config, images)`` job as one task and hands results back as they finish
+(``as_completed``).  Each array is scattered once, however many jobs share it.  On every
+worker process the :class:`Engines` plugin caches the weights, so the network is loaded once
+per process and never pickled per task, and keeps torch to one thread per task: a worker runs
+as many tasks at once as it has threads (dask's meaning of ``nthreads``), each on one core
+(two torch processes each spinning every core of a 2-core machine were measured 3-10x slower
+per step).  A task asks for a ``GPU`` resource when its device is CUDA.
+
+Stopping sets a ``distributed.Event``: tasks not yet started end at once, running ones after
+their current step (they look every :data:`STOP_CHECK_SECONDS`), and their results so far
+come back, cancelled.  A worker that dies mid-task: the scheduler runs its tasks on another
+worker (up to ``distributed.scheduler.allowed-failures`` times).  Each result says where it ran
+(``Result.ran_on``).
+
+dask.distributed is an optional dependency (the ``cluster`` extra): nothing imports this module
+until a cluster is asked for (``config.cluster_backend`` says how to install it if it is
+missing), and it imports torch only on the workers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+
+import distributed
+import numpy as np
+
+from .config import Config
+from .errors import ClusterError
+
+PLUGIN_NAME = "napari-neural-style"
+#: how often a running task asks whether it was stopped (each ask is a message to the
+#: scheduler, too many for every small step)
+STOP_CHECK_SECONDS = 0.5
+#: how long Stop waits for running tasks to hand back their results so far
+STOP_WAIT_SECONDS = 60.0
+
+
+def local_workers(address: str) -> int | None:
+    """The number of worker processes ``local`` or ``local:N`` asks for (``local``: one per
+    core); None for a scheduler's address."""
+    kind, _, count = address.partition(":")
+    if kind != "local":
+        return None
+    if not count:
+        return os.cpu_count() or 1
+    if not count.isdigit() or int(count) < 1:
+        raise ClusterError(f"bad cluster {address!r}: write local:N, N a whole number >= 1")
+    return int(count)
+
+
+def connect(address: str, timeout: float = 10.0):
+    """A ``distributed.Client`` for ``address`` (:data:`ADDRESS_HELP`); a scheduler that
+    cannot be reached in ``timeout`` seconds is a one-line :class:`ClusterError`."""
+    workers = local_workers(address)
+    if workers is not None:
+        cluster = distributed.LocalCluster(n_workers=workers, threads_per_worker=1,
+                                           processes=True)
+        return distributed.Client(cluster, set_as_default=False)
+    try:
+        return distributed.Client(address, timeout=timeout, set_as_default=False)
+    except (OSError, TimeoutError, ValueError) as error:
+        raise ClusterError(f"cannot reach a dask scheduler at {address!r} ({error}); start "
+                           "one (dask scheduler) or give local") from None
+
+
+def close(client) -> None:
+    """Close ``client`` and the local cluster it started, if any."""
+    cluster = client.cluster
+    client.close()
+    if cluster is not None:
+        cluster.close()
+
+
+@contextlib.contextmanager
+def connected(address: str, timeout: float = 10.0) -> Iterator:
+    """:func:`connect` for a ``with`` block, closed (with its local cluster) after."""
+    client = connect(address, timeout)
+    try:
+        yield client
+    finally:
+        close(client)
+
+
+_clients: dict[str, object] = {}
+_clients_lock = threading.Lock()
+
+
+def shared_client(address: str):
+    """One client per address for this process (napari's widgets): a local cluster starts
+    once and serves every run; a closed one is opened again."""
+    with _clients_lock:
+        client = _clients.get(address)
+        if client is None or client.status not in ("running", "connecting"):
+            client = _clients[address] = connect(address)
+        return client
+
+
+def describe(client) -> str:
+    """``N workers, M threads`` and the dashboard's address, for the user."""
+    workers = client.scheduler_info(n_workers=-1)["workers"].values()
+    threads = sum(worker["nthreads"] for worker in workers)
+    link = f"; dashboard {client.dashboard_link}" if client.dashboard_link else ""
+    return f"{len(workers)} workers, {threads} threads{link}"
+
+
+class Engines(distributed.WorkerPlugin):
+    """On every worker process: torch on one thread per task, and the weights of every run
+    resolved once."""
+
+    idempotent = True  # registered again by every run: keep the first and its cache
+    name = PLUGIN_NAME
+
+    def setup(self, worker) -> None:
+        import torch
+
+        torch.set_num_threads(1)
+        self._weights: dict = {}
+        self._lock = threading.Lock()
+
+    def teardown(self, worker) -> None:
+        self._weights.clear()
+
+    def weights(self, config: Config):
+        """The weights ``config`` asks for, resolved on this worker's first run of them."""
+        from .weights import resolve_weights
+
+        key = (str(config.weights), config.weights_format)
+        with self._lock:
+            if key not in self._weights:
+                self._weights[key] = resolve_weights(config.weights,
+                                                     weights_format=config.weights_format)
+            return self._weights[key]
+
+
+def run_task(config: Config, images: dict, stop_name: str, photographed: tuple[int, ...]):
+    """On a worker: ``BatchRun([config], **images)`` to the end or until stopped; its result
+    (``ran_on`` this worker) and the images after the ``photographed`` steps.  ``(None, {})``
+    when stopped before it started."""
+    from .sweeps import photographs
+    from .tasks import BatchRun
+
+    worker = distributed.get_worker()
+    stop = distributed.Event(stop_name)
+    if stop.is_set():
+        return None, {}
+    run = BatchRun([config], weights=worker.plugins[PLUGIN_NAME].weights(config), **images)
+    snapshots: dict[int, np.ndarray] = {}
+    batches = iter(run)
+    checked = time.monotonic()
+    for _ in photographs(batches, photographed, snapshots):
+        if time.monotonic() - checked >= STOP_CHECK_SECONDS:
+            checked = time.monotonic()
+            if stop.is_set():
+                break
+    batches.close()
+    ran_on = f"{worker.address} ({socket.gethostname()})"
+    return replace(run.results()[0], ran_on=ran_on), snapshots
+
+
+def run_tasks(client, jobs: list[tuple[Config, dict]],
+              keep: Callable[[int, object, dict], None],
+              photographed: tuple[int, ...] = ()) -> Iterator[int]:
+    """Each ``(config, images)`` of ``jobs`` as one task on ``client``'s cluster; as each
+    finishes, ``keep(index, result, snapshots)``, then yield its index.  Closing the iterator
+    (or a failed task) stops the others and keeps what they had done."""
+    client.register_plugin(Engines(), name=PLUGIN_NAME)
+    stop = distributed.Event(f"{PLUGIN_NAME}-stop-{uuid.uuid4().hex}", client=client)
+    # held until the end: data the client lets go of is forgotten once no task needs it,
+    # and a task that must run again (its worker died) needs it again
+    scattered = _scattered(client, jobs)
+    futures = {client.submit(run_task, config, images, stop.name, photographed, pure=False,
+                             key=f"{config.task}-{index}-{uuid.uuid4().hex}",
+                             resources=_resources(config)): index
+               for index, (config, images) in enumerate(scattered)}
+    ended: set = set()
+    try:
+        for future in distributed.as_completed(futures, loop=client.loop):
+            ended.add(future)
+            result, snapshots = future.result()
+            keep(futures[future], result, snapshots)
+            yield futures[future]
+    finally:
+        _stop(client, stop, [future for future in futures if future not in ended],
+              lambda future, found: keep(futures[future], *found))
+        del scattered
+
+
+def _stop(client, stop, running: list, keep: Callable) -> None:
+    """Tell ``running`` tasks to stop; keep the results so far of those that hand one back in
+    :data:`STOP_WAIT_SECONDS`; cancel the rest."""
+    if not running:
+        return
+    stop.set()
+    with client.as_current(), contextlib.suppress(TimeoutError):
+        distributed.wait(running, timeout=STOP_WAIT_SECONDS)
+    for future in running:
+        if future.status == "finished" and future.result()[0] is not None:
+            keep(future, future.result())
+    client.cancel(running)
+
+
+def _resources(config: Config) -> dict | None:
+    """A GPU for a task whose device is CUDA (a worker started with ``--resources GPU=1``)."""
+    return {"GPU": 1} if str(config.device).startswith("cuda") else None
+
+
+def _scattered(client, jobs: list[tuple[Config, dict]]) -> list[tuple[Config, dict]]:
+    """``jobs`` with each array (alone or in a list) replaced by its future on the cluster,
+    scattered once however many jobs share it, to every worker: scattered data has no
+    recipe to make it again, so a copy must outlive any one worker."""
+    futures: dict[int, object] = {}
+
+    def put(value):
+        if isinstance(value, np.ndarray):
+            if id(value) not in futures:
+                futures[id(value)] = client.scatter(value, hash=False, broadcast=True)
+            return futures[id(value)]
+        if isinstance(value, list | tuple):
+            return [put(item) for item in value]
+        return value
+
+    return [(config, {role: put(value) for role, value in images.items()})
+            for config, images in jobs]

@@ -1,0 +1,133 @@
+"""Sweeps and frames as tasks on a dask cluster (core/cluster.py), on a LocalCluster of two
+single-threaded worker processes."""
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from napari_neural_style.core.config import Config, FrameSettings, cluster_backend
+from napari_neural_style.core.errors import ClusterError, InputError
+from napari_neural_style.core.frames import FrameRun
+from napari_neural_style.core.sweeps import Sweep, SweepSlice
+
+distributed = pytest.importorskip("distributed")
+cluster = cluster_backend()
+
+BASE = Config("reconstruct", "conv_2", weights="random", device="cpu", size=48, steps=10,
+              precision="fp32", init="noise")
+SEEDS = (1, 2, 3, 4)
+#: the in-process sweep, in a process with one torch thread as each worker has: CPU
+#: convolutions split their sums by thread count, so other counts differ in the last bits
+IN_PROCESS = textwrap.dedent("""
+    import sys, numpy as np, torch
+    torch.set_num_threads(1)
+    from napari_neural_style.core.config import Config
+    from napari_neural_style.core.sweeps import Sweep
+    base = Config("reconstruct", "conv_2", weights="random", device="cpu", size=48,
+                  steps=int(sys.argv[3]), precision="fp32", init="noise")
+    sweep = Sweep(base, "seed", (1, 2, 3, 4), content=np.load(sys.argv[1]))
+    list(sweep)
+    np.save(sys.argv[2], sweep.result().stack)
+""")
+
+@pytest.fixture(scope="module")
+def client():
+    local = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                     dashboard_address=None)
+    with distributed.Client(local, set_as_default=False) as connected:
+        yield connected
+    local.close()
+
+
+def in_process(photo, tmp_path, steps: int) -> np.ndarray:
+    np.save(tmp_path / "photo.npy", photo)
+    subprocess.run([sys.executable, "-c", IN_PROCESS, tmp_path / "photo.npy",
+                    tmp_path / "stack.npy", str(steps)], check=True)
+    return np.load(tmp_path / "stack.npy")
+
+
+@pytest.mark.slow
+def test_a_sweep_on_the_cluster_equals_the_in_process_sweep(client, photo, tmp_path):
+    sweep = Sweep(BASE, "seed", SEEDS, content=photo, client=client)
+    events = list(sweep)
+    assert sorted(event.index for event in events) == [0, 1, 2, 3]
+    assert all(isinstance(event, SweepSlice) for event in events)
+    result = sweep.result()
+    reference = in_process(photo, tmp_path, BASE.steps)
+    for index in range(len(SEEDS)):
+        assert np.array_equal(result.stack[index], reference[index]), index
+    workers = set(client.scheduler_info()["workers"])
+    for run in result.results:
+        assert run.ran_on.split(" ")[0] in workers and not run.cancelled
+        assert run.provenance()["ran_on"] == run.ran_on
+
+
+@pytest.mark.slow
+def test_stop_keeps_finished_slices_and_stops_the_others(client, photo):
+    sweep = Sweep(replace(BASE, steps=400), "seed", SEEDS, content=photo,
+                  client=client)
+    events = iter(sweep)
+    first = next(events)
+    events.close()  # Stop: the other worker's run ends at its next look, the rest never start
+    result = sweep.result()
+    finished = sweep.finished[first.index]
+    assert not finished.cancelled and finished.steps_done == 400
+    stopped = [run for run in result.results if run.cancelled]
+    assert len(result.results) < len(SEEDS) or stopped
+    assert all(0 < run.steps_done < 400 for run in stopped)
+    assert not client.processing() or not any(client.processing().values())
+
+
+@pytest.mark.slow
+def test_a_worker_killed_mid_sweep_has_its_run_done_elsewhere(client, photo, tmp_path):
+    steps = 60
+    sweep = Sweep(replace(BASE, steps=steps), "seed", SEEDS, content=photo,
+                  client=client)
+    events = iter(sweep)
+    first = next(events)
+    # kill one worker's process mid-run (its nanny starts a new one)
+    busy = next(address for address, keys in client.processing().items() if keys)
+    os.kill(client.run(os.getpid, workers=[busy])[busy], signal.SIGKILL)
+    rest = list(events)
+    assert sorted([first.index] + [event.index for event in rest]) == [0, 1, 2, 3]
+    result = sweep.result()
+    assert not result.cancelled
+    reference = in_process(photo, tmp_path, steps)
+    for index in range(len(SEEDS)):
+        assert np.array_equal(result.stack[index], reference[index]), index
+
+
+@pytest.mark.slow
+def test_frames_on_their_own_go_out_as_tasks(client, photo, texture):
+    frames = np.stack([photo, np.roll(photo, 4, axis=1), np.roll(photo, 8, axis=1)])
+    config = Config("transfer", "conv_4", "conv_1,conv_2", weights="random", device="cpu",
+                    size=32, steps=4)
+    runs = FrameRun(config, frames, texture, FrameSettings("none"), client=client)
+    assert sorted(index for index, step in runs) == [0, 1, 2]
+    assert runs.done == [0, 1, 2] and runs.stack().shape == (3, 32, 32, 3)
+    assert all(result.ran_on for result in runs.results)
+    with pytest.raises(InputError, match="temporal 'none'"):
+        FrameRun(config, frames, texture, FrameSettings("flow"), client=client)
+
+
+@pytest.mark.slow
+def test_a_scheduler_that_cannot_be_reached_is_one_line():
+    with pytest.raises(ClusterError, match="cannot reach a dask scheduler at"):
+        cluster.connect("tcp://127.0.0.1:1", timeout=1)
+    for bad in ("local:0", "local:two"):
+        with pytest.raises(ClusterError, match="local:N"):
+            cluster.connect(bad)
+
+
+def test_without_dask_distributed_the_error_says_how_to_install_it(monkeypatch):
+    monkeypatch.setitem(sys.modules, "distributed", None)  # import distributed fails
+    monkeypatch.delitem(sys.modules, "napari_neural_style.core.cluster")
+    monkeypatch.delattr(sys.modules["napari_neural_style.core"], "cluster")
+    with pytest.raises(ClusterError, match=r"napari-neural-style\[cluster\]"):
+        cluster_backend()
