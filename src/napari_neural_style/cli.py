@@ -461,14 +461,14 @@ def with_sweep_progress(runs) -> Iterator:
     """``runs``' events with a tqdm bar of the values done on stderr."""
     from tqdm import tqdm
 
-    from .core.sweeps import SweepSlice
+    from .core.sweep_spec import SweepSlice, SweepStep
 
     with tqdm(total=len(runs.values), unit="value", file=sys.stderr,
               desc=f"sweep {runs.parameter}") as bar:
         for event in runs:
             if isinstance(event, SweepSlice):
                 bar.update(1)
-            else:
+            elif isinstance(event, SweepStep):
                 bar.set_postfix(step=f"{event.step}/{event.total}", refresh=False)
             yield event
 
@@ -544,9 +544,9 @@ def with_frame_progress(runs) -> Iterator:
 
     if runs.client is not None:
         with tqdm(total=len(runs.frames), unit="frame", file=sys.stderr) as bar:
-            for event in runs:
-                bar.update(1)
-                yield event
+            for index, step in runs:
+                bar.update(index is not None)
+                yield index, step
         return
     bar, current = None, None
     try:

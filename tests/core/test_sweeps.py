@@ -4,8 +4,14 @@ import pytest
 from helpers import stop_when
 from napari_neural_style.core.config import Config
 from napari_neural_style.core.errors import InputError
-from napari_neural_style.core.sweep_spec import SWEEPS, format_values, parse_values
-from napari_neural_style.core.sweeps import Sweep, SweepSlice, SweepStep
+from napari_neural_style.core.sweep_spec import (
+    SWEEPS,
+    SweepSlice,
+    SweepStep,
+    format_values,
+    parse_values,
+)
+from napari_neural_style.core.sweeps import Sweep
 from napari_neural_style.core.tasks import Run
 
 FAST = {"weights": "random", "device": "cpu", "size": 32, "steps": 4}

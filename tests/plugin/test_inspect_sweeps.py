@@ -152,3 +152,27 @@ def test_loss_plot_receives_every_term_during_a_run(qtbot, viewer_with_images):
     plot.refresh()
     assert {key.split(" | ")[0] for key in plot.curves} == {widget.result_layer.name,
                                                             second.name}
+
+
+def test_a_sweep_on_a_dask_cluster_fills_its_stack_as_values_finish(qtbot, viewer_with_images):
+    pytest.importorskip("distributed")
+    viewer = viewer_with_images
+    widget = _dock(viewer, "Sweeps", size=48, steps=150, scales="1")
+    widget.parameter.value = "seed"
+    widget.values.value = "1, 2, 3, 4, 5, 6"
+    widget.cluster.value = "local:2"
+    widget.content.value = viewer.layers["astronaut"]
+    widget.start()
+    # the layer appears with the first value done, the others still black
+    qtbot.waitUntil(lambda: widget.result_layer is not None, timeout=120_000)
+    live = widget.result_layer
+    assert live.data.shape == (6, 48, 48, 3) and live.name == "sweep seed (running)"
+    assert not live.data[-1].any() and widget.worker is not None
+    widget.stop()  # the finished values stay, running ones stop, the rest never start
+    _wait(qtbot, widget)
+    record = live.metadata[METADATA_KEY]
+    assert live in viewer.layers and record["status"] == "cancelled"
+    assert 1 <= len(record["values"]) < 6 and len(live.data) == len(record["values"])
+    assert any(entry["status"] == "done" for entry in record["slices"])
+    assert all(entry["ran_on"].startswith("tcp://") for entry in record["slices"])
+    assert viewer.layers["astronaut"].data.dtype == np.uint8  # inputs untouched

@@ -42,6 +42,8 @@ PLUGIN_NAME = "napari-neural-style"
 #: how often a running task asks whether it was stopped (each ask is a message to the
 #: scheduler, too many for every small step)
 STOP_CHECK_SECONDS = 0.5
+#: how often :func:`run_tasks` hands control back while no task finishes
+HEARTBEAT_SECONDS = 0.25
 #: how long Stop waits for running tasks to hand back their results so far
 STOP_WAIT_SECONDS = 60.0
 
@@ -170,9 +172,10 @@ def run_task(config: Config, images: dict, stop_name: str, photographed: tuple[i
 
 def run_tasks(client, jobs: list[tuple[Config, dict]],
               keep: Callable[[int, object, dict], None],
-              photographed: tuple[int, ...] = ()) -> Iterator[int]:
+              photographed: tuple[int, ...] = ()) -> Iterator[int | None]:
     """Each ``(config, images)`` of ``jobs`` as one task on ``client``'s cluster; as each
-    finishes, ``keep(index, result, snapshots)``, then yield its index.  Closing the iterator
+    finishes, ``keep(index, result, snapshots)``, then yield its index (``None`` every
+    :data:`HEARTBEAT_SECONDS` while none does, so a caller can stop).  Closing the iterator
     (or a failed task) stops the others and keeps what they had done."""
     client.register_plugin(Engines(), name=PLUGIN_NAME)
     stop = distributed.Event(f"{PLUGIN_NAME}-stop-{uuid.uuid4().hex}", client=client)
@@ -183,16 +186,21 @@ def run_tasks(client, jobs: list[tuple[Config, dict]],
                              key=f"{config.task}-{index}-{uuid.uuid4().hex}",
                              resources=_resources(config)): index
                for index, (config, images) in enumerate(scattered)}
-    ended: set = set()
+    pending = set(futures)
     try:
-        for future in distributed.as_completed(futures, loop=client.loop):
-            ended.add(future)
-            result, snapshots = future.result()
-            keep(futures[future], result, snapshots)
-            yield futures[future]
+        while pending:
+            with client.as_current():
+                try:
+                    done, pending = distributed.wait(pending, timeout=HEARTBEAT_SECONDS,
+                                                     return_when="FIRST_COMPLETED")
+                except TimeoutError:
+                    yield None
+                    continue
+            for future in done:
+                keep(futures[future], *future.result())
+                yield futures[future]
     finally:
-        _stop(client, stop, [future for future in futures if future not in ended],
-              lambda future, found: keep(futures[future], *found))
+        _stop(client, stop, list(pending), lambda future, found: keep(futures[future], *found))
         del scattered
 
 

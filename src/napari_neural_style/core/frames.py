@@ -123,7 +123,8 @@ class FrameRun:
     ``style_labels`` as :class:`~.tasks.Run` takes them (the image a frame starts from when it
     does not start from the previous result).  ``client``: a ``distributed.Client`` to style
     every frame as one task on its cluster (frames on their own, ``temporal="none"``, only);
-    iterating then yields ``(frame, None)`` as each frame finishes, in any order."""
+    iterating then yields ``(frame, None)`` as each frame finishes, in any order, and
+    ``(None, None)`` while none does."""
 
     def __init__(self, config: Config, frames: np.ndarray, style: Styles,
                  settings: FrameSettings | None = None, weights: Weights | None = None,
@@ -149,7 +150,7 @@ class FrameRun:
         self.run: Run | None = None  # the frame being styled
         self._motions: dict[int, tuple[np.ndarray, np.ndarray]] = {}
 
-    def __iter__(self) -> Iterator[tuple[int, Step | None]]:
+    def __iter__(self) -> Iterator[tuple[int | None, Step | None]]:
         if self.client is not None:
             from .config import cluster_backend
 

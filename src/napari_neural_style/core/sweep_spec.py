@@ -1,5 +1,6 @@
 """What a sweep can vary: the one table of sweepable settings, their default values, the task
-each belongs to, and how their values are written.  Pure Python (no torch), for the widget.
+each belongs to, and how their values are written; and what a running sweep reports.  Pure
+Python (no torch), for the widget.
 """
 
 from __future__ import annotations
@@ -7,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .errors import InputError
+from .result import Result
 
 
 @dataclass(frozen=True)
@@ -57,3 +59,32 @@ def format_values(values: tuple) -> str:
     """The text :func:`parse_values` reads back into ``values``."""
     return ("; " if any("," in str(value) or "-" in str(value) for value in values)
             else ", ").join(str(value) for value in values)
+
+
+@dataclass(frozen=True)
+class SweepStep:
+    """Progress through a sweep: which group of runs, and which step within it."""
+
+    group: int
+    groups: int
+    step: int
+    total: int
+    runs: tuple[int, ...]  # indices of the sweep values in this group
+    losses: tuple  # Losses per run in the group
+
+
+@dataclass(frozen=True)
+class SweepWaiting:
+    """On a cluster, while no value finishes: how many have."""
+
+    done: int
+    total: int
+
+
+@dataclass(frozen=True)
+class SweepSlice:
+    """A value of the sweep finished (or was stopped): its index in the values and its
+    result, as soon as it is known."""
+
+    index: int
+    result: Result

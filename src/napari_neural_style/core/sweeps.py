@@ -27,29 +27,8 @@ from .errors import InputError, setting
 from .images import to_numpy
 from .optimize import Step
 from .result import Result
-from .sweep_spec import sweepable
+from .sweep_spec import SweepSlice, SweepStep, SweepWaiting, sweepable
 from .tasks import BatchRun, Styles
-
-
-@dataclass(frozen=True)
-class SweepStep:
-    """Progress through a sweep: which group of runs, and which step within it."""
-
-    group: int
-    groups: int
-    step: int
-    total: int
-    runs: tuple[int, ...]  # indices of the sweep values in this group
-    losses: tuple  # Losses per run in the group
-
-
-@dataclass(frozen=True)
-class SweepSlice:
-    """A value of the sweep finished (or was stopped): its index in the values and its
-    result, as soon as it is known."""
-
-    index: int
-    result: Result
 
 
 @dataclass
@@ -71,8 +50,9 @@ class SweepResult:
 class Sweep:
     """``Sweep(base, parameter, values)`` runs ``base`` once per value of ``parameter``.
 
-    Iterating yields :class:`SweepStep` s (in this process) and a :class:`SweepSlice` per
-    finished value; closing the iterator stops, keeping finished values and the stopped ones
+    Iterating yields :class:`SweepStep` s (in this process; on a cluster,
+    :class:`SweepWaiting` while no value finishes) and a :class:`SweepSlice` per finished
+    value; closing the iterator stops, keeping finished values and the stopped ones
     so far.  ``client``: a ``distributed.Client`` to run every value as a task on its cluster.
     """
 
@@ -119,14 +99,17 @@ class Sweep:
             return [indices]
         return [[index] for index in indices]
 
-    def __iter__(self) -> Iterator[SweepStep | SweepSlice]:
+    def __iter__(self) -> Iterator[SweepStep | SweepSlice | SweepWaiting]:
         if self.client is not None:
             from .config import cluster_backend
 
             jobs = [(config, self.images) for config in self.configs]
             for index in cluster_backend().run_tasks(self.client, jobs, self.keep,
                                                      self.photographed):
-                yield from self._slices([index])
+                if index is None:
+                    yield SweepWaiting(len(self.finished), len(self.values))
+                else:
+                    yield from self._slices([index])
             return
         weights = None
         for number, (group, run) in enumerate(zip(self.groups, self.runs, strict=True)):

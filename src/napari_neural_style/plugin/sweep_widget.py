@@ -1,9 +1,11 @@
 """Sweeps in one click: a setting varied over values, the results stacked for the slider.
 
-The widget owns a :class:`~.form.RunForm` for the run being swept.  The stack's first axis is
-labelled with the swept setting and each slice's provenance sits in
-``metadata["neural_style"]["slices"]``.  A seed sweep adds signed difference layers (result
-vs result, result vs original) with a diverging colormap.
+The widget owns a :class:`~.form.RunForm` for the run being swept.  The stack layer appears
+with the first finished value and fills as the others finish (in this process, or as tasks on
+a dask cluster: the "dask cluster" field).  Its first axis is labelled with the swept setting
+and each slice's provenance, where it ran too, sits in ``metadata["neural_style"]["slices"]``.
+A seed sweep adds signed difference layers (result vs result, result vs original) with a
+diverging colormap.
 """
 
 from __future__ import annotations
@@ -12,8 +14,15 @@ import numpy as np
 from magicgui.widgets import ComboBox, LineEdit
 from napari.utils import progress
 
-from ..core.config import TASKS
-from ..core.sweep_spec import SWEEPS, format_values, parse_values
+from ..core.config import CLUSTER_HELP, TASKS
+from ..core.sweep_spec import (
+    SWEEPS,
+    SweepSlice,
+    SweepStep,
+    SweepWaiting,
+    format_values,
+    parse_values,
+)
 from .base import METADATA_KEY, Job, PluginWidget, same
 from .form import RunForm
 from .inputs import Inputs, random_mark
@@ -35,16 +44,20 @@ class SweepWidget(PluginWidget):
         self.outputs: list = []
         self._progress = None
         self._inputs: Inputs | None = None
+        self._parameter, self._values = FIRST_SWEEP, ()  # of the sweep running
         first = SWEEPS[FIRST_SWEEP]
         self.parameter = ComboBox(name="parameter", label="sweep", value=FIRST_SWEEP,
                                   choices=[(entry.label, key) for key, entry in SWEEPS.items()])
         self.task_choice = ComboBox(name="task_choice", label="task", choices=list(TASKS),
                                     value=first.task)
         self.values = LineEdit(name="values", label="values", value=format_values(first.values))
+        self.cluster = LineEdit(name="cluster", label="dask cluster", value="",
+                                tooltip=f"empty: run here, in napari's process; or every "
+                                        f"value as a task on {CLUSTER_HELP}")
         self.form = RunForm(first.task, self.input_choices, self.labels_layers)
         self.form.set(steps=100)
         self.extend([self.parameter, self.task_choice, self.values, *self.form.widgets,
-                     *self.run_controls])
+                     self.cluster, *self.run_controls])
         self.parameter.changed.connect(self._parameter_changed)
         self.task_choice.changed.connect(self._task_changed)
         self.follow(self.form.pickers, (self.form.regions.labels,))
@@ -69,14 +82,18 @@ class SweepWidget(PluginWidget):
         parameter = self.parameter.value
         values = parse_values(parameter, self.values.value)
         inputs = self._inputs = self.form.snapshot(self.viewer, config.size, self.title)
-        if parameter == "steps":  # one run, photographed along the way
+        cluster = self.cluster.value.strip()
+        if cluster:  # tasks report when they end: count values
+            runs, steps = 1, len(values) - 1
+        elif parameter == "steps":  # one run, photographed along the way
             runs, steps = 1, max(values)
         else:
             runs, steps = len(values), config.total_steps(*inputs.shapes)
         self._progress = progress(total=runs * (steps + 1), desc=self.title)
+        self.result_layer, self._parameter, self._values = None, parameter, values
         remember(self.form.remembered())
-        return Job(sweep, (config, parameter, values, inputs.images),
-                   self._on_sweep_step, self._on_sweep_result,
+        return Job(sweep, (config, parameter, values, inputs.images, cluster),
+                   self._on_event, self._on_sweep_result,
                    f"sweeping {parameter} over {len(values)} values...")
 
     def start(self):
@@ -90,14 +107,43 @@ class SweepWidget(PluginWidget):
             self._progress.close()
             self._progress = None
 
-    def _on_sweep_step(self, step) -> None:
-        if self._progress is not None:
-            self._progress.update(len(step.runs))
-        if self.ui_alive():
-            self.status.value = (f"group {step.group + 1}/{step.groups} (runs "
-                                 f"{', '.join(str(i + 1) for i in step.runs)}), step "
-                                 f"{step.step}/{step.total}, loss "
-                                 f"{min(losses.total for losses in step.losses):.4g}")
+    def _on_event(self, event) -> None:
+        """A step (progress), a finished value (its slice, shown at once), a wait on the
+        cluster or a word from the worker (the status line)."""
+        if isinstance(event, SweepSlice):
+            self._show_slice(event)
+        elif self._progress is not None and isinstance(event, SweepStep):
+            self._progress.update(len(event.runs))
+        if not self.ui_alive():
+            return
+        if isinstance(event, SweepStep):
+            self.status.value = (f"value {event.runs[0] + 1} of {len(self._values)}"
+                                 f"{' (with the others)' if len(event.runs) > 1 else ''}, "
+                                 f"step {event.step}/{event.total}, loss "
+                                 f"{min(losses.total for losses in event.losses):.4g}")
+        elif isinstance(event, SweepWaiting):
+            self.status.value = f"{event.done} of {event.total} values done on the cluster"
+        elif isinstance(event, str):
+            self.status.value = event
+
+    def _show_slice(self, event: SweepSlice) -> None:
+        """Value ``event.index``'s image into its slice of the stack layer, made on the first
+        (the other slices black until they finish)."""
+        if self._progress is not None and self.cluster.value.strip():
+            self._progress.update(1)
+        if self.result_layer is None:
+            image = event.result.image
+            self.result_layer = self.viewer.add_image(
+                np.zeros((len(self._values), *image.shape), np.float32), rgb=True,
+                contrast_limits=(0, 1), name=f"sweep {self._parameter} (running)",
+                axis_labels=(f"{self._parameter}: "
+                             f"{' | '.join(map(str, self._values))}", "y", "x"),
+                metadata={METADATA_KEY: {"status": "running"}},
+                **self._inputs.source.placement(event.result.config.size, stacked=True))
+            self.outputs.append(self.result_layer)
+        if self._layer_alive():
+            self.result_layer.data[event.index] = event.result.image
+            self.result_layer.refresh()
 
     def _on_sweep_result(self, found: dict) -> None:
         result = found["result"]
@@ -109,15 +155,19 @@ class SweepWidget(PluginWidget):
         if result.cancelled:
             name += " (cancelled)"
         # the slider shows an index: the axis label says which value each index is
-        layer = self.viewer.add_image(
-            result.stack, rgb=True, contrast_limits=(0, 1), name=name,
-            axis_labels=(f"{parameter}: {values}", "y", "x"),
-            metadata={METADATA_KEY: {
-                "sweep": parameter, "values": list(result.values),
-                "slices": [provenance(run, self._inputs) for run in result.results],
-                "status": "cancelled" if result.cancelled else "done"}},
-            **stacked)
-        self.outputs.append(layer)
+        shown = {"name": name, "axis_labels": (f"{parameter}: {values}", "y", "x"),
+                 "metadata": {METADATA_KEY: {
+                     "sweep": parameter, "values": list(result.values),
+                     "slices": [provenance(run, self._inputs) for run in result.results],
+                     "status": "cancelled" if result.cancelled else "done"}}}
+        if self._layer_alive():  # the values done, in order (a stopped sweep has fewer)
+            self.result_layer.data = result.stack
+            for key, value in shown.items():
+                setattr(self.result_layer, key, value)
+        else:
+            self.outputs.append(self.viewer.add_image(result.stack, rgb=True,
+                                                      contrast_limits=(0, 1), **shown,
+                                                      **stacked))
         for kind, stack in found["differences"].items():
             self._add_difference(kind, stack, result.values, self._inputs.names + random,
                                  stacked)

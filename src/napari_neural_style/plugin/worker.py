@@ -127,14 +127,20 @@ def style_frames(config: Config, frames: np.ndarray, styles, settings,
 
 
 def sweep(config: Config, parameter: str, values: tuple, images: dict[str, np.ndarray | None],
-          stop: threading.Event) -> Generator[object, None, dict]:
-    """Yield ``core.sweeps.SweepStep`` s; return the result (so far, when memory ran out), the
-    source image at the working size, and (for seeds) the difference stacks."""
+          cluster: str, stop: threading.Event) -> Generator[object, None, dict]:
+    """Yield ``core.sweeps`` events (a ``SweepSlice`` per value as it finishes); return the
+    result (so far, when memory ran out), the source image at the working size, and (for
+    seeds) the difference stacks.  ``cluster``: a dask cluster's address (``local``...) to
+    run every value as a task there, or "" for this process."""
     start_engine()
+    from ..core.config import cluster_backend
     from ..core.errors import OutOfMemory
     from ..core.sweeps import Sweep, differences
 
-    runs = Sweep(config, parameter, values, **images)
+    if cluster:
+        yield f"connecting to the dask cluster {cluster}..."
+    client = cluster_backend().shared_client(cluster) if cluster else None
+    runs = Sweep(config, parameter, values, **images, client=client)
     steps = iter(runs)
     try:
         for progress in steps:
