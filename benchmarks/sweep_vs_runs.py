@@ -2,7 +2,7 @@
 
 Reconstruction of astronaut from conv_1, conv_2, conv_4 and conv_8 at 64 px, 100 L-BFGS steps,
 random weights, CPU: (a) four separate ``Run`` s, each resolving weights and building its own
-network and targets, (b) the ``Sweep`` (targets once, runs grouped by depth on a CPU), and
+network and targets, (b) the ``Sweep`` (weights once; on a CPU each run alone), and
 (c) for reference, all four batched through one network.  Rounds alternate to share noise.
 Goal: (b) / (a) < 1.
 

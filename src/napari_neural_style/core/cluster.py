@@ -24,6 +24,7 @@ missing), and it imports torch only on the workers.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import socket
 import threading
@@ -127,6 +128,7 @@ class Engines(distributed.WorkerPlugin):
         import torch
 
         torch.set_num_threads(1)
+        _roomy_malloc()
         self._weights: dict = {}
         self._lock = threading.Lock()
 
@@ -143,6 +145,26 @@ class Engines(distributed.WorkerPlugin):
                 self._weights[key] = resolve_weights(config.weights,
                                                      weights_format=config.weights_format)
             return self._weights[key]
+
+
+#: glibc ``mallopt`` parameters, and the values the worker gets: freed memory is given back to
+#: the system only above 128 MiB, and blocks below 32 MiB come from the heap
+M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
+TRIM_BYTES, MMAP_BYTES = 128 << 20, 32 << 20
+
+
+def _roomy_malloc() -> None:
+    """Undo dask's ``MALLOC_TRIM_THRESHOLD_=65536`` on its workers, for this process.
+
+    The nanny sets it so that workers give freed memory back; it also freezes glibc's mmap
+    threshold at 128 KiB, so every feature map is a fresh ``mmap`` whose pages fault in anew
+    at every step: a 64 px, 20-step run took 1.43x as long (2.99 s against 2.09 s;
+    ``mallopt`` as here: 1.83 s).  Not glibc: nothing to do.
+    """
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallopt(M_TRIM_THRESHOLD, TRIM_BYTES)
+        libc.mallopt(M_MMAP_THRESHOLD, MMAP_BYTES)
 
 
 def run_task(config: Config, images: dict, stop_name: str, photographed: tuple[int, ...]):
