@@ -434,18 +434,28 @@ def _optimize_sweep(args: argparse.Namespace, config, images: dict, client) -> i
     parameter, values = args.sweep
     runs = Sweep(config, parameter, values, **images, **_optional_inputs(args),
                  client=client)
-    status = 0
+    status = _run_through(with_sweep_progress(runs))
+    if not runs.has_result:
+        return _nothing_written(status)
+    return _save_stack(args, *sweep_record(runs.result())) or status
+
+
+def _run_through(events: Iterator) -> int:
+    """Consume ``events``: 0, or the exit status of the Ctrl-C (or SIGTERM) that stopped
+    them."""
     try:
-        for _ in with_sweep_progress(runs):
+        for _ in events:
             pass
     except KeyboardInterrupt as interrupt:
         print("napari-neural-style: interrupted", file=sys.stderr)
-        status = getattr(interrupt, "exit_status", 128 + signal.SIGINT)
-    if not runs.has_result:
-        print("napari-neural-style: stopped before its first step; nothing written",
-              file=sys.stderr)
-        return status
-    return _save_stack(args, *sweep_record(runs.result())) or status
+        return getattr(interrupt, "exit_status", 128 + signal.SIGINT)
+    return 0
+
+
+def _nothing_written(status: int) -> int:
+    print("napari-neural-style: stopped before its first step; nothing written",
+          file=sys.stderr)
+    return status
 
 
 def sweep_record(result) -> tuple:
@@ -519,17 +529,9 @@ def _optimize_frames(args: argparse.Namespace, config, client) -> int:
     runs = FrameRun(config, frames, [read_image(path) for path in style_files(args)],
                     FrameSettings(args.temporal, args.temporal_weight, args.frame_steps),
                     **inputs, client=client)
-    status = 0
-    try:
-        for _ in with_frame_progress(runs):
-            pass
-    except KeyboardInterrupt as interrupt:
-        print("napari-neural-style: interrupted", file=sys.stderr)
-        status = getattr(interrupt, "exit_status", 128 + signal.SIGINT)
+    status = _run_through(with_frame_progress(runs))
     if not any(result is not None for result in runs.results):
-        print("napari-neural-style: stopped before its first step; nothing written",
-              file=sys.stderr)
-        return status
+        return _nothing_written(status)
     record = runs.provenance()
     print(f"{len(runs.done)} of {len(frames)} frames done, flicker "
           f"{record['frames']['flicker']}", file=sys.stderr)
@@ -587,11 +589,9 @@ def _upsampling_notes(config, images: dict) -> list[str]:
 
 def _save_partial(args: argparse.Namespace, run, status: int) -> int:
     """Write what a run cut short made (if it completed a step); exit with ``status``."""
-    if run.has_result:
-        _save(args, run.result())
-    else:
-        print("napari-neural-style: stopped before its first step; nothing written",
-              file=sys.stderr)
+    if not run.has_result:
+        return _nothing_written(status)
+    _save(args, run.result())
     return status
 
 

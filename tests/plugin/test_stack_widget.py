@@ -107,3 +107,21 @@ def test_frames_along_one_axis_of_a_4d_layer(qtbot, make_napari_viewer):
     assert layer.data.shape == (3, 1, 48, 48, 3)  # frames along t, at the z on display
     assert tuple(layer.scale[:2]) == (3.0, 2.0) and tuple(layer.translate[:2]) == (0.0, 2.0)
     assert layer.metadata[METADATA_KEY]["frames"]["done"] == [0, 1, 2]
+
+
+def test_frames_on_their_own_go_to_a_dask_cluster(qtbot, stack_viewer):
+    pytest.importorskip("distributed")
+    viewer = stack_viewer
+    widget = _dock(viewer, 4)
+    widget.form.content.value = viewer.layers["movie"]
+    widget.form.style.value = viewer.layers["coffee"]
+    widget.cluster.value = "local:2"
+    assert widget.start() is None  # with flow, frames depend on each other: refused
+    widget.temporal.value = "none"
+    widget.start()
+    qtbot.waitUntil(lambda: widget.worker is None, timeout=120_000)
+    layer = widget.result_layer
+    record = layer.metadata[METADATA_KEY]
+    assert record["frames"]["done"] == [0, 1, 2] and record["status"] == "done"
+    assert all(layer.data[index].any() for index in range(3))
+    assert record["ran_on"].startswith("tcp://")

@@ -12,11 +12,12 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from magicgui.widgets import ComboBox, Container, PushButton
+from magicgui.widgets import ComboBox, Container, LineEdit, PushButton
 from napari.layers import Image, Labels
 from napari.qt.threading import thread_worker
 from napari.utils.notifications import show_error
 
+from ..core.config import CLUSTER_HELP
 from ..core.errors import NeuralStyleError, reword
 from ..samples import SAMPLES
 from .form import in_widget_message, in_widget_words, wrapping_label
@@ -25,6 +26,14 @@ from .inputs import COMPOSITE
 METADATA_KEY = "neural_style"
 #: colormap of signed differences, centred on zero
 DIVERGING = "PiYG"
+
+
+def cluster_field(what: str) -> LineEdit:
+    """Where ``what`` (each an independent run) run: empty for napari's process, or a dask
+    cluster's address (worker.py connects, one cluster per address for the session)."""
+    return LineEdit(name="cluster", label="dask cluster", value="",
+                    tooltip=f"empty: run here, in napari's process; or {what} as tasks on "
+                            f"{CLUSTER_HELP}")
 
 
 def same(layer, other) -> bool:

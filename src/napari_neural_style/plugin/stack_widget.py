@@ -5,7 +5,8 @@ by frame as frames finish (core/frames.py).
 The widget owns a transfer :class:`~.form.RunForm` (the content picker takes the stack; the
 style images are taken as displayed, as in the transfer widget) and the movie's settings
 (``config.FrameSettings``).  Stop keeps every finished frame; the result's provenance says
-which frames are done, cancelled or not done.
+which frames are done, cancelled or not done.  Frames on their own can go out as tasks on a
+dask cluster (the "dask cluster" field).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from napari.utils.notifications import show_warning
 
 from ..core.config import TEMPORAL_MODES, FrameSettings, working_shape
 from ..core.errors import NeuralStyleError
-from .base import METADATA_KEY, Job, PluginWidget, same
+from .base import METADATA_KEY, Job, PluginWidget, cluster_field, same
 from .form import RunForm, picked
 from .inputs import StackSnapshot, random_mark, stack_snapshot
 from .worker import FrameUpdate, style_frames
@@ -49,8 +50,9 @@ class StackWidget(PluginWidget):
         self.frame_steps = SpinBox(
             name="frame_steps", label="steps of later frames", value=0, min=0, max=100_000,
             tooltip="steps of each frame after the first with flow (0: as steps)")
+        self.cluster = cluster_field("every frame (with frames: none)")
         self.extend([*self.form.widgets, self.axis, self.temporal, self.temporal_weight,
-                     self.frame_steps, *self.run_controls])
+                     self.frame_steps, self.cluster, *self.run_controls])
         self.follow(self.form.pickers, (self.form.regions.labels,))
 
     def is_own_output(self, layer) -> bool:
@@ -74,6 +76,10 @@ class StackWidget(PluginWidget):
         if self.axis.value is None:
             raise NeuralStyleError("choose a stack: an image layer with an axis of frames "
                                    "before y and x")
+        cluster = self.cluster.value.strip()
+        if cluster and settings.temporal != "none":
+            raise NeuralStyleError("on a dask cluster every frame is styled on its own: set "
+                                   "frames to none, or leave the cluster empty")
         stack = self._stack = stack_snapshot(picked(self.form.content), self.viewer.dims.point,
                                              self.axis.value, self.form.colours.value)
         images = self.form.snapshot(self.viewer, config.size, None).images
@@ -81,10 +87,12 @@ class StackWidget(PluginWidget):
         self._placeholder(config, stack)
         frames = len(stack.frames)
         later = settings.frame_steps or config.steps
-        return Job(style_frames, (config, stack.frames, images["style"], settings, labels),
-                   self._on_update, self._on_result,
+        return Job(style_frames, (config, stack.frames, images["style"], settings, labels,
+                                  cluster), self._on_update, self._on_result,
                    "starting (loading weights and computing targets)...",
-                   total=config.total_steps(stack.frames.shape[1:3]) + later * (frames - 1))
+                   # tasks on a cluster report when they end, not every step
+                   total=None if cluster else
+                   config.total_steps(stack.frames.shape[1:3]) + later * (frames - 1))
 
     def _label_stack(self, frames: int) -> np.ndarray:
         """A copy of the regions' Labels layer, one label image per frame."""
@@ -106,8 +114,11 @@ class StackWidget(PluginWidget):
         self.result_layer = layer
         self.viewer.add_layer(layer)
 
-    def _on_update(self, update: FrameUpdate) -> None:
+    def _on_update(self, update: FrameUpdate | str) -> None:
         if not self.ui_alive():
+            return
+        if isinstance(update, str):  # waiting on the cluster
+            self.status.value = update
             return
         self.status.value = (f"frame {update.frame + 1}/{len(self._stack.frames)}: step "
                              f"{update.step}/{update.total}")

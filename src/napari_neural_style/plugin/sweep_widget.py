@@ -14,7 +14,7 @@ import numpy as np
 from magicgui.widgets import ComboBox, LineEdit
 from napari.utils import progress
 
-from ..core.config import CLUSTER_HELP, TASKS
+from ..core.config import TASKS
 from ..core.sweep_spec import (
     SWEEPS,
     SweepSlice,
@@ -23,7 +23,7 @@ from ..core.sweep_spec import (
     format_values,
     parse_values,
 )
-from .base import METADATA_KEY, Job, PluginWidget, same
+from .base import METADATA_KEY, Job, PluginWidget, cluster_field, same
 from .form import RunForm
 from .inputs import Inputs, random_mark
 from .settings import remember
@@ -51,9 +51,7 @@ class SweepWidget(PluginWidget):
         self.task_choice = ComboBox(name="task_choice", label="task", choices=list(TASKS),
                                     value=first.task)
         self.values = LineEdit(name="values", label="values", value=format_values(first.values))
-        self.cluster = LineEdit(name="cluster", label="dask cluster", value="",
-                                tooltip=f"empty: run here, in napari's process; or every "
-                                        f"value as a task on {CLUSTER_HELP}")
+        self.cluster = cluster_field("every value")
         self.form = RunForm(first.task, self.input_choices, self.labels_layers)
         self.form.set(steps=100)
         self.extend([self.parameter, self.task_choice, self.values, *self.form.widgets,

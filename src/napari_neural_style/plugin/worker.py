@@ -107,23 +107,37 @@ class FrameUpdate:
 
 
 def style_frames(config: Config, frames: np.ndarray, styles, settings,
-                 labels: np.ndarray | None,
-                 stop: threading.Event) -> Generator[FrameUpdate, None, dict]:
+                 labels: np.ndarray | None, cluster: str,
+                 stop: threading.Event) -> Generator[FrameUpdate | str, None, dict]:
     """Yield a :class:`FrameUpdate` per step of every frame (core.frames.FrameRun; ``labels``:
-    one label image per frame, for regions); return ``{"stack": (T, H, W, 3), "provenance":
-    ...}`` of the frames done (all, or those before Stop)."""
+    one label image per frame, for regions), or on a dask ``cluster`` per frame done (and
+    a status line while none finishes); return ``{"stack": (T, H, W, 3), "provenance": ...}``
+    of the frames done (all, or those before Stop)."""
     start_engine()
+    from ..core.config import cluster_backend
     from ..core.frames import FrameRun
 
-    runs = FrameRun(config, frames, styles, settings, labels=labels)
+    client = cluster_backend().shared_client(cluster) if cluster else None
+    runs = FrameRun(config, frames, styles, settings, labels=labels, client=client)
     steps = iter(runs)
     for frame, step in steps:
-        yield FrameUpdate(frame, step.step, step.total, runs.run.output_image(step)
-                          if step.step == step.total else None)
+        yield _frame_update(runs, frame, step)
         if stop.is_set():
             break
     steps.close()
     return {"stack": runs.stack(), "provenance": runs.provenance()}
+
+
+def _frame_update(runs, frame: int | None, step) -> FrameUpdate | str:
+    """What the widget shows of ``runs``' event: a step, a frame done on a cluster, or (a
+    cluster's wait) how many are done."""
+    if frame is None:
+        return f"{len(runs.done)} of {len(runs.frames)} frames done on the cluster"
+    if step is None:
+        result = runs.results[frame]
+        return FrameUpdate(frame, result.steps_done, result.steps_done, result.image)
+    return FrameUpdate(frame, step.step, step.total, runs.run.output_image(step)
+                       if step.step == step.total else None)
 
 
 def sweep(config: Config, parameter: str, values: tuple, images: dict[str, np.ndarray | None],
