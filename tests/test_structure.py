@@ -58,6 +58,23 @@ def test_torch_free_core_modules_do_not_import_torch():
     assert completed.stdout.strip() == "False"
 
 
+@pytest.mark.slow
+def test_dask_is_imported_only_when_a_cluster_is_asked_for(tmp_path):
+    """A sweep in this process and the widgets' modules leave dask.distributed alone."""
+    script = ("import sys, numpy as np\n"
+              "import napari_neural_style.cli, napari_neural_style.plugin.sweep_widget\n"
+              "import napari_neural_style.plugin.stack_widget\n"
+              "from napari_neural_style.core.config import Config\n"
+              "from napari_neural_style.core.sweeps import Sweep\n"
+              "sweep = Sweep(Config('reconstruct', 'conv_1', size=16, steps=1, "
+              "weights='random', device='cpu'), 'seed', (0, 1), content=np.zeros((16, 16, 3)))\n"
+              "list(sweep)\n"
+              "print('distributed' in sys.modules)")
+    completed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                               check=True)
+    assert completed.stdout.strip() == "False"
+
+
 def test_no_function_is_longer_than_40_lines():
     long = []
     for path in PACKAGE.rglob("*.py"):

@@ -131,3 +131,10 @@ def test_without_dask_distributed_the_error_says_how_to_install_it(monkeypatch):
     monkeypatch.delattr(sys.modules["napari_neural_style.core"], "cluster")
     with pytest.raises(ClusterError, match=r"napari-neural-style\[cluster\]"):
         cluster_backend()
+
+
+def test_a_cuda_run_asks_for_a_gpu_and_a_cpu_run_for_nothing():
+    assert cluster._resources(replace(BASE, device="cuda")) == {"GPU": 1}
+    assert cluster._resources(replace(BASE, device="cuda:1")) == {"GPU": 1}
+    assert cluster._resources(BASE) is None
+    assert cluster._resources(replace(BASE, device="auto")) is None
