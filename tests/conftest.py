@@ -25,3 +25,11 @@ def _no_user_weights(monkeypatch, tmp_path_factory):
     monkeypatch.delenv("NAPARI_NEURAL_STYLE_WEIGHTS", raising=False)
     monkeypatch.setenv("TORCH_HOME", str(tmp_path_factory.mktemp("torch_home")))
 
+
+
+@pytest.fixture(autouse=True)
+def _own_calibration(tmp_path, monkeypatch):
+    """Estimates read and keep their calibration in tmp_path, not the user's cache."""
+    from napari_neural_style.core.estimate import CACHE_ENV
+
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path / "calibration.json"))

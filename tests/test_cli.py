@@ -375,3 +375,21 @@ def test_bad_sweeps_and_clusters_are_one_line(images, tmp_path, capsys, extra, m
     code = main(["transfer", str(images / "content.png"), str(images / "style.png"), "-o",
                  str(tmp_path / "x.tif"), *extra, *FAST])
     assert code == 2 and message in _error_line(capsys)
+
+
+def test_estimate_says_time_and_memory_and_runs_nothing(images, tmp_path, capsys,
+                                                         monkeypatch):
+    from napari_neural_style.core import estimate
+    from napari_neural_style.core.config import Config
+
+    monkeypatch.setenv(estimate.CACHE_ENV, str(tmp_path / "calibration.json"))
+    monkeypatch.setattr(estimate, "available_memory_mb", lambda: 100.0)
+    estimate.save_calibration(Config.for_task("transfer", device="cpu"),
+                              estimate.Calibration((0.01, 1.0), (300.0, 6.0), 0.8, 5.0))
+    out = tmp_path / "out.tif"
+    code = main(["transfer", str(images / "content.png"), str(images / "style.png"), "-o",
+                 str(out), "--estimate", "--device", "cpu"])
+    assert code == 0 and not out.exists()
+    line = capsys.readouterr().err.strip().splitlines()[-1]
+    assert line.startswith("estimate: ~") and "more than the 100 MB free: try --memory lean" \
+        in line

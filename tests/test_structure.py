@@ -9,7 +9,8 @@ import pytest
 
 PACKAGE = Path(__file__).parents[1] / "src" / "napari_neural_style"
 #: core modules importable without torch (the widgets read these on napari's main thread)
-TORCH_FREE = ("config", "device", "errors", "image_files", "result", "sweep_spec", "vgg_layers")
+TORCH_FREE = ("config", "device", "errors", "estimate", "image_files", "result", "sweep_spec",
+              "vgg_layers")
 #: the one plugin module that runs the engine (in worker threads)
 DOOR = "worker.py"
 

@@ -61,6 +61,10 @@ def build_parser(recorded=None) -> argparse.ArgumentParser:
             _add_region_options(command)
             _add_frame_options(command)
         _add_sweep_options(command)
+        command.add_argument("--estimate", action="store_true",
+                             help="say how long the run will take and how much memory it "
+                                  "needs, then stop (the first time on a machine, a probe "
+                                  "of about 30 s calibrates it)")
         _add_outputs(command)
         defaults = recorded if recorded is not None and recorded.task == task else None
         _add_options(command, defaults or Config.for_task(task))
@@ -378,6 +382,9 @@ def _optimize(args: argparse.Namespace) -> int:
     from .core.tasks import Run
 
     config = config_from(args)
+    if args.estimate:
+        print(_estimate_line(config, _input_images(args), probe=True), file=sys.stderr)
+        return 0
     if getattr(args, "axis", None) is not None:
         with _cluster(args) as client:
             return _optimize_frames(args, config, client)
@@ -389,9 +396,10 @@ def _optimize(args: argparse.Namespace) -> int:
         raise InputError("--dask sends independent runs to a cluster: give --sweep, or "
                          "--axis with --temporal none")
     notes = _upsampling_notes(config, images)
+    line = _estimate_line(config, images, probe=False)
     run = Run(config, **images, **_optional_inputs(args))
     try:
-        for _ in with_progress(run, notes):
+        for _ in with_progress(run, [*notes, line] if line else notes):
             pass
     except KeyboardInterrupt as interrupt:
         print("napari-neural-style: interrupted", file=sys.stderr)
@@ -400,6 +408,26 @@ def _optimize(args: argparse.Namespace) -> int:
         _say_error(error)
         return _save_partial(args, run, EXIT_FAILED)
     return _save(args, run.result())
+
+
+def _estimate_line(config, images: dict, probe: bool) -> str:
+    """The run's estimated time and memory (core/estimate.py), from the cached calibration or,
+    with ``probe``, one made now; "" without either."""
+    from .core.errors import reword
+    from .core.estimate import cached_calibration, estimate
+
+    calibration = cached_calibration(config)
+    if calibration is None and not probe:
+        return ""
+    if calibration is None:
+        from .core.probe import calibrate
+
+        print("calibrating the estimate on this machine (once, about 30 s)...",
+              file=sys.stderr)
+        calibration = calibrate(config)
+    shapes = [image.shape for given in images.values() for image in _paths(given)]
+    line = estimate(config, calibration, *shapes).describe()
+    return reword(line, lambda name, value: f"--{name.replace('_', '-')} {value}")
 
 
 def _input_images(args: argparse.Namespace) -> dict:

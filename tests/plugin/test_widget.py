@@ -589,3 +589,22 @@ def test_an_n_d_labels_layer_gives_its_displayed_slice(qtbot, viewer_with_images
     rows["label_2"][1].value = viewer.layers["coffee"]  # label 2 is not in slice 0
     run_to_end(qtbot, widget)
     assert "label 2 is given a style but no pixel" in widget.status.value
+
+
+def test_the_estimate_follows_the_settings_once_the_machine_is_calibrated(
+        qtbot, viewer_with_images, monkeypatch):
+    from napari_neural_style.core import probe
+
+    monkeypatch.setattr(probe, "PROBE_SIZES", (64, 96))
+    widget = dock(viewer_with_images, "transfer", size=64, steps=10)
+    widget.content.value = viewer_with_images.layers["astronaut"]
+    widget.style.value = viewer_with_images.layers["coffee"]
+    # (the viewer is not shown in tests: ask whether the button was hidden, not whether
+    # it is on screen)
+    assert widget.estimate.value == "" and not widget.estimate_button.native.isHidden()
+    widget.estimate_button.changed.emit(True)  # a click: the probe runs in a worker
+    qtbot.waitUntil(lambda: widget.worker is None, timeout=120_000)
+    first = widget.estimate.value
+    assert first.startswith("estimate: ~") and widget.estimate_button.native.isHidden()
+    widget.steps.value = 1000
+    assert widget.estimate.value != first  # follows every change, no probe again

@@ -162,6 +162,13 @@ class PluginWidget(Container):
         except NeuralStyleError as error:
             show_error(f"{self.title}: {in_widget_message(error)}")
             return None
+        return self.start_job(job)
+
+    def start_job(self, job: Job):
+        """Run ``job`` in a worker thread, Stop and the status line following it; returns
+        the worker (None while another runs)."""
+        if self.worker is not None:
+            return None
         self._stop.clear()
         progress = {"total": job.total, "desc": self.title} if job.total is not None else None
         # errors are ours to report (_on_error), not re-raised into the event loop

@@ -8,21 +8,22 @@ too, for the loss curves), and carries the run's provenance when done.
 
 from __future__ import annotations
 
-from magicgui.widgets import PushButton
+from magicgui.widgets import Label, PushButton
 from napari.layers import Image
 from napari.utils.notifications import show_error, show_warning
 from qtpy.QtWidgets import QApplication
 
 from ..cli import command_line
 from ..core.config import Config
-from ..core.errors import NeuralStyleError
+from ..core.errors import NeuralStyleError, reword
+from ..core.estimate import cached_calibration, estimate
 from ..core.result import recorded_config
 from .base import METADATA_KEY, Job, PluginWidget, same
-from .form import RunForm
+from .form import RunForm, in_widget_words
 from .inputs import Inputs
 from .preview import Preview
 from .settings import remember
-from .worker import Update, optimize
+from .worker import Update, calibrate, optimize
 
 
 class TaskWidget(PluginWidget):
@@ -47,10 +48,45 @@ class TaskWidget(PluginWidget):
         self.from_result.changed.connect(self.use_selected_result)
         self.copy_command.changed.connect(self.copy_command_line)
         self.preview = Preview(self)
+        self.estimate = Label(name="estimate", value="")
+        self.estimate_button = PushButton(
+            name="estimate_button", text="Estimate time and memory",
+            tooltip="measure this machine once (a probe of about 30 s, kept for next time); "
+                    "then the estimate follows every change")
+        self.estimate_button.changed.connect(self.calibrate)
         self.extend([*self.form.widgets, self.preview.switch, self.from_result,
-                     self.copy_command, *self.run_controls])
+                     self.copy_command, self.estimate, self.estimate_button,
+                     *self.run_controls])
         self.follow(self.form.pickers, (self.form.regions.labels,))
         self.preview.watch()
+        for widget in self.form.widgets:
+            if hasattr(widget, "changed"):
+                widget.changed.connect(self.update_estimate)
+        self.update_estimate()
+
+    def update_estimate(self, _value=None) -> None:
+        """The run's time and memory from the cached calibration (core/estimate.py); nothing
+        until the machine is calibrated or while the settings do not make a run."""
+        try:
+            config = self.form.config()
+            shapes = [_picture_shape(picker.value) for picker in self.form.pickers.values()
+                      if isinstance(picker.value, Image)]
+        except NeuralStyleError:
+            shapes = []
+        calibration = cached_calibration(config) if shapes else None
+        self.estimate_button.visible = bool(shapes) and calibration is None
+        self.estimate.value = "" if calibration is None else reword(
+            estimate(config, calibration, *shapes).describe(), in_widget_words)
+
+    def calibrate(self) -> None:
+        """Probe the machine in a worker, then show the estimate."""
+        try:
+            config = self.form.config()
+        except NeuralStyleError as error:
+            show_error(f"{self.title}: {error}")
+            return
+        self.start_job(Job(calibrate, (config,), self._say, lambda _: self.update_estimate(),
+                           "calibrating..."))
 
     def is_own_output(self, layer) -> bool:
         return same(layer, self.result_layer) or (self.preview is not None and
@@ -67,6 +103,10 @@ class TaskWidget(PluginWidget):
                    self._on_update, self._on_result,
                    "starting (loading weights and computing targets)...",
                    total=config.total_steps(*inputs.shapes) + 1)
+
+    def _say(self, text: str) -> None:
+        if self.ui_alive():
+            self.status.value = text
 
     def use_selected_result(self) -> None:
         """Fill the form from the selected result layer's ``metadata["neural_style"]``."""
@@ -216,3 +256,8 @@ class ReconstructWidget(TaskWidget):
 
     task = "reconstruct"
     title = "Content reconstruction"
+
+
+def _picture_shape(layer: Image) -> tuple[int, ...]:
+    """The shape of one picture of ``layer``, as a run takes it: ``(H, W[, C])``."""
+    return tuple(layer.data.shape[-3:] if layer.rgb else layer.data.shape[-2:])

@@ -171,6 +171,16 @@ def sweep(config: Config, parameter: str, values: tuple, images: dict[str, np.nd
             "differences": differences(result.stack, original) if parameter == "seed" else {}}
 
 
+def calibrate(config: Config, stop: threading.Event) -> Generator[str, None, object]:
+    """Probe this machine for ``config``'s device and precision (core/probe.py): the
+    calibration the estimates use, cached for next time."""
+    start_engine()
+    from ..core.probe import calibrate as probe
+
+    yield "calibrating the estimate on this machine (once, about 30 s)..."
+    return probe(config)
+
+
 def look_inside(image: np.ndarray, compare: np.ndarray | None, layers: tuple[str, ...],
                 view: str, count: int, contrast: bool, options: dict,
                 stop: threading.Event) -> Generator[str, None, dict]:

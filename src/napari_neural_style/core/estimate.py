@@ -1,0 +1,219 @@
+"""Time and peak memory of a run, known before it starts.  Pure Python (no torch): the widgets
+evaluate it on napari's main thread; ``core/probe.py`` calibrates it.
+
+The model: a step at a scale costs ``k F^p`` seconds, ``F`` the multiply-adds of the
+truncated VGG's convolutions at that scale's shape (``p`` near 1; above it where large maps
+outgrow the caches), plus what a run does besides steps: the setup, each coarse scale's
+targets (about a step), and the first step's and the final quality pass's work at full size
+(``extra`` steps' worth).  The run's memory above what the process held before it is
+``m0 + m1 A`` MB, ``A`` the elements of the feature maps the backward pass keeps (every conv
+output up to the deepest layer; with ``memory="lean"`` only each block's input and the
+largest block's maps).  The constants come from a probe of two real runs at two sizes on
+this machine (:class:`Calibration`), cached per machine, torch version, device and precision
+setting.  Lean memory recomputes each block in the backward pass:
+:data:`LEAN_TIME` more per step (``benchmarks/memory_modes.py``: 1.39-1.44).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import platform
+from dataclasses import asdict, dataclass
+from importlib import metadata
+from pathlib import Path
+
+from .config import Config, working_shape
+from .errors import setting
+from .vgg_layers import CONV_LAYERS, deepest
+
+#: channels of VGG-19's convolutions, block by block
+BLOCK_CHANNELS = (64, 128, 256, 512, 512)
+#: a lean step's time / a fast step's (benchmarks/memory_modes.py, 512 and 1024 px)
+LEAN_TIME = 1.4
+#: sizes (longest side) the probe runs at, and its steps at each
+PROBE_SIZES = (256, 512)
+PROBE_STEPS = 6
+CACHE_ENV = "NAPARI_NEURAL_STYLE_CACHE"
+
+
+def network_cost(layer_name: str, height: int, width: int, lean: bool = False
+                 ) -> tuple[float, float]:
+    """``(F, A)``: multiply-adds (forward, in G) of the convolutions up to ``layer_name`` on an
+    ``height x width`` image, and the elements (in M) of the feature maps the backward pass
+    keeps."""
+    last = deepest([layer_name]).index
+    work, kept, blocks = 0.0, 0.0, {}
+    channels_in = 3
+    for layer in CONV_LAYERS:
+        if layer.index > last:
+            break
+        channels = BLOCK_CHANNELS[layer.pools_before]
+        pixels = (height >> layer.pools_before) * (width >> layer.pools_before)
+        work += 9 * channels_in * channels * pixels
+        kept += channels * pixels
+        blocks.setdefault(layer.pools_before, [channels_in * pixels, 0])[1] += channels * pixels
+        channels_in = channels
+    if lean:  # each block's input, and the largest block's maps while it is recomputed
+        kept = sum(first for first, _ in blocks.values()) + max(
+            maps for _, maps in blocks.values())
+    return work / 1e9, kept / 1e6
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """What the probe measured, as the model's constants (see the module's docstring)."""
+
+    step_seconds: tuple[float, float]  # k, p: seconds = k * GMAC ** p
+    memory_mb: tuple[float, float]  # m0, m1: MB = m0 + m1 * M elements kept
+    setup_seconds: float  # weights and network
+    extra_steps: float  # a run's work besides its steps, in steps at full size
+
+    def step(self, work: float, lean: bool) -> float:
+        k, p = self.step_seconds
+        return k * work ** p * (LEAN_TIME if lean else 1.0)
+
+    def memory(self, kept: float) -> float:
+        m0, m1 = self.memory_mb
+        return m0 + m1 * kept
+
+    @classmethod
+    def fit(cls, probes: list[dict]) -> Calibration:
+        """The curves through two probes' ``{"work", "kept", "step", "peak_mb", "setup",
+        "extra_steps"}``."""
+        small, large = sorted(probes, key=lambda probe: probe["work"])
+        power = math.log(large["step"] / small["step"]) / math.log(large["work"] /
+                                                                     small["work"])
+        m1 = max((large["peak_mb"] - small["peak_mb"]) / (large["kept"] - small["kept"]), 0.0)
+        return cls((large["step"] / large["work"] ** power, power),
+                   (max(large["peak_mb"] - m1 * large["kept"], 0.0), m1),
+                   min(probe["setup"] for probe in probes),
+                   sum(probe["extra_steps"] for probe in probes) / len(probes))
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """Seconds and peak MB (above importing the engine) a run is expected to take."""
+
+    seconds: float
+    peak_mb: float
+    warning: str = ""
+
+    def describe(self) -> str:
+        line = f"estimate: ~{_duration(self.seconds)}, peak memory ~{self.peak_mb:.0f} MB"
+        return f"{line}; {self.warning}" if self.warning else line
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
+
+
+def estimate(config: Config, calibration: Calibration, *shapes: tuple[int, ...]) -> Estimate:
+    """The time and peak memory of ``config`` on images of ``shapes`` (the content's first,
+    as the run sees them), with a warning and what would fit when the memory is short."""
+    found = _estimate(config, calibration, shapes)
+    free = available_memory_mb()
+    if free is None or found.peak_mb <= free or config.device not in ("auto", "cpu"):
+        return found
+    advice = _what_fits(config, calibration, shapes, free)
+    return Estimate(found.seconds, found.peak_mb, f"more than the {free:.0f} MB free: try "
+                                                  f"{advice}")
+
+
+def _estimate(config: Config, calibration: Calibration, shapes) -> Estimate:
+    sizes = config.scale_sizes(*shapes)
+    deepest_layer = deepest(config.layers).name
+    seconds, peak = calibration.setup_seconds, 0.0
+    for index, size in enumerate(sizes):
+        height, width = working_shape(*shapes[0][:2], size)
+        lean = config.recomputes_at(size)
+        work, kept = network_cost(deepest_layer, height, width, lean)
+        last = index == len(sizes) - 1
+        extra = calibration.extra_steps if last else 1.0  # a coarse scale: its targets
+        seconds += (config.steps_at(index, len(sizes)) + extra) * calibration.step(work, lean)
+        history = 2 * config.lbfgs_history * 3 * height * width * 4 / 2**20
+        peak = max(peak, calibration.memory(kept) + history)
+    return Estimate(seconds, peak)
+
+
+def _what_fits(config: Config, calibration: Calibration, shapes, free: float) -> str:
+    """Lean memory, if that fits; else the largest halved size that does."""
+    from dataclasses import replace
+
+    lean = replace(config, memory="lean")
+    if _estimate(lean, calibration, shapes).peak_mb <= free and config.memory != "lean":
+        return setting("memory", "lean")
+    size = config.size
+    while size > 64 and _estimate(replace(lean, size=size), calibration, shapes).peak_mb > free:
+        size //= 2
+    return f"{setting('memory', 'lean')} and a smaller {setting('size', str(size))}"
+
+
+def available_memory_mb() -> float | None:
+    """MemAvailable of /proc/meminfo (None elsewhere)."""
+    try:
+        with open("/proc/meminfo") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
+
+
+def cache_file() -> Path:
+    """Where calibrations are kept: ``$NAPARI_NEURAL_STYLE_CACHE``, else the user's cache."""
+    if os.environ.get(CACHE_ENV):
+        return Path(os.environ[CACHE_ENV])
+    root = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(root) / "napari-neural-style" / "calibration.json"
+
+
+def calibration_key(config: Config) -> str:
+    """What a calibration holds for: this machine's CPU and cores, the torch version, the
+    device and precision settings."""
+    try:
+        torch_version = metadata.version("torch")
+    except metadata.PackageNotFoundError:
+        torch_version = None
+    return json.dumps({"cpu": _cpu_model(), "cores": os.cpu_count(), "torch": torch_version,
+                       "device": config.device, "precision": config.precision},
+                      sort_keys=True)
+
+
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            return next((line.split(":", 1)[1].strip() for line in cpuinfo
+                         if line.startswith("model name")), platform.processor())
+    except OSError:
+        return platform.processor()
+
+
+def cached_calibration(config: Config) -> Calibration | None:
+    """The calibration for ``config``'s machine and settings, if a probe made one."""
+    try:
+        entry = json.loads(cache_file().read_text()).get(calibration_key(config))
+    except (OSError, ValueError, AttributeError):
+        return None
+    if not isinstance(entry, dict):
+        return None
+    try:
+        return Calibration(tuple(entry["step_seconds"]), tuple(entry["memory_mb"]),
+                           float(entry["setup_seconds"]), float(entry["extra_steps"]))
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def save_calibration(config: Config, calibration: Calibration) -> None:
+    """Keep ``calibration`` for ``config``'s machine and settings (other entries stay)."""
+    path = cache_file()
+    try:
+        known = json.loads(path.read_text())
+        known = known if isinstance(known, dict) else {}
+    except (OSError, ValueError):
+        known = {}
+    known[calibration_key(config)] = asdict(calibration)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(known, indent=1))

@@ -1,0 +1,89 @@
+import json
+
+import pytest
+
+from napari_neural_style.core import estimate as model
+from napari_neural_style.core.config import Config
+from napari_neural_style.core.estimate import (
+    Calibration,
+    cached_calibration,
+    estimate,
+    network_cost,
+    save_calibration,
+)
+
+CALIBRATION = Calibration((0.01, 1.0), (300.0, 6.0), 0.8, 5.0)
+SQUARE = (512, 512, 3)
+
+
+@pytest.fixture(autouse=True)
+def cache(tmp_path, monkeypatch):
+    monkeypatch.setenv(model.CACHE_ENV, str(tmp_path / "calibration.json"))
+    return tmp_path / "calibration.json"
+
+
+def test_network_cost_counts_every_convolution_to_the_deepest():
+    work, kept = network_cost("conv_1", 8, 8)
+    assert work == pytest.approx(9 * 3 * 64 * 64 / 1e9) and kept == pytest.approx(64 * 64 / 1e6)
+    work2, kept2 = network_cost("conv_2", 8, 8)
+    assert work2 == pytest.approx(work + 9 * 64 * 64 * 64 / 1e9) and kept2 == 2 * kept
+    deep, deep_kept = network_cost("conv_16", 256, 256)
+    assert network_cost("conv_16", 512, 512)[0] == pytest.approx(4 * deep)
+    assert network_cost("conv_16", 256, 256, lean=True)[1] < 0.6 * deep_kept
+
+
+def test_a_fit_goes_through_both_probes():
+    probes = [{"work": 2.0, "kept": 10.0, "step": 0.1, "peak_mb": 400.0, "setup": 0.9,
+               "extra_steps": 4.0},
+              {"work": 8.0, "kept": 40.0, "step": 0.5, "peak_mb": 580.0, "setup": 0.7,
+               "extra_steps": 6.0}]
+    fitted = Calibration.fit(probes)
+    for probe in probes:
+        assert fitted.step(probe["work"], lean=False) == pytest.approx(probe["step"])
+        assert fitted.memory(probe["kept"]) == pytest.approx(probe["peak_mb"])
+    assert fitted.setup_seconds == 0.7 and fitted.extra_steps == 5.0
+
+
+def test_estimates_grow_with_steps_and_size_and_lean_trades_time_for_memory(monkeypatch):
+    monkeypatch.setattr(model, "available_memory_mb", lambda: None)
+    base = Config.for_task("transfer", size=512, steps=100)
+    found = estimate(base, CALIBRATION, SQUARE, SQUARE)
+    more = estimate(Config.for_task("transfer", size=512, steps=200), CALIBRATION, SQUARE)
+    larger = estimate(Config.for_task("transfer", size=1024, steps=100), CALIBRATION, SQUARE)
+    lean = estimate(Config.for_task("transfer", size=512, steps=100, memory="lean"),
+                    CALIBRATION, SQUARE)
+    assert more.seconds > found.seconds and larger.peak_mb > 3 * (found.peak_mb - 300)
+    assert lean.seconds > found.seconds and lean.peak_mb < found.peak_mb
+    assert found.describe().startswith("estimate: ~") and not found.warning
+
+
+def test_too_little_memory_says_what_would_fit(monkeypatch):
+    monkeypatch.setattr(model, "available_memory_mb", lambda: 700.0)
+    found = estimate(Config.for_task("transfer", size=1024, steps=10), CALIBRATION, SQUARE)
+    assert "more than the 700 MB free: try memory='lean'" in found.warning
+    assert "size=" in found.warning  # lean alone is not enough at 1024 px
+
+
+def test_a_calibration_is_kept_per_machine_and_settings(cache):
+    config = Config.for_task("transfer", device="cpu")
+    assert cached_calibration(config) is None
+    save_calibration(config, CALIBRATION)
+    assert cached_calibration(config) == CALIBRATION
+    assert cached_calibration(Config.for_task("transfer", device="cpu", size=64)) == CALIBRATION
+    assert cached_calibration(Config.for_task("transfer", device="cpu",
+                                              precision="fp32")) is None
+    cache.write_text("not json")
+    assert cached_calibration(config) is None  # a broken cache is no calibration
+    save_calibration(config, CALIBRATION)
+    assert len(json.loads(cache.read_text())) == 1
+
+
+@pytest.mark.slow
+def test_the_probe_calibrates_from_two_real_runs(monkeypatch):
+    from napari_neural_style.core import probe
+
+    monkeypatch.setattr(probe, "PROBE_SIZES", (64, 96))
+    config = Config.for_task("transfer", device="cpu")
+    calibration = probe.calibrate(config)
+    assert calibration.step_seconds[0] > 0 and calibration.memory_mb[1] >= 0
+    assert cached_calibration(config) == calibration
