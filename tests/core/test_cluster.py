@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from napari_neural_style.core.config import Config, FrameSettings, cluster_backend
-from napari_neural_style.core.errors import ClusterError, InputError
+from napari_neural_style.core.errors import ClusterError, InputError, WeightsError
 from napari_neural_style.core.frames import FrameRun
 from napari_neural_style.core.sweep_spec import SweepSlice
 from napari_neural_style.core.sweeps import Sweep
@@ -101,6 +101,15 @@ def test_a_worker_killed_mid_sweep_has_its_run_done_elsewhere(client, photo, tmp
     reference = in_process(photo, tmp_path, steps)
     for index in range(len(SEEDS)):
         assert np.array_equal(result.stack[index], reference[index]), index
+
+
+@pytest.mark.slow
+def test_a_task_that_fails_raises_its_own_error_here(client, photo):
+    sweep = Sweep(replace(BASE, weights="/no/such/weights.pth"), "seed", SEEDS, content=photo,
+                  client=client)
+    with pytest.raises(WeightsError, match="does not exist"):
+        list(sweep)
+    assert not any(client.processing().values())
 
 
 @pytest.mark.slow

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import logging
 import os
 import socket
 import threading
@@ -67,8 +68,10 @@ def connect(address: str, timeout: float = 10.0):
     cannot be reached in ``timeout`` seconds is a one-line :class:`ClusterError`."""
     workers = local_workers(address)
     if workers is not None:
+        # a failed task comes back to the caller as its own error: the workers' log of it
+        # (a traceback per task) would only bury that one line
         cluster = distributed.LocalCluster(n_workers=workers, threads_per_worker=1,
-                                           processes=True)
+                                           processes=True, silence_logs=logging.CRITICAL)
         return distributed.Client(cluster, set_as_default=False)
     try:
         return distributed.Client(address, timeout=timeout, set_as_default=False)
