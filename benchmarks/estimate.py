@@ -3,8 +3,9 @@
 The seed's transfer with the defaults (scales, precision, memory) but ``--steps`` steps per
 scale, random weights, CPU; each size runs in a fresh process, which reports the wall time of
 the whole run (setup, every scale, the quality pass) and its peak memory above what it held
-before the run.  The calibration is the cached one, or a probe made first (said).  Prints
-estimate / measured for each; goal: within 30 %.
+before the run (the probe's own measurement, ``probe.CHILD``).  The calibration is the
+cached one, or a probe made first (said).  Prints estimate / measured for each; goal: within
+30 %.
 
     python benchmarks/estimate.py [--sizes 256,512,1024] [--steps 10]
 """
@@ -18,27 +19,8 @@ from dataclasses import asdict
 from common import in_fresh_process, say
 from napari_neural_style.core.config import Config
 from napari_neural_style.core.estimate import cached_calibration, estimate
-from napari_neural_style.core.probe import calibrate
+from napari_neural_style.core.probe import CHILD, calibrate
 from napari_neural_style.samples import load_sample
-
-CHILD = """
-import json, resource, sys, time
-from napari_neural_style.core.config import Config
-from napari_neural_style.core.tasks import Run
-from napari_neural_style.samples import load_sample
-
-def rss_mb():
-    with open("/proc/self/status") as status:
-        return next(int(line.split()[1]) for line in status if line.startswith("VmRSS")) / 1024
-
-config = Config(**json.loads(sys.argv[1]))
-content, style = load_sample("astronaut"), load_sample("hubble_deep_field")
-before = rss_mb()
-start = time.perf_counter()
-Run(config, content=content, style=style).complete()
-print(json.dumps({"seconds": time.perf_counter() - start,
-                  "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 - before}))
-"""
 
 
 def main() -> None:

@@ -34,13 +34,14 @@ def test_network_cost_counts_every_convolution_to_the_deepest():
 
 def test_a_fit_goes_through_both_probes():
     probes = [{"work": 2.0, "kept": 10.0, "step": 0.1, "peak_mb": 400.0, "setup": 0.9,
-               "extra_steps": 4.0},
+               "extra_steps": 4.0, "history_mb": 10.0},
               {"work": 8.0, "kept": 40.0, "step": 0.5, "peak_mb": 580.0, "setup": 0.7,
-               "extra_steps": 6.0}]
+               "extra_steps": 6.0, "history_mb": 40.0}]
     fitted = Calibration.fit(probes)
     for probe in probes:
         assert fitted.step(probe["work"], lean=False) == pytest.approx(probe["step"])
-        assert fitted.memory(probe["kept"]) == pytest.approx(probe["peak_mb"])
+        assert fitted.memory(probe["kept"]) + probe["history_mb"] == pytest.approx(
+            probe["peak_mb"])
     assert fitted.setup_seconds == 0.7 and fitted.extra_steps == 5.0
 
 

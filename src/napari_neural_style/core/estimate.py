@@ -81,13 +81,15 @@ class Calibration:
     @classmethod
     def fit(cls, probes: list[dict]) -> Calibration:
         """The curves through two probes' ``{"work", "kept", "step", "peak_mb", "setup",
-        "extra_steps"}``."""
+        "extra_steps", "history_mb"}``."""
         small, large = sorted(probes, key=lambda probe: probe["work"])
         power = math.log(large["step"] / small["step"]) / math.log(large["work"] /
                                                                      small["work"])
-        m1 = max((large["peak_mb"] - small["peak_mb"]) / (large["kept"] - small["kept"]), 0.0)
+        # the optimizer's history is counted apart (it grows with the steps, not the network)
+        small_mb, large_mb = (probe["peak_mb"] - probe["history_mb"] for probe in (small, large))
+        m1 = max((large_mb - small_mb) / (large["kept"] - small["kept"]), 0.0)
         return cls((large["step"] / large["work"] ** power, power),
-                   (max(large["peak_mb"] - m1 * large["kept"], 0.0), m1),
+                   (max(large_mb - m1 * large["kept"], 0.0), m1),
                    min(probe["setup"] for probe in probes),
                    sum(probe["extra_steps"] for probe in probes) / len(probes))
 
@@ -132,9 +134,16 @@ def _estimate(config: Config, calibration: Calibration, shapes) -> Estimate:
         last = index == len(sizes) - 1
         extra = calibration.extra_steps if last else 1.0  # a coarse scale: its targets
         seconds += (config.steps_at(index, len(sizes)) + extra) * calibration.step(work, lean)
-        history = 2 * config.lbfgs_history * 3 * height * width * 4 / 2**20
+        history = history_mb(config, config.steps_at(index, len(sizes)), height, width)
         peak = max(peak, calibration.memory(kept) + history)
     return Estimate(seconds, peak)
+
+
+def history_mb(config: Config, steps: int, height: int, width: int) -> float:
+    """L-BFGS's history after ``steps`` steps: a pair of float32 images per step, up to
+    ``lbfgs_history`` pairs (Adam keeps two moments of the image)."""
+    pairs = min(config.lbfgs_history, steps) if config.optimizer == "lbfgs" else 1
+    return 2 * pairs * 3 * height * width * 4 / 2**20
 
 
 def _what_fits(config: Config, calibration: Calibration, shapes, free: float) -> str:

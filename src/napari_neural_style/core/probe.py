@@ -19,14 +19,16 @@ from .estimate import (
     PROBE_STEPS,
     Calibration,
     cached_calibration,
+    history_mb,
     network_cost,
     save_calibration,
 )
 from .vgg_layers import deepest
 
-#: one probe: the run's median step after the first two, its setup, the rest of its time in
-#: steps (the first step's targets, the quality pass), and its peak memory above what the
-#: process held before the run (peak RSS, or CUDA memory allocated)
+#: one probe (or any run, benchmarks/estimate.py): its wall time, median step after the first
+#: two, setup, the rest of its time in steps (the first step's targets, the quality pass),
+#: and its peak memory above what the process held before the run (peak RSS, or CUDA memory
+#: allocated)
 CHILD = """
 import json, resource, statistics, sys, time
 from napari_neural_style.core.config import Config
@@ -46,7 +48,7 @@ result = run.result()
 wall = time.perf_counter() - start
 step = statistics.median(later - earlier for earlier, later in zip(times[2:], times[3:]))
 peak = result.peak_memory["mb"]
-print(json.dumps({"step": step, "setup": result.setup_seconds,
+print(json.dumps({"step": step, "setup": result.setup_seconds, "seconds": wall,
                   "extra_steps": (wall - result.setup_seconds - config.steps * step) / step,
                   "shape": list(run.output_shape),
                   "peak_mb": peak - (0 if result.device.startswith("cuda") else before)}))
@@ -77,6 +79,7 @@ def calibrate(config: Config, python: str = sys.executable) -> Calibration:
         found = json.loads(completed.stdout.strip().splitlines()[-1])
         found["work"], found["kept"] = network_cost(deepest(probe.layers).name,
                                                     *found["shape"])
+        found["history_mb"] = history_mb(probe, probe.steps, *found["shape"])
         probes.append(found)
     calibration = Calibration.fit(probes)
     save_calibration(config, calibration)
