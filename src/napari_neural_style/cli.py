@@ -499,7 +499,7 @@ def with_sweep_progress(runs) -> Iterator:
     """``runs``' events with a tqdm bar of the values done on stderr."""
     from tqdm import tqdm
 
-    from .core.sweep_spec import SweepSlice, SweepStep
+    from .core.sweep_spec import SweepSlice, SweepStep, SweepWaiting
 
     with tqdm(total=len(runs.values), unit="value", file=sys.stderr,
               desc=f"sweep {runs.parameter}") as bar:
@@ -508,6 +508,9 @@ def with_sweep_progress(runs) -> Iterator:
                 bar.update(1)
             elif isinstance(event, SweepStep):
                 bar.set_postfix(step=f"{event.step}/{event.total}", refresh=False)
+            elif isinstance(event, SweepWaiting) and event.running:
+                bar.set_postfix(steps=" ".join(f"{step}/{total}" for step, total in
+                                               event.running.values()))
             yield event
 
 

@@ -14,7 +14,7 @@ import pytest
 from napari_neural_style.core.config import Config, FrameSettings, cluster_backend
 from napari_neural_style.core.errors import ClusterError, InputError, WeightsError
 from napari_neural_style.core.frames import FrameRun
-from napari_neural_style.core.sweep_spec import SweepSlice
+from napari_neural_style.core.sweep_spec import SweepSlice, SweepWaiting
 from napari_neural_style.core.sweeps import Sweep
 
 distributed = pytest.importorskip("distributed")
@@ -66,6 +66,16 @@ def test_a_sweep_on_the_cluster_equals_the_in_process_sweep(client, photo, tmp_p
     for run in result.results:
         assert run.ran_on.split(" ")[0] in workers and not run.cancelled
         assert run.provenance()["ran_on"] == run.ran_on
+
+
+@pytest.mark.slow
+def test_running_tasks_say_their_steps(client, photo):
+    sweep = Sweep(replace(BASE, steps=300), "seed", SEEDS[:2], content=photo, client=client)
+    waits = [event for event in sweep if isinstance(event, SweepWaiting)]
+    said = [step for wait in waits for step, total in wait.running.values()]
+    assert said and all(0 <= step <= 300 for step in said) and max(said) > 0
+    assert "values done on the cluster; value " in next(
+        wait.describe() for wait in waits if wait.running)
 
 
 @pytest.mark.slow

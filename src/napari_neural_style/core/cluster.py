@@ -170,10 +170,13 @@ def _roomy_malloc() -> None:
         libc.mallopt(M_MMAP_THRESHOLD, MMAP_BYTES)
 
 
-def run_task(config: Config, images: dict, stop_name: str, photographed: tuple[int, ...]):
+def run_task(config: Config, images: dict, stop_name: str, photographed: tuple[int, ...],
+             index: int = 0):
     """On a worker: ``BatchRun([config], **images)`` to the end or until stopped; its result
     (``ran_on`` this worker) and the images after the ``photographed`` steps.  ``(None, {})``
-    when stopped before it started."""
+    when stopped before it started.  Every :data:`STOP_CHECK_SECONDS` it says its step
+    (``{"index", "step", "total"}`` under the topic ``stop_name``) and looks whether it was
+    stopped."""
     from .sweeps import photographs
     from .tasks import BatchRun
 
@@ -185,9 +188,11 @@ def run_task(config: Config, images: dict, stop_name: str, photographed: tuple[i
     snapshots: dict[int, np.ndarray] = {}
     batches = iter(run)
     checked = time.monotonic()
-    for _ in photographs(batches, photographed, snapshots):
+    for batch in photographs(batches, photographed, snapshots):
         if time.monotonic() - checked >= STOP_CHECK_SECONDS:
             checked = time.monotonic()
+            worker.log_event(stop_name, {"index": index, "step": batch[0].step,
+                                         "total": batch[0].total})
             if stop.is_set():
                 break
     batches.close()
@@ -197,18 +202,23 @@ def run_task(config: Config, images: dict, stop_name: str, photographed: tuple[i
 
 def run_tasks(client, jobs: list[tuple[Config, dict]],
               keep: Callable[[int, object, dict], None],
-              photographed: tuple[int, ...] = ()) -> Iterator[int | None]:
+              photographed: tuple[int, ...] = (),
+              running: dict[int, tuple[int, int]] | None = None) -> Iterator[int | None]:
     """Each ``(config, images)`` of ``jobs`` as one task on ``client``'s cluster; as each
     finishes, ``keep(index, result, snapshots)``, then yield its index (``None`` every
-    :data:`HEARTBEAT_SECONDS` while none does, so a caller can stop).  Closing the iterator
-    (or a failed task) stops the others and keeps what they had done."""
+    :data:`HEARTBEAT_SECONDS` while none does, so a caller can stop).  ``running``, if given,
+    follows the tasks under way: index -> ``(step, total)``, as they last said.  Closing the
+    iterator (or a failed task) stops the others and keeps what they had done."""
     client.register_plugin(Engines(), name=PLUGIN_NAME)
     stop = distributed.Event(f"{PLUGIN_NAME}-stop-{uuid.uuid4().hex}", client=client)
+    running = {} if running is None else running
+    client.subscribe_topic(stop.name, lambda event: running.__setitem__(
+        event[1]["index"], (event[1]["step"], event[1]["total"])))
     # held until the end: data the client lets go of is forgotten once no task needs it,
     # and a task that must run again (its worker died) needs it again
     scattered = _scattered(client, jobs)
-    futures = {client.submit(run_task, config, images, stop.name, photographed, pure=False,
-                             key=f"{config.task}-{index}-{uuid.uuid4().hex}",
+    futures = {client.submit(run_task, config, images, stop.name, photographed, index,
+                             pure=False, key=f"{config.task}-{index}-{uuid.uuid4().hex}",
                              resources=_resources(config)): index
                for index, (config, images) in enumerate(scattered)}
     pending = set(futures)
@@ -222,9 +232,11 @@ def run_tasks(client, jobs: list[tuple[Config, dict]],
                     yield None
                     continue
             for future in done:
+                running.pop(futures[future], None)
                 keep(futures[future], *future.result())
                 yield futures[future]
     finally:
+        client.unsubscribe_topic(stop.name)
         _stop(client, stop, list(pending), lambda future, found: keep(futures[future], *found))
         del scattered
 

@@ -140,6 +140,8 @@ class FrameRun:
                              "content frames: give one label image per frame")
         self.labels, self.init_image, self.style_labels = labels, init_image, style_labels
         self.client = client
+        #: on a cluster, the frames under way: index -> (step, total), as they last said
+        self.running: dict[int, tuple[int, int]] = {}
         self.config, self.settings, self.style = config, settings or FrameSettings(), style
         #: the content frames at the working size, what flows are computed on
         self.frames = [to_numpy(to_tensor(frame, config.size, f"frame {index}"))
@@ -155,7 +157,8 @@ class FrameRun:
             from .config import cluster_backend
 
             jobs = [(self.config, self._images(index)) for index in range(len(self.frames))]
-            for index in cluster_backend().run_tasks(self.client, jobs, self._keep):
+            for index in cluster_backend().run_tasks(self.client, jobs, self._keep,
+                                                     running=self.running):
                 yield index, None
             return
         for index in range(len(self.frames)):

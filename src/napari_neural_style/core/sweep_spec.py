@@ -75,10 +75,18 @@ class SweepStep:
 
 @dataclass(frozen=True)
 class SweepWaiting:
-    """On a cluster, while no value finishes: how many have."""
+    """On a cluster, while no value finishes: how many have, and the step each running one
+    last said it was at (index of the value -> ``(step, total)``)."""
 
     done: int
     total: int
+    running: dict = field(default_factory=dict)
+
+    def describe(self) -> str:
+        steps = "; ".join(f"value {index + 1} at step {step}/{total}"
+                          for index, (step, total) in sorted(self.running.items()))
+        return f"{self.done} of {self.total} values done on the cluster" + (
+            f"; {steps}" if steps else "")
 
 
 @dataclass(frozen=True)

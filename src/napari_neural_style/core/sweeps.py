@@ -104,10 +104,11 @@ class Sweep:
             from .config import cluster_backend
 
             jobs = [(config, self.images) for config in self.configs]
+            running: dict[int, tuple[int, int]] = {}
             for index in cluster_backend().run_tasks(self.client, jobs, self.keep,
-                                                     self.photographed):
+                                                     self.photographed, running):
                 if index is None:
-                    yield SweepWaiting(len(self.finished), len(self.values))
+                    yield SweepWaiting(len(self.finished), len(self.values), dict(running))
                 else:
                     yield from self._slices([index])
             return

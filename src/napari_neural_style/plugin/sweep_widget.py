@@ -120,7 +120,7 @@ class SweepWidget(PluginWidget):
                                  f"step {event.step}/{event.total}, loss "
                                  f"{min(losses.total for losses in event.losses):.4g}")
         elif isinstance(event, SweepWaiting):
-            self.status.value = f"{event.done} of {event.total} values done on the cluster"
+            self.status.value = event.describe()
         elif isinstance(event, str):
             self.status.value = event
 
