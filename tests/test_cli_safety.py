@@ -158,3 +158,17 @@ def test_init_takes_a_file_to_start_from(tmp_path, content, texture, capsys):
     assert main(["transfer", content, str(start), "-o", str(out), "--init",
                  str(tmp_path / "absent.png"), "--steps", "1", *FAST]) == 2
     assert "absent.png: no such file" in _lines(capsys)[-1]
+
+
+def test_a_sweep_that_runs_out_of_memory_writes_the_values_done(tmp_path, content, capsys,
+                                                                monkeypatch):
+    fail_evaluation(monkeypatch, 8, CPU_OUT_OF_MEMORY)  # in the second value's run
+    out = tmp_path / "sweep.tif"
+    assert main(["reconstruct", content, "-o", str(out), "--steps", "3",
+                 "--sweep", "content_layers=conv_1,conv_2", *FAST]) == 1
+    lines = _lines(capsys)
+    assert any(line.startswith("napari-neural-style: error: out of memory on cpu")
+               for line in lines)
+    record = read_provenance(out)
+    assert record["status"] == "cancelled" and record["values"][0] == "conv_1"
+    assert not record["slices"][0]["cancelled"]

@@ -456,7 +456,8 @@ def _cluster(args: argparse.Namespace) -> Iterator:
 
 def _optimize_sweep(args: argparse.Namespace, config, images: dict, client) -> int:
     """Every value of ``--sweep`` (in this process, or on ``client``'s cluster), stacked in
-    the output TIFF as they come; Ctrl-C writes the values done so far."""
+    the output TIFF as they come; Ctrl-C, running out of memory or a failing cluster write
+    the values done so far."""
     from .core.sweeps import Sweep
 
     parameter, values = args.sweep
@@ -469,14 +470,20 @@ def _optimize_sweep(args: argparse.Namespace, config, images: dict, client) -> i
 
 
 def _run_through(events: Iterator) -> int:
-    """Consume ``events``: 0, or the exit status of the Ctrl-C (or SIGTERM) that stopped
-    them."""
+    """Consume ``events``: 0, the exit status of the Ctrl-C (or SIGTERM) that stopped them,
+    or 1 when memory ran out or the cluster failed (said); what finished is the caller's to
+    write."""
+    from .core.errors import ClusterError, OutOfMemory
+
     try:
         for _ in events:
             pass
     except KeyboardInterrupt as interrupt:
         print("napari-neural-style: interrupted", file=sys.stderr)
         return getattr(interrupt, "exit_status", 128 + signal.SIGINT)
+    except (ClusterError, OutOfMemory) as error:
+        _say_error(error)
+        return EXIT_FAILED
     return 0
 
 

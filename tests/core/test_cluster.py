@@ -123,6 +123,26 @@ def test_a_task_that_fails_raises_its_own_error_here(client, photo):
 
 
 @pytest.mark.slow
+def test_a_run_whose_workers_keep_dying_is_one_line(photo):
+    import dask
+
+    with dask.config.set({"distributed.scheduler.allowed-failures": 0}), \
+            distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=True,
+                                     dashboard_address=None) as local, \
+            distributed.Client(local, set_as_default=False) as client:
+        sweep = Sweep(replace(BASE, steps=300), "seed", (1, 2, 3), content=photo,
+                      client=client)
+        events = iter(sweep)
+        first = next(event for event in events if isinstance(event, SweepWaiting)
+                      and event.running)
+        assert first.done == 0
+        (address,) = client.scheduler_info()["workers"]
+        os.kill(client.run(os.getpid)[address], signal.SIGKILL)
+        with pytest.raises(ClusterError, match=r"each died running it \(out of memory\?"):
+            list(events)
+
+
+@pytest.mark.slow
 def test_frames_on_their_own_go_out_as_tasks(client, photo, texture):
     frames = np.stack([photo, np.roll(photo, 4, axis=1), np.roll(photo, 8, axis=1)])
     config = Config("transfer", "conv_4", "conv_1,conv_2", weights="random", device="cpu",

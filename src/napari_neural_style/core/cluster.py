@@ -233,12 +233,32 @@ def run_tasks(client, jobs: list[tuple[Config, dict]],
                     continue
             for future in done:
                 running.pop(futures[future], None)
-                keep(futures[future], *future.result())
+                keep(futures[future], *_outcome(future, futures[future]))
                 yield futures[future]
     finally:
         client.unsubscribe_topic(stop.name)
         _stop(client, stop, list(pending), lambda future, found: keep(futures[future], *found))
         del scattered
+
+
+def _outcome(future, index: int) -> tuple:
+    """A finished task's ``(result, snapshots)``; its own error if it raised one, and a
+    :class:`ClusterError` saying so if the cluster lost it."""
+    try:
+        return future.result()
+    except distributed.KilledWorker:
+        raise ClusterError(f"run {index + 1} was tried on {1 + _allowed_failures()} workers and "
+                           "each died running it (out of memory? give workers more memory, or "
+                           "run smaller); the runs finished before are kept") from None
+    except distributed.client.FutureCancelledError as error:
+        raise ClusterError(f"the cluster lost run {index + 1} ({error}); the runs finished "
+                           "before are kept") from None
+
+
+def _allowed_failures() -> int:
+    import dask
+
+    return int(dask.config.get("distributed.scheduler.allowed-failures"))
 
 
 def _stop(client, stop, running: list, keep: Callable) -> None:

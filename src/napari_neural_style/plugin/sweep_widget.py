@@ -174,6 +174,11 @@ class SweepWidget(PluginWidget):
                              f"{', '.join(map(str, result.values))}")
         self.report_failure(result.results)
 
+    def on_failed(self) -> None:
+        """The stack so far stays, named as failed (its finished slices are results)."""
+        if self._layer_alive():
+            self.result_layer.name = self.result_layer.name.replace(" (running)", " (failed)")
+
     def _add_difference(self, kind: str, stack: np.ndarray, values: tuple, name: str,
                         placement: dict) -> None:
         """Signed differences of the seeds' results, named by what they compare first (the
