@@ -368,7 +368,6 @@ def test_a_sweep_from_the_command_line_writes_a_stack_and_its_record(images, tmp
 
 @pytest.mark.parametrize("extra, message", [
     (["--sweep", "seed=1,2"], "a seed sweep needs --init noise"),
-    (["--dask", "local"], "--dask sends independent runs to a cluster"),
     (["--dask", "local:0", "--sweep", "steps=1,2"], "write local:N"),
 ])
 def test_bad_sweeps_and_clusters_are_one_line(images, tmp_path, capsys, extra, message):
@@ -393,3 +392,16 @@ def test_estimate_says_time_and_memory_and_runs_nothing(images, tmp_path, capsys
     line = capsys.readouterr().err.strip().splitlines()[-1]
     assert line.startswith("estimate: ~") and "more than the 100 MB free: try --memory lean" \
         in line
+
+
+
+@pytest.mark.slow
+def test_one_run_as_one_task_on_a_local_cluster(images, tmp_path, capsys):
+    pytest.importorskip("distributed")
+    out, metrics = tmp_path / "remote.tif", tmp_path / "remote.json"
+    code = main(["transfer", str(images / "content.png"), str(images / "style.png"), "-o",
+                 str(out), "--json", str(metrics), "--dask", "local:1", *FAST])
+    assert code == 0 and read_image(out).shape == (48, 48, 3)
+    record = json.loads(metrics.read_text())
+    assert record["ran_on"].startswith("tcp://") and record["steps"] == 3
+    assert "dask cluster local:1: 1 workers" in capsys.readouterr().err

@@ -124,8 +124,9 @@ def _add_sweep_options(command: argparse.ArgumentParser) -> None:
                               f"PARAMETER one of {', '.join(SWEEPS)}, VALUES comma-separated "
                               "(';' between layer lists): --sweep seed=0,1,2,3")
     command.add_argument("--dask", metavar="ADDRESS",
-                         help=f"run the sweep's values, or the frames of --axis with "
-                              f"--temporal none, as tasks on a dask cluster: {CLUSTER_HELP}")
+                         help=f"run on a dask cluster, each run one task (the sweep's values, "
+                              f"the frames of --axis with --temporal none, or the one run): "
+                              f"{CLUSTER_HELP}")
 
 
 def _sweep_spec(text: str) -> tuple[str, tuple]:
@@ -378,7 +379,7 @@ def _check_outputs(args: argparse.Namespace) -> None:
 
 
 def _optimize(args: argparse.Namespace) -> int:
-    from .core.errors import InputError, OutOfMemory
+    from .core.errors import OutOfMemory
     from .core.tasks import Run
 
     config = config_from(args)
@@ -393,8 +394,8 @@ def _optimize(args: argparse.Namespace) -> int:
         with _cluster(args) as client:
             return _optimize_sweep(args, config, images, client)
     if args.dask:
-        raise InputError("--dask sends independent runs to a cluster: give --sweep, or "
-                         "--axis with --temporal none")
+        with _cluster(args) as client:
+            return _optimize_remote(args, config, images, client)
     notes = _upsampling_notes(config, images)
     line = _estimate_line(config, images, probe=False)
     run = Run(config, **images, **_optional_inputs(args))
@@ -467,6 +468,33 @@ def _optimize_sweep(args: argparse.Namespace, config, images: dict, client) -> i
     if not runs.has_result:
         return _nothing_written(status)
     return _save_stack(args, *sweep_record(runs.result())) or status
+
+
+def _optimize_remote(args: argparse.Namespace, config, images: dict, client) -> int:
+    """One run as one task on ``client``'s cluster (a GPU node, say), its steps on a bar;
+    Ctrl-C, or the cluster failing, write the result so far."""
+    from .core.config import cluster_backend
+
+    found, running = {}, {}
+    tasks = cluster_backend().run_tasks(
+        client, [(config, {**images, **_optional_inputs(args)})],
+        lambda index, result, _snapshots: found.__setitem__(index, result), running=running)
+    status = _run_through(with_task_progress(tasks, running))
+    if not found:
+        return _nothing_written(status)
+    return _save(args, found[0]) or status
+
+
+def with_task_progress(tasks: Iterator, running: dict) -> Iterator:
+    """``tasks``' events, with a tqdm bar of the steps the running task last said."""
+    from tqdm import tqdm
+
+    with tqdm(unit="step", file=sys.stderr) as bar:
+        for event in tasks:
+            for step, total in running.values():
+                bar.total = total
+                bar.update(step - bar.n)
+            yield event
 
 
 def _run_through(events: Iterator) -> int:
