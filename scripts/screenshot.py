@@ -1,6 +1,7 @@
 """Screenshots for docs/: napari with the style transfer widget after a real run, the loss
 curves of that run, the live preview, the plugin's page in Preferences, a style per painted
-region, a 12-bit stack styled as displayed, and the same stack styled frame by frame.
+region, a 12-bit stack styled as displayed, the same stack styled frame by frame, and a
+sweep filling on a local dask cluster.
 
 Runs the README's main job in napari (sample images, widgets docked), presses Run on the style
 transfer widget, saves the window once the result is in, then docks the Loss curves widget and
@@ -137,6 +138,31 @@ def stack(viewer, docked, args, out: Path) -> None:
     print(f"wrote {out}: {widget.result_layer.name}; {widget.status.value}")
 
 
+def sweep_on_cluster(viewer, docked, args, out: Path) -> None:
+    """Sweeps on a local dask cluster of two workers: texture by layer group, the stack
+    layer shown while it fills (two values done, the others running)."""
+    _, widget = viewer.window.add_plugin_dock_widget("napari-neural-style", "Sweeps",
+                                                     tabify=True)
+    for layer in viewer.layers:
+        layer.visible = False
+    viewer.add_image(load_sample("gravel"), name="gravel", visible=False)
+    widget.weights.value = docked["Style transfer"].weights.value
+    widget.parameter.value = "style_layers"
+    widget.values.value = "conv_1-2; conv_3-4; conv_5-8; all"
+    widget.size.value, widget.steps.value = args.size // 2, args.steps
+    widget.style.value = viewer.layers["gravel"]
+    widget.cluster.value = "local:2"
+    widget.start()
+    settle(lambda: "2 of 4 values done" in widget.status.value or widget.worker is None)
+    viewer.layers.selection.active = widget.result_layer
+    viewer.dims.set_current_step(0, 1)
+    viewer.reset_view()
+    settle()
+    viewer.screenshot(str(out), canvas_only=False, flash=False)
+    print(f"wrote {out}: {widget.result_layer.name}; {widget.status.value}")
+    settle(lambda: widget.worker is None)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("docs/images/napari-style-transfer.png"))
@@ -168,6 +194,7 @@ def main() -> None:
     regions(viewer, docked, args, args.out.with_name("napari-regions.png"))
     twelve_bit(viewer, docked, args, args.out.with_name("napari-12-bit-stack.png"))
     stack(viewer, docked, args, args.out.with_name("napari-stack.png"))
+    sweep_on_cluster(viewer, docked, args, args.out.with_name("napari-sweep-cluster.png"))
     viewer.close()
 
 
