@@ -62,7 +62,7 @@ def main() -> None:
     say(f"sweep_vs_runs: reconstruction over {', '.join(LAYERS)} at {args.size} px, "
         f"{args.steps} steps, CPU (medians of {args.rounds})")
     say(f"  4 separate runs             {median['separate']:.2f} s")
-    say(f"  sweep (grouped by depth)    {median['sweep']:.2f} s   ratio "
+    say(f"  sweep (each run alone)      {median['sweep']:.2f} s   ratio "
         f"{median['sweep'] / median['separate']:.2f}   (goal < 1)")
     say(f"  all four in one batch       {median['batched']:.2f} s   ratio "
         f"{median['batched'] / median['separate']:.2f}")
