@@ -172,3 +172,19 @@ def test_a_sweep_that_runs_out_of_memory_writes_the_values_done(tmp_path, conten
     record = read_provenance(out)
     assert record["status"] == "cancelled" and record["values"][0] == "conv_1"
     assert not record["slices"][0]["cancelled"]
+
+
+def test_an_interrupted_stack_writes_the_frames_done(tmp_path, content, photo, capsys,
+                                                      monkeypatch):
+    import numpy as np
+    import tifffile
+
+    tifffile.imwrite(tmp_path / "movie.tif", np.stack([photo, np.roll(photo, 4, axis=1),
+                                                      np.roll(photo, 8, axis=1)]))
+    fail_evaluation(monkeypatch, 6, KeyboardInterrupt())  # frame 2, after two steps
+    out = tmp_path / "frames.tif"
+    assert main(["transfer", str(tmp_path / "movie.tif"), content, "-o", str(out), "--axis",
+                 "0", "--temporal", "none", "--steps", "3", *FAST]) == 128 + signal.SIGINT
+    assert "napari-neural-style: interrupted" in _lines(capsys)
+    frames = read_provenance(out)["frames"]
+    assert frames["done"] == [0] and frames["cancelled"] == [1] and frames["not_done"] == [2]

@@ -135,9 +135,9 @@ def _sweep_spec(text: str) -> tuple[str, tuple]:
     from .core.sweep_spec import parse_values
 
     parameter, _, values = text.partition("=")
+    parameter = parameter.strip().replace("-", "_")
     try:
-        return parameter.strip().replace("-", "_"), parse_values(
-            parameter.strip().replace("-", "_"), values)
+        return parameter, parse_values(parameter, values)
     except InputError as error:
         raise argparse.ArgumentTypeError(str(error)) from None
 
@@ -379,7 +379,6 @@ def _check_outputs(args: argparse.Namespace) -> None:
 
 
 def _optimize(args: argparse.Namespace) -> int:
-    from .core.errors import OutOfMemory
     from .core.tasks import Run
 
     config = config_from(args)
@@ -399,16 +398,8 @@ def _optimize(args: argparse.Namespace) -> int:
     notes = _upsampling_notes(config, images)
     line = _estimate_line(config, images, probe=False)
     run = Run(config, **images, **_optional_inputs(args))
-    try:
-        for _ in with_progress(run, [*notes, line] if line else notes):
-            pass
-    except KeyboardInterrupt as interrupt:
-        print("napari-neural-style: interrupted", file=sys.stderr)
-        return _save_partial(args, run, getattr(interrupt, "exit_status", 128 + signal.SIGINT))
-    except OutOfMemory as error:
-        _say_error(error)
-        return _save_partial(args, run, EXIT_FAILED)
-    return _save(args, run.result())
+    status = _run_through(with_progress(run, [*notes, line] if line else notes))
+    return _write_made(status, run.has_result, lambda: _save(args, run.result()))
 
 
 def _estimate_line(config, images: dict, probe: bool) -> str:
@@ -427,8 +418,7 @@ def _estimate_line(config, images: dict, probe: bool) -> str:
               file=sys.stderr)
         calibration = calibrate(config)
     shapes = [image.shape for given in images.values() for image in _paths(given)]
-    line = estimate(config, calibration, *shapes).describe()
-    return reword(line, lambda name, value: f"--{name.replace('_', '-')} {value}")
+    return reword(estimate(config, calibration, *shapes).describe(), _as_flag)
 
 
 def _input_images(args: argparse.Namespace) -> dict:
@@ -465,9 +455,8 @@ def _optimize_sweep(args: argparse.Namespace, config, images: dict, client) -> i
     runs = Sweep(config, parameter, values, **images, **_optional_inputs(args),
                  client=client)
     status = _run_through(with_sweep_progress(runs))
-    if not runs.has_result:
-        return _nothing_written(status)
-    return _save_stack(args, *sweep_record(runs.result())) or status
+    return _write_made(status, runs.has_result,
+                       lambda: _save_stack(args, *sweep_record(runs.result())))
 
 
 def _optimize_remote(args: argparse.Namespace, config, images: dict, client) -> int:
@@ -480,9 +469,7 @@ def _optimize_remote(args: argparse.Namespace, config, images: dict, client) -> 
         client, [(config, {**images, **_optional_inputs(args)})],
         lambda index, result, _snapshots: found.__setitem__(index, result), running=running)
     status = _run_through(with_task_progress(tasks, running))
-    if not found:
-        return _nothing_written(status)
-    return _save(args, found[0]) or status
+    return _write_made(status, bool(found), lambda: _save(args, found[0]))
 
 
 def with_task_progress(tasks: Iterator, running: dict) -> Iterator:
@@ -515,10 +502,16 @@ def _run_through(events: Iterator) -> int:
     return 0
 
 
-def _nothing_written(status: int) -> int:
-    print("napari-neural-style: stopped before its first step; nothing written",
-          file=sys.stderr)
-    return status
+def _write_made(status: int, made: bool, save: Callable[[], int]) -> int:
+    """After a run (or runs) that ended with exit ``status`` (:func:`_run_through`): write
+    what it made, if it completed a step (``save()``, itself 0 or 1 for a rescued write),
+    and exit with ``status`` if it was stopped, else with what the write said."""
+    if not made:
+        print("napari-neural-style: stopped before its first step; nothing written",
+              file=sys.stderr)
+        return status
+    saved = save()
+    return status or saved
 
 
 def sweep_record(result) -> tuple:
@@ -596,13 +589,16 @@ def _optimize_frames(args: argparse.Namespace, config, client) -> int:
                     FrameSettings(args.temporal, args.temporal_weight, args.frame_steps),
                     **inputs, client=client)
     status = _run_through(with_frame_progress(runs))
-    if not any(result is not None for result in runs.results):
-        return _nothing_written(status)
-    record = runs.provenance()
-    print(f"{len(runs.done)} of {len(frames)} frames done, flicker "
-          f"{record['frames']['flicker']}", file=sys.stderr)
-    stack = np.moveaxis(runs.stack(), 0, args.axis % content.ndim)  # where the frames were
-    return status or _save_stack(args, stack, record)
+
+    def save() -> int:
+        record = runs.provenance()
+        print(f"{len(runs.done)} of {len(frames)} frames done, flicker "
+              f"{record['frames']['flicker']}", file=sys.stderr)
+        # the frames back where they were
+        return _save_stack(args, np.moveaxis(runs.stack(), 0, args.axis % content.ndim),
+                           record)
+
+    return _write_made(status, any(result is not None for result in runs.results), save)
 
 
 def with_frame_progress(runs) -> Iterator:
@@ -651,14 +647,6 @@ def _upsampling_notes(config, images: dict) -> list[str]:
                 notes.append(f"the {name}, {image.shape[0]}x{image.shape[1]} px, is "
                              f"upsampled {factor:.3g}x to {target}")
     return notes
-
-
-def _save_partial(args: argparse.Namespace, run, status: int) -> int:
-    """Write what a run cut short made (if it completed a step); exit with ``status``."""
-    if not run.has_result:
-        return _nothing_written(status)
-    _save(args, run.result())
-    return status
 
 
 def _save(args: argparse.Namespace, result) -> int:
@@ -780,11 +768,16 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     return build_parser(recorded).parse_args(argv)
 
 
+def _as_flag(name: str, value: str) -> str:
+    """A setting named in a core message (``memory='lean'``) as a flag: ``--memory lean``."""
+    return f"--{name.replace('_', '-')} {value}"
+
+
 def _say_error(error: Exception) -> None:
     """One line on stderr, the settings it names as flags."""
     from .core.errors import reword
 
-    message = reword(str(error), lambda name, value: f"--{name.replace('_', '-')} {value}")
+    message = reword(str(error), _as_flag)
     print(f"napari-neural-style: error: {message}", file=sys.stderr)
 
 
