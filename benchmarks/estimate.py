@@ -3,7 +3,7 @@
 The seed's transfer with the defaults (scales, precision, memory) but ``--steps`` steps per
 scale, random weights, CPU; each size runs in a fresh process, which reports the wall time of
 the whole run (setup, every scale, the quality pass) and its peak memory above what it held
-before the run (the probe's own measurement, ``probe.CHILD``).  The calibration is the
+before the run (the probe's own measurement, ``probe.in_fresh_process``).  The calibration is the
 cached one, or a probe made first (said).  Prints estimate / measured for each; goal: within
 30 %.
 
@@ -13,13 +13,11 @@ cached one, or a probe made first (said).  Prints estimate / measured for each; 
 from __future__ import annotations
 
 import argparse
-import json
-from dataclasses import asdict
 
-from common import in_fresh_process, say
+from common import say
 from napari_neural_style.core.config import Config
 from napari_neural_style.core.estimate import cached_calibration, estimate
-from napari_neural_style.core.probe import CHILD, calibrate
+from napari_neural_style.core.probe import calibrate, in_fresh_process
 from napari_neural_style.samples import load_sample
 
 
@@ -39,7 +37,7 @@ def main() -> None:
         config = Config.for_task("transfer", size=size, steps=args.steps, weights="random",
                                  device="cpu")
         guess = estimate(config, calibration, *shapes)
-        found = in_fresh_process(["-c", CHILD, json.dumps(asdict(config))])
+        found = in_fresh_process(config)
         say(f"{size} px: time {guess.seconds:.1f} s estimated, {found['seconds']:.1f} s "
             f"measured: {guess.seconds / found['seconds']:.2f}; peak {guess.peak_mb:.0f} MB "
             f"estimated, {found['peak_mb']:.0f} MB measured: "

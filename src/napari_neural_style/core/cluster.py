@@ -64,7 +64,7 @@ def local_workers(address: str) -> int | None:
 
 
 def connect(address: str, timeout: float = 10.0):
-    """A ``distributed.Client`` for ``address`` (:data:`ADDRESS_HELP`); a scheduler that
+    """A ``distributed.Client`` for ``address`` (``config.CLUSTER_HELP``); a scheduler that
     cannot be reached in ``timeout`` seconds is a one-line :class:`ClusterError`."""
     workers = local_workers(address)
     if workers is not None:
@@ -270,8 +270,9 @@ def _stop(client, stop, running: list, keep: Callable) -> None:
     with client.as_current(), contextlib.suppress(TimeoutError):
         distributed.wait(running, timeout=STOP_WAIT_SECONDS)
     for future in running:
-        if future.status == "finished" and future.result()[0] is not None:
-            keep(future, future.result())
+        found = future.result() if future.status == "finished" else (None, {})
+        if found[0] is not None:
+            keep(future, found)
     client.cancel(running)
 
 

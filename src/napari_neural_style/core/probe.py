@@ -8,9 +8,12 @@ About 20-30 s on a 2-core CPU, once per machine, torch version, device and preci
 from __future__ import annotations
 
 import json
+import statistics
 import subprocess
 import sys
-from dataclasses import replace
+import time
+from dataclasses import asdict, replace
+from itertools import pairwise
 
 from .config import Config
 from .errors import NeuralStyleError
@@ -18,41 +21,50 @@ from .estimate import (
     PROBE_SIZES,
     PROBE_STEPS,
     Calibration,
-    cached_calibration,
     history_mb,
     network_cost,
     save_calibration,
 )
 from .vgg_layers import deepest
 
-#: one probe (or any run, benchmarks/estimate.py): its wall time, median step after the first
-#: two, setup, the rest of its time in steps (the first step's targets, the quality pass),
-#: and its peak memory above what the process held before the run (peak RSS, or CUDA memory
-#: allocated)
-CHILD = """
-import json, resource, statistics, sys, time
-from napari_neural_style.core.config import Config
-from napari_neural_style.core.tasks import Run
-from napari_neural_style.samples import load_sample
 
-def rss_mb():
+def measure(config: Config) -> dict:
+    """One run of ``config`` on the bundled astronaut and Hubble images, in this process (a
+    fresh one: ``python -m napari_neural_style.core.probe CONFIG_JSON`` prints this as JSON):
+    its wall time, median step after the first two, setup, the rest of its time in steps
+    (the first step's targets, the quality pass), working shape, and peak memory above what
+    the process held before the run (peak RSS, or CUDA memory allocated)."""
+    from ..samples import load_sample
+    from .tasks import Run
+
+    content, style = load_sample("astronaut"), load_sample("hubble_deep_field")
+    before, start = _rss_mb(), time.perf_counter()
+    run = Run(config, content=content, style=style)
+    times = [step.elapsed for step in run]
+    result = run.result()
+    wall = time.perf_counter() - start
+    step = statistics.median(later - earlier for earlier, later in pairwise(times[2:]))
+    cuda = result.device.startswith("cuda")
+    return {"step": step, "setup": result.setup_seconds, "seconds": wall,
+            "extra_steps": (wall - result.setup_seconds - config.steps * step) / step,
+            "shape": list(run.output_shape),
+            "peak_mb": result.peak_memory["mb"] - (0 if cuda else before)}
+
+
+def _rss_mb() -> float:
     with open("/proc/self/status") as status:
-        return next(int(line.split()[1]) for line in status if line.startswith("VmRSS")) / 1024
+        return next(int(line.split()[1]) for line in status
+                    if line.startswith("VmRSS")) / 1024
 
-config = Config(**json.loads(sys.argv[1]))
-content, style = load_sample("astronaut"), load_sample("hubble_deep_field")
-before, start = rss_mb(), time.perf_counter()
-run = Run(config, content=content, style=style)
-times = [step.elapsed for step in run]
-result = run.result()
-wall = time.perf_counter() - start
-step = statistics.median(later - earlier for earlier, later in zip(times[2:], times[3:]))
-peak = result.peak_memory["mb"]
-print(json.dumps({"step": step, "setup": result.setup_seconds, "seconds": wall,
-                  "extra_steps": (wall - result.setup_seconds - config.steps * step) / step,
-                  "shape": list(run.output_shape),
-                  "peak_mb": peak - (0 if result.device.startswith("cuda") else before)}))
-"""
+
+def in_fresh_process(config: Config, python: str = sys.executable) -> dict:
+    """:func:`measure` in a fresh Python process, so that its peak memory is its own."""
+    completed = subprocess.run([python, "-m", __spec__.name, json.dumps(asdict(config))],
+                               capture_output=True, text=True)
+    if completed.returncode:
+        last = (completed.stderr.strip().splitlines() or ["no output"])[-1]
+        raise NeuralStyleError(f"the timing probe failed: {last}")
+    return json.loads(completed.stdout.strip().splitlines()[-1])
 
 
 def probe_config(config: Config, size: int) -> Config:
@@ -66,17 +78,10 @@ def probe_config(config: Config, size: int) -> Config:
 def calibrate(config: Config, python: str = sys.executable) -> Calibration:
     """Probe this machine for ``config``'s device and precision; keep and return the
     result."""
-    from dataclasses import asdict
-
     probes = []
     for size in PROBE_SIZES:
         probe = probe_config(config, size)
-        completed = subprocess.run([python, "-c", CHILD, json.dumps(asdict(probe))],
-                                   capture_output=True, text=True)
-        if completed.returncode:
-            raise NeuralStyleError(f"the timing probe failed: "
-                                   f"{completed.stderr.strip().splitlines()[-1:]}")
-        found = json.loads(completed.stdout.strip().splitlines()[-1])
+        found = in_fresh_process(probe, python)
         found["work"], found["kept"] = network_cost(deepest(probe.layers).name,
                                                     *found["shape"])
         found["history_mb"] = history_mb(probe, probe.steps, *found["shape"])
@@ -86,6 +91,5 @@ def calibrate(config: Config, python: str = sys.executable) -> Calibration:
     return calibration
 
 
-def calibration_for(config: Config) -> Calibration:
-    """The cached calibration, or a new one (probed now)."""
-    return cached_calibration(config) or calibrate(config)
+if __name__ == "__main__":
+    print(json.dumps(measure(Config(**json.loads(sys.argv[1])))))
