@@ -45,6 +45,7 @@ class SweepWidget(PluginWidget):
         self._progress = None
         self._inputs: Inputs | None = None
         self._parameter, self._values = FIRST_SWEEP, ()  # of the sweep running
+        self._counting_values = False
         first = SWEEPS[FIRST_SWEEP]
         self.parameter = ComboBox(name="parameter", label="sweep", value=FIRST_SWEEP,
                                   choices=[(entry.label, key) for key, entry in SWEEPS.items()])
@@ -81,13 +82,15 @@ class SweepWidget(PluginWidget):
         values = parse_values(parameter, self.values.value)
         inputs = self._inputs = self.form.snapshot(self.viewer, config.size, self.title)
         cluster = self.cluster.value.strip()
-        if cluster:  # tasks report when they end: count values
-            runs, steps = 1, len(values) - 1
+        #: on a cluster the bar counts values (a task says when it ends), here steps
+        self._counting_values = bool(cluster)
+        if cluster:
+            total = len(values)
         elif parameter == "steps":  # one run, photographed along the way
-            runs, steps = 1, max(values)
+            total = max(values) + 1
         else:
-            runs, steps = len(values), config.total_steps(*inputs.shapes)
-        self._progress = progress(total=runs * (steps + 1), desc=self.title)
+            total = len(values) * (config.total_steps(*inputs.shapes) + 1)
+        self._progress = progress(total=total, desc=self.title)
         self.result_layer, self._parameter, self._values = None, parameter, values
         remember(self.form.remembered())
         return Job(sweep, (config, parameter, values, inputs.images, cluster),
@@ -127,7 +130,7 @@ class SweepWidget(PluginWidget):
     def _show_slice(self, event: SweepSlice) -> None:
         """Value ``event.index``'s image into its slice of the stack layer, made on the first
         (the other slices black until they finish)."""
-        if self._progress is not None and self.cluster.value.strip():
+        if self._progress is not None and self._counting_values:
             self._progress.update(1)
         if self.result_layer is None:
             image = event.result.image
