@@ -405,3 +405,24 @@ def test_one_run_as_one_task_on_a_local_cluster(images, tmp_path, capsys):
     record = json.loads(metrics.read_text())
     assert record["ran_on"].startswith("tcp://") and record["steps"] == 3
     assert "dask cluster local:1: 1 workers" in capsys.readouterr().err
+
+
+def test_the_estimate_of_a_stack_is_of_one_frame(images, tmp_path, capsys, monkeypatch):
+    import numpy as np
+    import tifffile
+
+    from napari_neural_style.core import estimate
+    from napari_neural_style.core.config import Config
+
+    monkeypatch.setattr(estimate, "available_memory_mb", lambda: None)
+    calibration = estimate.Calibration((0.01, 1.0), (300.0, 6.0), 0.8, 5.0)
+    estimate.save_calibration(Config.for_task("transfer", device="cpu"), calibration)
+    frame = read_image(images / "content.png")
+    tifffile.imwrite(tmp_path / "movie.tif", np.stack([frame] * 3), photometric="rgb")
+    common = [str(images / "style.png"), "-o", str(tmp_path / "out.tif"), "--estimate",
+              "--device", "cpu", "--size", "48"]
+    assert main(["transfer", str(tmp_path / "movie.tif"), *common, "--axis", "0"]) == 0
+    stack_line = capsys.readouterr().err.strip().splitlines()[-1]
+    assert main(["transfer", str(images / "content.png"), *common]) == 0
+    frame_line = capsys.readouterr().err.strip().splitlines()[-1]
+    assert stack_line == f"{frame_line} (each of 3 frames)"

@@ -383,7 +383,7 @@ def _optimize(args: argparse.Namespace) -> int:
 
     config = config_from(args)
     if args.estimate:
-        print(_estimate_line(config, _input_images(args), probe=True), file=sys.stderr)
+        print(_estimate_for(args, config), file=sys.stderr)
         return 0
     if getattr(args, "axis", None) is not None:
         with _cluster(args) as client:
@@ -400,6 +400,21 @@ def _optimize(args: argparse.Namespace) -> int:
     run = Run(config, **images, **_optional_inputs(args))
     status = _run_through(with_progress(run, [*notes, line] if line else notes))
     return _write_made(status, run.has_result, lambda: _save(args, run.result()))
+
+
+def _estimate_for(args: argparse.Namespace, config) -> str:
+    """``--estimate``'s line: of the run, or of each frame of ``--axis`` or value of
+    ``--sweep`` (each is a run)."""
+    images = _input_images(args)
+    runs = ""
+    if getattr(args, "axis", None) is not None:  # one frame's picture, not the stack's
+        import numpy as np
+
+        frames = np.moveaxis(images["content"], args.axis, 0)
+        images["content"], runs = frames[0], f" (each of {len(frames)} frames)"
+    elif args.sweep:
+        runs = f" (each of {len(args.sweep[1])} values)"
+    return _estimate_line(config, images, probe=True) + runs
 
 
 def _estimate_line(config, images: dict, probe: bool) -> str:
