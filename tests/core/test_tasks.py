@@ -126,12 +126,30 @@ def test_coarse_to_fine_runs_each_scale_and_ends_at_full_size(photo):
     assert result.history[-1]["total"] < result.history[5]["total"]  # falling at full size
     assert auto_scales(256) == (1.0,) and auto_scales(512) == (0.5, 1.0)
     assert auto_scales(2048) == (0.125, 0.25, 0.5, 1.0)
+    assert result.provenance()["scale_sizes"] == [32, 64]
     fewer = Run(Config("reconstruct", "conv_4", size=64, steps=5, coarse_steps=2,
                        scales=(0.5, 1.0), **FAST), content=photo).complete()
     assert fewer.steps_done == 7 and [r["size"] for r in fewer.history] == [32] * 3 + [64] * 5
     # a scale too small for the deepest layer is skipped
     assert Run(Config("transfer", "conv_9", "conv_16", size=48, scales=(0.25, 1.0), **FAST),
                content=photo, style=photo).scale_sizes() == (48,)
+
+
+def test_auto_scales_start_at_32_px_for_the_untrained_network_from_noise():
+    def sizes(task, **options):
+        return Config.for_task(task, size=256, **options).scale_sizes((256, 256))
+
+    assert sizes("reconstruct", weights="random") == (32, 64, 128, 256)
+    assert sizes("texture", weights="random:3") == (32, 64, 128, 256)
+    assert sizes("transfer", weights="random", init="noise") == (32, 64, 128, 256)
+    # from an image, 0.1's untrained network and trained weights: as before
+    assert sizes("transfer", weights="random") == (256,)
+    assert sizes("texture", weights="random", init="style") == (256,)
+    assert sizes("reconstruct", weights="random-kaiming") == (256,)
+    assert sizes("reconstruct", weights="imagenet") == (256,)
+    # a scale too small for the deepest layer is still left out: conv_16 needs 32 px
+    assert Config.for_task("reconstruct", content_layers="conv_16", size=128,
+                           weights="random").scale_sizes((64, 128)) == (64, 128)
 
 
 def test_precision_modes(photo, monkeypatch):

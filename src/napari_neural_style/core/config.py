@@ -57,6 +57,13 @@ MIN_SOURCE_SIDE = 4
 #: 256 px (one scale) and 150 steps a seed transfer takes about a minute (0.36 s a step,
 #: docs/performance.md)
 CPU_DEFAULTS = {"size": 256, "steps": 150}
+#: the coarsest scale of ``scales="auto"``: runs halve the size while it stays >= this
+COARSEST = 256
+#: ... but the untrained network starting from noise halves down to 32 px: its deep layers
+#: only find their structure coarse to fine (benchmarks/untrained.py: a 128 px conv_12
+#: reconstruction 11.4 dB at one scale, 17.7 dB from 32 px; textures judged on another
+#: network closer to their floor), for about 1.3x the steps' cost
+COARSEST_UNTRAINED_FROM_NOISE = 32
 WEIGHTS_HELP = ("imagenet (torchvision VGG-19), random[:SEED] (untrained), random-kaiming[:SEED] "
                 "(the untrained network of 0.1) or a .pth file")
 
@@ -165,7 +172,8 @@ class Config:
     scales: tuple[float, ...] | None = _option(
         None, "scales (coarse to fine)", "fractions of the working size to optimize at in "
         "turn, e.g. 0.25,0.5,1, each from the previous result upsampled; auto: halve while "
-        ">= 256 px; 1: a single scale")
+        f">= {COARSEST} px (the untrained network from noise: >= "
+        f"{COARSEST_UNTRAINED_FROM_NOISE} px); 1: a single scale")
     coarse_steps: int | None = _option(None, "coarse steps", "steps at each scale but the "
                                        "last (default: steps)", low=0, high=MAX_STEPS)
 
@@ -231,7 +239,8 @@ class Config:
         # a style used smaller than the working size must stay large enough too
         shrink = min(1.0, *(self.style_factor(index) for index in range(len(self.style_scale))))
         min_size = math.ceil(min_image_side(layers or self.layers) * aspect / shrink)
-        scales = self.scales if self.scales is not None else auto_scales(self.size)
+        scales = self.scales if self.scales is not None else \
+            auto_scales(self.size, self.coarsest)
         sizes = [round(self.size * scale) for scale in scales]
         return tuple(dict.fromkeys(size for size in sizes if size >= min_size or
                                    size == self.size))
@@ -259,6 +268,12 @@ class Config:
         if self.task == "transfer" and len(self.style_scale) not in (1, count):
             raise InputError(f"style_scale gives {len(self.style_scale)} values for {styles}: "
                              "give one for all, or one per style")
+
+    @property
+    def coarsest(self) -> int:
+        """The coarsest scale ``scales="auto"`` goes down to (:data:`COARSEST`)."""
+        untrained = str(self.weights).lower().partition(":")[0] == "random"
+        return COARSEST_UNTRAINED_FROM_NOISE if untrained and self.init == "noise" else COARSEST
 
     def recomputes_at(self, size: int) -> bool:
         """Whether a scale of working size ``size`` recomputes activations (``memory``)."""
@@ -402,13 +417,14 @@ def format_scales(scales: tuple[float, ...] | None) -> str:
     return "auto" if scales is None else ", ".join(f"{scale:g}" for scale in scales)
 
 
-def auto_scales(size: int) -> tuple[float, ...]:
-    """Coarse-to-fine scales for a working size: halve while the image stays >= 256 px.
+def auto_scales(size: int, coarsest: int = COARSEST) -> tuple[float, ...]:
+    """Coarse-to-fine scales for a working size: halve while the image stays >= ``coarsest``.
 
-    512 px runs at 256 then 512; 2048 at 256, 512, 1024, 2048; 256 px and below at one scale.
+    With 256 px, 512 px runs at 256 then 512; 2048 at 256, 512, 1024, 2048; 256 px and below
+    at one scale.
     """
     scales = [1.0]
-    while size * scales[0] / 2 >= 256:
+    while size * scales[0] / 2 >= coarsest:
         scales.insert(0, scales[0] / 2)
     return tuple(scales)
 

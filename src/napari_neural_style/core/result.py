@@ -63,6 +63,8 @@ class Result:
             "device": self.device,
             "precision": self.precision,
             "pooling": self.pooling,
+            # the scales that ran (what scales="auto" chose), coarse to fine
+            "scale_sizes": list(dict.fromkeys(record["size"] for record in self.history)),
             "peak_memory": self.peak_memory,
             "weights": self.weights,
             "cancelled": self.cancelled,
