@@ -6,20 +6,28 @@ Networks (``--networks``): ``random-kaiming`` with max pooling (the untrained ne
 image was optimised against, and on a *judge*, the same kind of network from seed 1, which it
 never saw (a result that only fools its own network scores badly there).
 
+Every run takes the network's default scales (``scales="auto"``: the ``random`` network from
+noise runs coarse to fine from 32 px, the others at one scale), ``--steps`` L-BFGS steps at
+each, float32.
+
 * reconstruction: PSNR (dB) of ``--size`` px reconstructions of the astronaut from one layer
-  each, ``--steps`` L-BFGS steps from noise, one scale; and coarse to fine (scales 0.5, 1,
-  ``--steps`` each) for the deep layers.  Goal: >= 20 dB through conv_8, >= 15 at conv_12.
+  each, from noise; and the same at one scale.  Goal: >= 20 dB through conv_8, >= 15 at
+  conv_12.
 * texture: for scikit-image's gravel, brick and grass, the left half is the style; the
   relative Gram error (mean over the group's layers, on the judge) of a texture synthesised
   from it, divided by the same error of the right half (another crop of the same texture:
-  the floor).  Goal: <= 2 for conv_1-2 through conv_5-8.
+  the floor).  Goal: <= 2 for conv_1-2 through conv_5-8.  This figure changes several-fold
+  with the draw of the two networks, so ``--seeds N`` repeats it for N pairs (network seed
+  2k, judge 2k + 1) and prints their mean.
 * transfer: the seed's transfer (content conv_9, style conv_2,4,8,16, weights 1 / 0.5, from
   the content image) of the astronaut with each style.  On the judge: how far the Gram error
   to the style falls from the content image's (goal >= 3x), and the content error at conv_9
-  relative to an unrelated photograph's (the cat; goal <= 0.5).
+  relative to an unrelated photograph's (the cat; goal <= 0.5).  ``--style-weight`` shows
+  the trade between the two.
 
     python benchmarks/untrained.py [--size 128] [--steps 300] [--parts recon,texture,transfer]
-        [--networks kaiming-max,kaiming-avg,random] [--style-loss gram|meancov]
+        [--networks kaiming-max,kaiming-avg,random] [--seeds 3] [--style-loss gram|meancov]
+        [--style-weight 0.5]
 """
 
 from __future__ import annotations
@@ -53,20 +61,19 @@ STYLES = ("immunohistochemistry", "hubble_deep_field")
 class Network:
     """One kind of untrained network: the one optimised against (seed 0) and its judge."""
 
-    def __init__(self, name: str, style_loss: str = "gram"):
+    def __init__(self, name: str, seed: int = 0, **options):
         spec, self.pooling = NETWORKS[name]
-        self.style_loss = style_loss
+        self.options = options  # of every run: style loss, style weight
         self.name, self.spec = name, spec
-        self.weights = resolve_weights(f"{spec}:0")
-        self.judge = resolve_weights(f"{spec}:1")
+        self.weights = resolve_weights(f"{spec}:{seed}")
+        self.judge = resolve_weights(f"{spec}:{seed + 1}")
 
-    def run(self, task: str, size: int, steps: int, scales=(1.0,), layers: dict | None = None,
+    def run(self, task: str, size: int, steps: int, scales=None, layers: dict | None = None,
             **images: np.ndarray) -> np.ndarray:
-        """The image a ``task`` run (float32, one scale unless ``scales``) gives."""
+        """The image a ``task`` run (float32, the default scales unless ``scales``) gives."""
         config = Config.for_task(task, size=size, steps=steps, scales=scales,
                                  pooling=self.pooling, weights=self.spec, device="cpu",
-                                 precision="fp32", style_loss=self.style_loss,
-                                 **(layers or {}))
+                                 precision="fp32", **self.options, **(layers or {}))
         return Run(config, weights=self.weights, **images).complete().image
 
     def features(self, layers, image: torch.Tensor, judge: bool = True) -> dict:
@@ -89,19 +96,18 @@ def psnr(image: np.ndarray, reference: np.ndarray) -> float:
     return float(10 * np.log10(1 / np.mean((image - reference) ** 2)))
 
 
-def reconstruction(network: Network, size: int, steps: int) -> None:
-    content = to_numpy(to_tensor(load_sample("astronaut"), size))
-    figures = []
-    for scales in ((1.0,), (0.5, 1.0)):
-        for name in RECONSTRUCT_LAYERS if scales == (1.0,) else RECONSTRUCT_LAYERS[-2:]:
+def reconstruction(networks: list[Network], size: int, steps: int) -> None:
+    network, content = networks[0], to_numpy(to_tensor(load_sample("astronaut"), size))
+    for scales, label in ((None, "default scales"), ((1.0,), "one scale")):
+        figures = []
+        for name in RECONSTRUCT_LAYERS:
             image = network.run("reconstruct", size, steps, scales, content=content,
                                 layers={"content_layers": name})
-            label = name if scales == (1.0,) else f"{name} c2f"
-            figures.append(f"{label} {psnr(image, content):.1f}")
-    say(f"{network.name:12s} reconstruction PSNR dB: {', '.join(figures)}")
+            figures.append(f"{name} {psnr(image, content):.1f}")
+        say(f"{network.name:12s} reconstruction PSNR dB, {label}: {', '.join(figures)}")
 
 
-def texture(network: Network, size: int, steps: int) -> None:
+def texture(networks: list[Network], size: int, steps: int) -> None:
     from skimage import data
 
     for sample in TEXTURES:
@@ -110,18 +116,20 @@ def texture(network: Network, size: int, steps: int) -> None:
         left, right = to_tensor(image[:, :half], size), to_tensor(image[:, half:2 * half], size)
         figures = []
         for group in TEXTURE_GROUPS:
-            layers = parse_layers(group)
-            result = to_tensor(network.run("texture", size, steps, style=to_numpy(left),
-                                           layers={"style_layers": layers}), size)
-            floor = network.gram_error(layers, right, left)
-            judged = network.gram_error(layers, result, left)
-            own = network.gram_error(layers, result, left, judge=False)
-            figures.append(f"{group} {judged / floor:.2f} (own {own:.2g})")
-        say(f"{network.name:12s} texture {sample}: judged error / floor: {', '.join(figures)}")
+            layers, ratios = parse_layers(group), []
+            for network in networks:
+                result = to_tensor(network.run("texture", size, steps, style=to_numpy(left),
+                                               layers={"style_layers": layers}), size)
+                floor = network.gram_error(layers, right, left)
+                ratios.append(network.gram_error(layers, result, left) / floor)
+            each = f" ({', '.join(f'{ratio:.2f}' for ratio in ratios)})" if len(ratios) > 1 else ""
+            figures.append(f"{group} {mean(ratios):.2f}{each}")
+        say(f"{networks[0].name:12s} texture {sample}: judged error / floor: "
+            f"{', '.join(figures)}")
 
 
-def transfer(network: Network, size: int, steps: int) -> None:
-    content = to_tensor(load_sample("astronaut"), size)
+def transfer(networks: list[Network], size: int, steps: int) -> None:
+    network, content = networks[0], to_tensor(load_sample("astronaut"), size)
     unrelated = resize(to_tensor(load_sample("chelsea"), size), tuple(content.shape[-2:]))
     config = Config.for_task("transfer")
     for sample in STYLES:
@@ -147,14 +155,20 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=300)
     parser.add_argument("--networks", default=",".join(NETWORKS))
     parser.add_argument("--parts", default="recon,texture,transfer")
+    parser.add_argument("--seeds", type=int, default=3, help="pairs of networks (optimised "
+                        "against, judge) the textures are judged with")
     parser.add_argument("--style-loss", default="gram", help="what textures and transfers "
                         "optimise (judged by the Gram error all the same)")
+    parser.add_argument("--style-weight", type=float, default=Config.style_weight,
+                        help="of the transfers (the seed's by default)")
     args = parser.parse_args()
     parts = {"recon": reconstruction, "texture": texture, "transfer": transfer}
+    options = {"style_loss": args.style_loss, "style_weight": args.style_weight}
     for part in args.parts.split(","):
         for name in args.networks.split(","):
             start = time.perf_counter()
-            parts[part](Network(name, args.style_loss), args.size, args.steps)
+            networks = [Network(name, 2 * pair, **options) for pair in range(args.seeds)]
+            parts[part](networks, args.size, args.steps)
             say(f"{'':12s} ({time.perf_counter() - start:.0f} s)")
 
 

@@ -16,6 +16,9 @@ def test_headless_demo_writes_results_and_says_which_weights(tmp_path, capsys, m
         assert (tmp_path / f"{task}.png").is_file()
         record = json.loads((tmp_path / f"{task}.json").read_text())
         assert record["task"] == task and record["weights"]["source"] == "random"
+        # the run records the network that ran, so it reruns as it was (and its defaults,
+        # such as coarse to fine from noise, follow the untrained network)
+        assert record["params"]["weights"] == "random"
     assert (tmp_path / "grid.png").is_file()
     err = capsys.readouterr().err
     assert "no ImageNet weights here" in err and "untrained VGG-19" in err

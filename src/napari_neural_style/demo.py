@@ -38,9 +38,11 @@ def choose_weights(spec: str) -> Weights:
         return resolve_weights("random")
 
 
-def experiments(size: int, steps: int) -> list[tuple[str, Config, str | None, str | None]]:
-    """(title, config, content sample, style sample) for the three experiments of the paper."""
-    common = {"size": size, "steps": steps, "device": "auto"}
+def experiments(size: int, steps: int,
+                weights: str) -> list[tuple[str, Config, str | None, str | None]]:
+    """(title, config, content sample, style sample) for the three experiments of the paper,
+    with the ``weights`` spec that runs (the configs' defaults follow it: pooling, scales)."""
+    common = {"size": size, "steps": steps, "device": "auto", "weights": weights}
     return [
         ("reconstruction from conv_4", Config("reconstruct", "conv_4", **common), "astronaut",
          None),
@@ -52,11 +54,13 @@ def experiments(size: int, steps: int) -> list[tuple[str, Config, str | None, st
 
 def run_headless(out: Path, size: int, steps: int, weights_spec: str) -> list[Path]:
     weights = choose_weights(weights_spec)
+    if weights.is_random and weights_spec == "imagenet":  # the fallback
+        weights_spec = "random"
     print(f"demo: weights: {weights.label} (sha256 {weights.sha256[:12]}...)", file=sys.stderr)
     out.mkdir(parents=True, exist_ok=True)
     tiles: list[tuple[str, np.ndarray]] = []
     written: list[Path] = []
-    for title, config, content_name, style_name in experiments(size, steps):
+    for title, config, content_name, style_name in experiments(size, steps, weights_spec):
         content = load_sample(content_name) if content_name else None
         style = load_sample(style_name) if style_name else None
         run = Run(config, content=content, style=style, weights=weights)
