@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Every benchmark of docs/performance.md, one after the other, in the README's environment.
-# About an hour and a half on a 2-core CPU (memory.py at 2048 px alone takes 25 minutes). ui_latency needs a display: it runs under xvfb-run.
+# About two and a half hours on a 2-core CPU (memory.py at 2048 px alone takes 25 minutes,
+# untrained.py about 40). ui_latency needs a display: it runs under xvfb-run.
 set -euo pipefail
 cd "$(dirname "$0")"
 source ../.venv/bin/activate
@@ -16,5 +17,9 @@ python memory.py
 python untrained.py
 python regions.py
 python frames.py
+python cluster.py
+python malloc.py
+python estimate.py
 xvfb-run -a python ui_latency.py
 xvfb-run -a -s "-screen 0 1600x1000x24" python preview.py
+xvfb-run -a -s "-screen 0 1600x1000x24" python napari_speed.py
