@@ -41,7 +41,7 @@ def choose_weights(spec: str) -> Weights:
 def experiments(size: int, steps: int,
                 weights: str) -> list[tuple[str, Config, str | None, str | None]]:
     """(title, config, content sample, style sample) for the three experiments of the paper,
-    with the ``weights`` spec that runs (the configs' defaults follow it: pooling, scales)."""
+    with the ``weights`` spec that runs (the configs' default scales follow it)."""
     common = {"size": size, "steps": steps, "device": "auto", "weights": weights}
     return [
         ("reconstruction from conv_4", Config("reconstruct", "conv_4", **common), "astronaut",

@@ -61,7 +61,7 @@ CPU_DEFAULTS = {"size": 256, "steps": 150}
 COARSEST = 256
 #: ... but the untrained network starting from noise halves down to 32 px: its deep layers
 #: only find their structure coarse to fine (benchmarks/untrained.py: a 128 px conv_12
-#: reconstruction 11.4 dB at one scale, 17.7 dB from 32 px; textures judged on another
+#: reconstruction 11.4 dB at one scale, 18.5 dB from 32 px; textures judged on another
 #: network closer to their floor), for about 1.3x the steps' cost
 COARSEST_UNTRAINED_FROM_NOISE = 32
 WEIGHTS_HELP = ("imagenet (torchvision VGG-19), random[:SEED] (untrained), random-kaiming[:SEED] "
