@@ -160,9 +160,13 @@ class PluginWidget(Container):
         try:
             job = self.prepare()
         except NeuralStyleError as error:
-            show_error(f"{self.title}: {in_widget_message(error)}")
+            self.refuse(error)
             return None
         return self.start_job(job)
+
+    def refuse(self, error: NeuralStyleError) -> None:
+        """Say why the widget cannot do what was asked, in its own words."""
+        show_error(f"{self.title}: {in_widget_message(error)}")
 
     def start_job(self, job: Job):
         """Run ``job`` in a worker thread, Stop and the status line following it; returns

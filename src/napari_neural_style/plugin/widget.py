@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from magicgui.widgets import Label, PushButton
 from napari.layers import Image
-from napari.utils.notifications import show_error, show_warning
+from napari.utils.notifications import show_warning
 from qtpy.QtWidgets import QApplication
 
 from ..cli import command_line
@@ -80,13 +80,10 @@ class TaskWidget(PluginWidget):
 
     def calibrate(self) -> None:
         """Probe the machine in a worker, then show the estimate."""
-        try:
-            config = self.form.config()
-        except NeuralStyleError as error:
-            show_error(f"{self.title}: {error}")
-            return
-        self.start_job(Job(calibrate, (config,), self._say, lambda _: self.update_estimate(),
-                           "calibrating..."))
+        config = self._shown_config()
+        if config is not None:
+            self.start_job(Job(calibrate, (config,), self._say,
+                               lambda _: self.update_estimate(), "calibrating..."))
 
     def is_own_output(self, layer) -> bool:
         return same(layer, self.result_layer) or (self.preview is not None and
@@ -103,6 +100,14 @@ class TaskWidget(PluginWidget):
                    self._on_update, self._on_result,
                    "starting (loading weights and computing targets)...",
                    total=config.total_steps(*inputs.shapes) + 1)
+
+    def _shown_config(self) -> Config | None:
+        """The settings shown as a Config; None, said, when they do not make one."""
+        try:
+            return self.form.config()
+        except NeuralStyleError as error:
+            self.refuse(error)
+            return None
 
     def _say(self, text: str) -> None:
         if self.ui_alive():
@@ -121,7 +126,7 @@ class TaskWidget(PluginWidget):
                 raise NeuralStyleError(f"{layer.name!r} is a {config.task} result: fill the "
                                        f"{config.task} widget from it")
         except NeuralStyleError as error:
-            show_error(f"{self.title}: {error}")
+            self.refuse(error)
             return
         self.form.show(config)
         inputs = {role: entry["layer"] for role, entry in record.get("inputs", {}).items()}
@@ -141,10 +146,8 @@ class TaskWidget(PluginWidget):
 
     def copy_command_line(self) -> None:
         """Copy the command line of the settings shown (input files where layers have one)."""
-        try:
-            config = self.form.config()
-        except NeuralStyleError as error:
-            show_error(f"{self.title}: {error}")
+        config = self._shown_config()
+        if config is None:
             return
         files = {role: _file_of(picker.value, role) for role, picker in self.form.pickers.items()}
         files["style"] = [files[role] for role in self.form.styles.roles()]
