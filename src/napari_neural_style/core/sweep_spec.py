@@ -83,10 +83,16 @@ class SweepWaiting:
     running: dict = field(default_factory=dict)
 
     def describe(self) -> str:
-        steps = "; ".join(f"value {index + 1} at step {step}/{total}"
-                          for index, (step, total) in sorted(self.running.items()))
-        return f"{self.done} of {self.total} values done on the cluster" + (
-            f"; {steps}" if steps else "")
+        return cluster_progress("value", self.done, self.total, self.running)
+
+
+def cluster_progress(unit: str, done: int, total: int, running: dict) -> str:
+    """``"2 of 4 values done on the cluster; value 3 at step 37/100"``: runs (``unit`` s,
+    values or frames) done, and the step each running one (index -> ``(step, total)``) last
+    said it was at."""
+    steps = "; ".join(f"{unit} {index + 1} at step {step}/{of}"
+                      for index, (step, of) in sorted(running.items()))
+    return f"{done} of {total} {unit}s done on the cluster" + (f"; {steps}" if steps else "")
 
 
 @dataclass(frozen=True)

@@ -132,10 +132,9 @@ def _frame_update(runs, frame: int | None, step) -> FrameUpdate | str:
     """What the widget shows of ``runs``' event: a step, a frame done on a cluster, or (a
     cluster's wait) how many are done."""
     if frame is None:
-        steps = "; ".join(f"frame {index + 1} at step {step}/{total}"
-                          for index, (step, total) in sorted(runs.running.items()))
-        return f"{len(runs.done)} of {len(runs.frames)} frames done on the cluster" + (
-            f"; {steps}" if steps else "")
+        from ..core.sweep_spec import cluster_progress
+
+        return cluster_progress("frame", len(runs.done), len(runs.frames), runs.running)
     if step is None:
         result = runs.results[frame]
         return FrameUpdate(frame, result.steps_done, result.steps_done, result.image)
