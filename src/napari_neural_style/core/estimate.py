@@ -26,10 +26,8 @@ from pathlib import Path
 
 from .config import Config, working_shape
 from .errors import setting
-from .vgg_layers import CONV_LAYERS, deepest
+from .vgg_layers import BLOCK_CHANNELS, CONV_LAYERS, deepest
 
-#: channels of VGG-19's convolutions, block by block
-BLOCK_CHANNELS = (64, 128, 256, 512, 512)
 #: a lean step's time / a fast step's (benchmarks/memory_modes.py, 512 and 1024 px)
 LEAN_TIME = 1.4
 #: sizes (longest side) the probe runs at, and its steps at each
@@ -131,11 +129,10 @@ def _estimate(config: Config, calibration: Calibration, shapes) -> Estimate:
         height, width = working_shape(*shapes[0][:2], size)
         lean = config.recomputes_at(size)
         work, kept = network_cost(deepest_layer, height, width, lean)
-        last = index == len(sizes) - 1
+        steps, last = config.steps_at(index, len(sizes)), index == len(sizes) - 1
         extra = calibration.extra_steps if last else 1.0  # a coarse scale: its targets
-        seconds += (config.steps_at(index, len(sizes)) + extra) * calibration.step(work, lean)
-        history = history_mb(config, config.steps_at(index, len(sizes)), height, width)
-        peak = max(peak, calibration.memory(kept) + history)
+        seconds += (steps + extra) * calibration.step(work, lean)
+        peak = max(peak, calibration.memory(kept) + history_mb(config, steps, height, width))
     return Estimate(seconds, peak)
 
 

@@ -17,6 +17,8 @@ from .errors import LayerNameError
 
 #: Convolutions per block of VGG-19.
 BLOCK_SIZES = (2, 2, 4, 4, 4)
+#: Channels of each block's convolutions.
+BLOCK_CHANNELS = (64, 128, 256, 512, 512)
 
 
 @dataclass(frozen=True)

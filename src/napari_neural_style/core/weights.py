@@ -41,7 +41,7 @@ from pathlib import Path
 import torch
 
 from .errors import WeightsError, setting
-from .vgg_layers import BLOCK_SIZES
+from .vgg_layers import BLOCK_CHANNELS, BLOCK_SIZES
 
 ENV_VAR = "NAPARI_NEURAL_STYLE_WEIGHTS"
 DEFAULT_RANDOM_SEED = 0
@@ -115,8 +115,7 @@ def conv_shapes() -> dict[int, tuple[int, int]]:
     """``features`` index -> (out_channels, in_channels) for each of the 16 convolutions."""
     shapes: dict[int, tuple[int, int]] = {}
     index, channels = 0, 3
-    for block, size in enumerate(BLOCK_SIZES):
-        width = 64 * 2 ** min(block, 3)
+    for size, width in zip(BLOCK_SIZES, BLOCK_CHANNELS, strict=True):
         for _ in range(size):
             shapes[index] = (width, channels)
             channels = width
