@@ -167,7 +167,8 @@ def main() -> None:
     for part in args.parts.split(","):
         for name in args.networks.split(","):
             start = time.perf_counter()
-            networks = [Network(name, 2 * pair, **options) for pair in range(args.seeds)]
+            pairs = args.seeds if part == "texture" else 1  # only textures use several
+            networks = [Network(name, 2 * pair, **options) for pair in range(pairs)]
             parts[part](networks, args.size, args.steps)
             say(f"{'':12s} ({time.perf_counter() - start:.0f} s)")
 
