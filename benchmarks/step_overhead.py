@@ -36,7 +36,7 @@ def main() -> None:
     config = Config.for_task("transfer", size=args.size, steps=10_000, device=args.device,
                              weights="random", init="content")
     memory_format = preferred_memory_format(device)
-    network = VGGEncoder(weights, config.layers, memory_format=memory_format).body.to(device)
+    network = VGGEncoder(weights, config.layers, memory_format=memory_format).bodies[0].to(device)
     height, width = content.shape[:2]
     image = torch.rand(1, 3, height, width, device=device)
 

@@ -49,9 +49,11 @@ from napari_neural_style.core.vgg_layers import parse_layers
 from napari_neural_style.core.weights import resolve_weights
 from napari_neural_style.samples import load_sample
 
-#: name -> (weights spec, pooling)
-NETWORKS = {"kaiming-max": ("random-kaiming", "max"), "kaiming-avg": ("random-kaiming", "avg"),
-            "random": ("random", "auto")}
+#: name -> (weights spec, pooling, the judge's spec: always one network)
+NETWORKS = {"kaiming-max": ("random-kaiming", "max", "random-kaiming"),
+            "kaiming-avg": ("random-kaiming", "avg", "random-kaiming"),
+            "random-single": ("random-single", "auto", "random-single"),
+            "random": ("random", "auto", "random-single")}
 RECONSTRUCT_LAYERS = ("conv_1", "conv_2", "conv_4", "conv_8", "conv_12")
 TEXTURE_GROUPS = ("conv_1-2", "conv_3-4", "conv_5-8", "conv_9-12")
 TEXTURES = ("gravel", "brick", "grass")
@@ -62,11 +64,11 @@ class Network:
     """One kind of untrained network: the one optimised against (seed 0) and its judge."""
 
     def __init__(self, name: str, seed: int = 0, **options):
-        spec, self.pooling = NETWORKS[name]
+        spec, self.pooling, judge = NETWORKS[name]
         self.options = options  # of every run: style loss, style weight
         self.name, self.spec = name, spec
         self.weights = resolve_weights(f"{spec}:{seed}")
-        self.judge = resolve_weights(f"{spec}:{seed + 1}")
+        self.judge = resolve_weights(f"{judge}:{seed + 1}")
 
     def run(self, task: str, size: int, steps: int, scales=None, layers: dict | None = None,
             **images: np.ndarray) -> np.ndarray:
@@ -107,10 +109,11 @@ def reconstruction(networks: list[Network], size: int, steps: int) -> None:
         say(f"{network.name:12s} reconstruction PSNR dB, {label}: {', '.join(figures)}")
 
 
-def texture(networks: list[Network], size: int, steps: int) -> None:
+def texture(networks: list[Network], size: int, steps: int,
+            textures: tuple[str, ...] = TEXTURES) -> None:
     from skimage import data
 
-    for sample in TEXTURES:
+    for sample in textures:
         image = rgb(getattr(data, sample)())
         half = image.shape[1] // 2
         left, right = to_tensor(image[:, :half], size), to_tensor(image[:, half:2 * half], size)

@@ -57,7 +57,7 @@ def test_features_writes_a_multipage_tiff(images):
     out = images / "f.tif"
     assert main(["features", str(images / "content.png"), "--layer", "conv_4", "-o", str(out),
                  "--size", "48", "--weights", "random", "--device", "cpu"]) == 0
-    assert tifffile.imread(out).shape == (128, 24, 24)
+    assert tifffile.imread(out).shape == (256, 24, 24)  # random: two networks' channels
 
 
 def _error_line(capsys):

@@ -30,6 +30,20 @@ def test_network_cost_counts_every_convolution_to_the_deepest():
     deep, deep_kept = network_cost("conv_16", 256, 256)
     assert network_cost("conv_16", 512, 512)[0] == pytest.approx(4 * deep)
     assert network_cost("conv_16", 256, 256, lean=True)[1] < 0.6 * deep_kept
+    assert network_cost("conv_16", 256, 256, networks=2) == pytest.approx(
+        (2 * deep, 2 * deep_kept))
+
+
+def test_the_untrained_pair_costs_two_networks(monkeypatch):
+    monkeypatch.setattr(model, "available_memory_mb", lambda: None)
+    found = {weights: estimate(Config.for_task("transfer", size=512, steps=100,
+                                               weights=weights), CALIBRATION, SQUARE, SQUARE)
+             for weights in ("imagenet", "random-single", "random:3")}
+    assert found["random-single"] == found["imagenet"]
+    setup = CALIBRATION.setup_seconds
+    assert found["random:3"].seconds - setup == pytest.approx(
+        2 * (found["imagenet"].seconds - setup))
+    assert found["random:3"].peak_mb > found["imagenet"].peak_mb
 
 
 def test_a_fit_goes_through_both_probes():

@@ -16,10 +16,12 @@ from napari_neural_style.core.weights import random_weights
 
 
 def test_feature_maps_shapes_per_layer(photo):
-    maps = feature_maps(photo, "conv_1,conv_4,relu4_1", weights="random", size=64,
+    maps = feature_maps(photo, "conv_1,conv_4,relu4_1", weights="random-single", size=64,
                         device="cpu")
     assert {name: stack.shape for name, stack in maps.items()} == {
         "conv_1": (64, 64, 64), "conv_4": (128, 32, 32), "relu4_1": (512, 8, 8)}
+    pair = feature_maps(photo, "conv_1", weights="random", size=64, device="cpu")
+    assert pair["conv_1"].shape == (128, 64, 64)  # two networks: both one's channels
     assert maps["relu4_1"].min() >= 0 and maps["conv_1"].min() < 0
     assert [downsampling(name) for name in maps] == [1, 2, 8]
     assert channel_axis_label("conv_9") == "channel of conv_9 (conv4_1)"

@@ -146,6 +146,7 @@ def test_auto_scales_start_at_32_px_for_the_untrained_network_from_noise():
     assert sizes("transfer", weights="random") == (256,)
     assert sizes("texture", weights="random", init="style") == (256,)
     assert sizes("reconstruct", weights="random-kaiming") == (256,)
+    assert sizes("texture", weights="random-single:2") == (32, 64, 128, 256)
     assert sizes("reconstruct", weights="imagenet") == (256,)
     # a scale too small for the deepest layer is still left out: conv_16 needs 32 px
     assert Config.for_task("reconstruct", content_layers="conv_16", size=128,

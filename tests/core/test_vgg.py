@@ -3,25 +3,25 @@ import torch
 import torchvision
 
 from napari_neural_style.core.vgg import VGGEncoder
-from napari_neural_style.core.weights import random_weights
+from napari_neural_style.core.weights import Weights, random_weights
 
 
 @pytest.fixture(scope="module")
 def weights():
-    return random_weights(0)
+    return random_weights(0, "random-single")
 
 
 def test_truncated_after_the_deepest_layer(weights):
-    assert len(VGGEncoder(weights, ["conv_2"]).body) == 3  # conv, relu, conv
-    assert len(VGGEncoder(weights, ["conv_1", "conv_9"]).body) == 20
-    assert len(VGGEncoder(weights, ["conv_16"]).body) == 35
+    assert len(VGGEncoder(weights, ["conv_2"]).bodies[0]) == 3  # conv, relu, conv
+    assert len(VGGEncoder(weights, ["conv_1", "conv_9"]).bodies[0]) == 20
+    assert len(VGGEncoder(weights, ["conv_16"]).bodies[0]) == 35
 
 
 def test_frozen_and_no_inplace_relu(weights):
     encoder = VGGEncoder(weights, ["relu5_4"])
     assert not any(parameter.requires_grad for parameter in encoder.parameters())
-    assert all(not module.inplace for module in encoder.body if isinstance(module,
-                                                                            torch.nn.ReLU))
+    assert all(not module.inplace for module in encoder.bodies[0]
+               if isinstance(module, torch.nn.ReLU))
 
 
 def test_taps_match_torchvision_vgg19(weights):
@@ -55,7 +55,7 @@ def test_gradients_reach_the_input_through_tapped_layers(weights):
 
 def test_average_pooling(weights):
     encoder = VGGEncoder(weights, ["pool1"], pooling="avg")
-    assert isinstance(encoder.body[4], torch.nn.AvgPool2d)
+    assert isinstance(encoder.bodies[0][4], torch.nn.AvgPool2d)
     with pytest.raises(ValueError, match="pooling"):
         VGGEncoder(weights, ["pool1"], pooling="min")
 
@@ -64,12 +64,12 @@ def test_encoders_share_the_weights_memory():
     weights = random_weights(3)
     original = weights.state["0.weight"].clone()
     plain = VGGEncoder(weights, ["conv_2"])
-    assert plain.body[0].weight.data_ptr() == weights.state["0.weight"].data_ptr()
+    assert plain.bodies[0][0].weight.data_ptr() == weights.state["0.weight"].data_ptr()
     fast = VGGEncoder(weights, ["conv_4"], memory_format=torch.channels_last)
     again = VGGEncoder(weights, ["conv_2"], memory_format=torch.channels_last)
-    kernel = fast.body[0].weight
+    kernel = fast.bodies[0][0].weight
     assert kernel.is_contiguous(memory_format=torch.channels_last)
-    assert kernel.data_ptr() == again.body[0].weight.data_ptr()
+    assert kernel.data_ptr() == again.bodies[0][0].weight.data_ptr()
     assert kernel.data_ptr() == weights.state["0.weight"].data_ptr()  # converted once, in place
     assert torch.equal(kernel, original)
 
@@ -101,3 +101,28 @@ def test_streamed_taps_equal_the_forward_pass(weights):
         assert torch.allclose(features, expected[name])  # used before moving on
         seen.append(name)
     assert seen == ["conv_1", "relu1_2", "conv_4", "pool2"]
+
+
+def test_networks_side_by_side_concatenate_their_features(weights):
+    pair = random_weights(0, "random")  # the first network is the single one, drawn on
+    assert len(pair.members) == 2 and torch.equal(pair.state["34.weight"],
+                                                  weights.state["34.weight"])
+    second = Weights(pair.others[0], "random", "-", "second")
+    layers = ["conv_2", "conv_5"]
+    encoder = VGGEncoder(pair, layers, "avg")
+    image = torch.rand(1, 3, 32, 40, requires_grad=True)
+    with torch.no_grad():
+        expected = {name: torch.cat([VGGEncoder(each, layers, "avg")(image)[name]
+                                     for each in (weights, second)], dim=1) for name in layers}
+        assert {name: tuple(value.shape) for name, value in encoder(image).items()} == {
+            "conv_2": (1, 128, 32, 40), "conv_5": (1, 512, 8, 10)}
+        for name, features in encoder.stream(image):
+            torch.testing.assert_close(features, expected[name])
+    gradients = []
+    for recompute in (False, True):  # lean memory recomputes each network's blocks
+        encoder.recompute = recompute
+        features = encoder(image)
+        for name in layers:
+            torch.testing.assert_close(features[name], expected[name])
+        gradients.append(torch.autograd.grad(features["conv_5"].square().sum(), image)[0])
+    torch.testing.assert_close(gradients[0], gradients[1])

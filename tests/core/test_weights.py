@@ -117,15 +117,30 @@ def test_random_weights_are_seeded_and_labelled():
         resolve_weights("random-kaiming:1.5")
 
 
-def test_the_untrained_network_has_orthogonal_kernels_and_average_pooling():
+def test_the_untrained_network_is_two_orthogonal_networks_with_average_pooling():
     weights = resolve_weights("random")
-    assert weights.pooling == "avg"
-    for index, (out_channels, _) in conv_shapes().items():
-        matrix = weights.state[f"{index}.weight"].reshape(out_channels, -1).double()
-        small = matrix @ matrix.T if matrix.shape[0] <= matrix.shape[1] else matrix.T @ matrix
-        torch.testing.assert_close(small, 2 * torch.eye(len(small), dtype=torch.float64),
-                                   atol=1e-5, rtol=0)
-        assert not weights.state[f"{index}.bias"].any()
+    assert weights.pooling == "avg" and len(weights.members) == 2
+    assert weights.describe()["networks"] == 2 and "2 networks" in weights.label
+    for state in weights.members:
+        for index, (out_channels, _) in conv_shapes().items():
+            matrix = state[f"{index}.weight"].reshape(out_channels, -1).double()
+            small = matrix @ matrix.T if matrix.shape[0] <= matrix.shape[1] else \
+                matrix.T @ matrix
+            torch.testing.assert_close(small, 2 * torch.eye(len(small), dtype=torch.float64),
+                                       atol=1e-5, rtol=0)
+            assert not state[f"{index}.bias"].any()
+    assert not torch.equal(weights.state["0.weight"], weights.others[0]["0.weight"])
+
+
+#: sha256 of ``random`` (seed 0) as it was on 2026-11-29, one network: now ``random-single``
+SINGLE_SHA256 = "3b09518fc4b9f7c4d381d0a9f34323a64b29eb8cc68c99542093789031a96430"
+
+
+def test_random_single_is_the_first_network_of_the_pair():
+    single, pair = resolve_weights("random-single"), resolve_weights("random")
+    assert single.sha256 == SINGLE_SHA256 != pair.sha256 and single.members == (single.state,)
+    assert all(torch.equal(value, pair.state[key]) for key, value in single.state.items())
+    assert single.describe()["networks"] == 1 and single.pooling == "avg"
 
 
 #: sha256 of version 0.1's ``random`` (seed 0, 3) network, as its code made it

@@ -30,13 +30,15 @@ def test_feature_map_layers_have_channel_axes_and_overlay_the_source(qtbot, make
     _wait(qtbot, widget)
     shapes = {layer.name: (layer.data.shape, layer.axis_labels[0]) for layer in viewer.layers
               if layer is not source}
-    assert shapes == {
-        "features conv_1 (conv1_1), 64 channels: astronaut [random]": ((64, 64, 64), "channel"),
-        "features conv_4 (conv2_2), 128 channels: astronaut [random]": ((128, 32, 32),
+    assert shapes == {  # the untrained pair: both networks' channels
+        "features conv_1 (conv1_1), 128 channels: astronaut [random]": ((128, 64, 64),
                                                                         "channel"),
-        "features conv_9 (conv4_1), 512 channels: astronaut [random]": ((512, 8, 8), "channel"),
+        "features conv_4 (conv2_2), 256 channels: astronaut [random]": ((256, 32, 32),
+                                                                        "channel"),
+        "features conv_9 (conv4_1), 1024 channels: astronaut [random]": ((1024, 8, 8),
+                                                                         "channel"),
     }
-    deep = viewer.layers["features conv_9 (conv4_1), 512 channels: astronaut [random]"]
+    deep = viewer.layers["features conv_9 (conv4_1), 1024 channels: astronaut [random]"]
     # 8 feature pixels span the 96-px source at scale 2: 192 world units
     np.testing.assert_allclose(np.array(deep.scale[1:]) * 8, [192, 192])
     assert deep.data.min() >= 0 and deep.data.max() <= 1  # per-channel contrast

@@ -64,8 +64,39 @@ COARSEST = 256
 #: reconstruction 11.4 dB at one scale, 18.5 dB from 32 px; textures judged on another
 #: network closer to their floor), for about 1.3x the steps' cost
 COARSEST_UNTRAINED_FROM_NOISE = 32
-WEIGHTS_HELP = ("imagenet (torchvision VGG-19), random[:SEED] (untrained), random-kaiming[:SEED] "
-                "(the untrained network of 0.1) or a .pth file")
+WEIGHTS_HELP = ("imagenet (torchvision VGG-19), random[:SEED] (untrained: two networks side "
+                "by side), random-single[:SEED] (one), random-kaiming[:SEED] (the untrained "
+                "network of 0.1) or a .pth file")
+
+
+@dataclass(frozen=True)
+class RandomKind:
+    """An untrained network (``weights`` spec before ``:SEED``): how its kernels are drawn
+    (core/weights.py), its pooling, how many VGG-19s run side by side (their features
+    concatenated, core/vgg.py), and the coarsest scale ``scales="auto"`` goes down to when
+    a run starts from noise."""
+
+    init: str  # "orthogonal" or "kaiming"
+    pooling: str
+    networks: int
+    label: str
+    coarsest_from_noise: int
+
+
+#: every untrained network by its spec; ``random`` is the one measured best
+#: (benchmarks/untrained.py), the others reproduce earlier versions' results
+RANDOM_KINDS = {
+    "random": RandomKind("orthogonal", "avg", 2, "random",
+                         COARSEST_UNTRAINED_FROM_NOISE),
+    "random-single": RandomKind("orthogonal", "avg", 1, "random, one network",
+                                COARSEST_UNTRAINED_FROM_NOISE),
+    "random-kaiming": RandomKind("kaiming", "max", 1, "random, Kaiming (0.1)", COARSEST),
+}
+
+
+def random_kind(weights: str) -> RandomKind | None:
+    """The untrained network a ``weights`` spec names (None: trained weights)."""
+    return RANDOM_KINDS.get(str(weights).lower().partition(":")[0])
 
 
 @dataclass(frozen=True)
@@ -271,9 +302,16 @@ class Config:
 
     @property
     def coarsest(self) -> int:
-        """The coarsest scale ``scales="auto"`` goes down to (:data:`COARSEST`)."""
-        untrained = str(self.weights).lower().partition(":")[0] == "random"
-        return COARSEST_UNTRAINED_FROM_NOISE if untrained and self.init == "noise" else COARSEST
+        """The coarsest scale ``scales="auto"`` goes down to (:data:`COARSEST`; an untrained
+        network from noise: its :attr:`RandomKind.coarsest_from_noise`)."""
+        kind = random_kind(self.weights)
+        return kind.coarsest_from_noise if kind and self.init == "noise" else COARSEST
+
+    @property
+    def networks(self) -> int:
+        """How many VGG-19s the run's weights run side by side (:data:`RANDOM_KINDS`)."""
+        kind = random_kind(self.weights)
+        return kind.networks if kind else 1
 
     def recomputes_at(self, size: int) -> bool:
         """Whether a scale of working size ``size`` recomputes activations (``memory``)."""

@@ -36,11 +36,12 @@ PROBE_STEPS = 6
 CACHE_ENV = "NAPARI_NEURAL_STYLE_CACHE"
 
 
-def network_cost(layer_name: str, height: int, width: int, lean: bool = False
-                 ) -> tuple[float, float]:
+def network_cost(layer_name: str, height: int, width: int, lean: bool = False,
+                 networks: int = 1) -> tuple[float, float]:
     """``(F, A)``: multiply-adds (forward, in G) of the convolutions up to ``layer_name`` on an
     ``height x width`` image, and the elements (in M) of the feature maps the backward pass
-    keeps."""
+    keeps, for ``networks`` VGG-19s side by side (an untrained ensemble: each costs as
+    much)."""
     last = deepest([layer_name]).index
     work, kept, blocks = 0.0, 0.0, {}
     channels_in = 3
@@ -56,7 +57,7 @@ def network_cost(layer_name: str, height: int, width: int, lean: bool = False
     if lean:  # each block's input, and the largest block's maps while it is recomputed
         kept = sum(first for first, _ in blocks.values()) + max(
             maps for _, maps in blocks.values())
-    return work / 1e9, kept / 1e6
+    return networks * work / 1e9, networks * kept / 1e6
 
 
 @dataclass(frozen=True)
@@ -128,7 +129,7 @@ def _estimate(config: Config, calibration: Calibration, shapes) -> Estimate:
     for index, size in enumerate(sizes):
         height, width = working_shape(*shapes[0][:2], size)
         lean = config.recomputes_at(size)
-        work, kept = network_cost(deepest_layer, height, width, lean)
+        work, kept = network_cost(deepest_layer, height, width, lean, config.networks)
         steps, last = config.steps_at(index, len(sizes)), index == len(sizes) - 1
         extra = calibration.extra_steps if last else 1.0  # a coarse scale: its targets
         seconds += (steps + extra) * calibration.step(work, lean)

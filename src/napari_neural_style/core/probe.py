@@ -68,10 +68,11 @@ def in_fresh_process(config: Config, python: str = sys.executable) -> dict:
 
 
 def probe_config(config: Config, size: int) -> Config:
-    """The seed's transfer at ``size`` px, one scale, fast memory, random weights, on
-    ``config``'s device and precision."""
+    """The seed's transfer at ``size`` px, one scale, fast memory, one untrained network
+    (the estimate multiplies its cost by a run's networks), on ``config``'s device and
+    precision."""
     return replace(Config.for_task("transfer"), size=size, steps=PROBE_STEPS, scales=(1.0,),
-                   memory="fast", weights="random", init="content", device=config.device,
+                   memory="fast", weights="random-single", init="content", device=config.device,
                    precision=config.precision)
 
 

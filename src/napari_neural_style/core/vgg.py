@@ -59,19 +59,19 @@ class VGGEncoder(nn.Module):
         self.pooling = weights.pooling if pooling == "auto" else pooling
         self.layer_names = tuple(layer(name).name for name in layers)
         last = deepest(self.layer_names).index
-        self.body = nn.Sequential(*_modules(last, self.pooling))
+        #: one ``vgg19().features`` per network of the weights (an untrained ensemble has
+        #: several); their taps are concatenated along the channels
+        self.bodies = nn.ModuleList(nn.Sequential(*_modules(last, self.pooling))
+                                    for _ in weights.members)
         # assign: the parameters are the weights' own tensors, not a copy of them, so every
         # encoder built from one Weights shares its memory (or its memory-mapped file)
-        state = weights.state if memory_format is None else weights.in_memory_format(
-            memory_format)
-        self.body.load_state_dict(
-            {key: value for key, value in state.items()
-             if int(key.split(".")[0]) <= last},
-            assign=True,
-        )
+        for body, state in zip(self.bodies, weights.in_memory_format(memory_format),
+                               strict=True):
+            body.load_state_dict({key: value for key, value in state.items()
+                                  if int(key.split(".")[0]) <= last}, assign=True)
         #: ``features`` indices per block, each ending with its pooling (the last may not)
         self.blocks: list[list[int]] = [[]]
-        for index, module in enumerate(self.body):
+        for index, module in enumerate(self.bodies[0]):
             self.blocks[-1].append(index)
             if isinstance(module, (nn.MaxPool2d, nn.AvgPool2d)) and index < last:
                 self.blocks.append([])
@@ -94,18 +94,20 @@ class VGGEncoder(nn.Module):
         """Tapped features of ``images``.  With ``depths`` (one ``features`` index per image,
         deepest first), image ``i`` leaves the batch after layer ``depths[i]``: a tap then
         holds only the images still in the batch there."""
-        x = self.prepared(images)
-        features: dict[str, torch.Tensor] = {}
+        prepared = self.prepared(images)
         recompute = self.recompute and torch.is_grad_enabled()
+        taps: list[dict[str, torch.Tensor]] = []
         with self._autocast(images):
-            for block in self.blocks:
-                if recompute:
-                    x, taps = checkpoint(self._block, block, x, depths, use_reentrant=False,
-                                         preserve_rng_state=False)
-                else:
-                    x, taps = self._block(block, x, depths)
-                features.update(taps)
-        return features
+            for body in self.bodies:
+                x, taps = prepared, [*taps, {}]
+                for block in self.blocks:
+                    if recompute:
+                        x, found = checkpoint(self._block, body, block, x, depths,
+                                              use_reentrant=False, preserve_rng_state=False)
+                    else:
+                        x, found = self._block(body, block, x, depths)
+                    taps[-1].update(found)
+        return self._joined(taps)
 
     def stream(self, images: torch.Tensor) -> Iterator[tuple[str, torch.Tensor]]:
         """``(name, features)`` for each tapped layer in network order, holding none of the
@@ -117,10 +119,20 @@ class VGGEncoder(nn.Module):
         """
         x = self.prepared(images)
         with torch.no_grad(), self._autocast(images):
-            for index, module in enumerate(self.body):
-                x = torch.relu_(x) if isinstance(module, nn.ReLU) else module(x)
-                for name in self.taps.get(index, ()):
-                    yield name, x
+            for found in zip(*(self._stream(body, x) for body in self.bodies), strict=True):
+                yield found[0][0], _concatenated([features for _, features in found])
+
+    def _stream(self, body: nn.Sequential,
+                x: torch.Tensor) -> Iterator[tuple[str, torch.Tensor]]:
+        for index, module in enumerate(body):
+            x = torch.relu_(x) if isinstance(module, nn.ReLU) else module(x)
+            for name in self.taps.get(index, ()):
+                yield name, x
+
+    @staticmethod
+    def _joined(taps: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
+        """Each tap of every network, concatenated along the channels."""
+        return {name: _concatenated([each[name] for each in taps]) for name in taps[0]}
 
     def prepared(self, images: torch.Tensor) -> torch.Tensor:
         """RGB ``images`` in [0, 1] as the weights want them: ``(rgb[channels] * peak -
@@ -135,13 +147,20 @@ class VGGEncoder(nn.Module):
         return torch.autocast(images.device.type, dtype=self.autocast or torch.float32,
                               enabled=self.autocast is not None)
 
-    def _block(self, indices: list[int], x: torch.Tensor,
+    def _block(self, body: nn.Sequential, indices: list[int], x: torch.Tensor,
                depths: list[int] | None) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         taps: dict[str, torch.Tensor] = {}
         for index in indices:
             if depths is not None:
                 x = x[:sum(depth >= index for depth in depths)]
-            x = self.body[index](x)
+            x = body[index](x)
             for name in self.taps.get(index, ()):
                 taps[name] = x
         return x, taps
+
+
+def _concatenated(features: list[torch.Tensor]) -> torch.Tensor:
+    """One network's features as they are; several networks' side by side (channels)."""
+    if len(features) == 1:
+        return features[0]
+    return torch.cat(features, dim=1)

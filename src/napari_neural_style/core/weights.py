@@ -10,12 +10,13 @@ Resolution order for ``weights="imagenet"`` (the default):
    progress bar;
 4. otherwise :class:`WeightsError`, saying where to put the file.
 
-``weights="random"`` (or ``"random:SEED"``) is an untrained, seeded VGG-19 (He et al. 2016 show
-such networks still reconstruct and synthesize): orthogonal kernels, run with average pooling
-(``pooling="auto"``), the settings measured best for it (benchmarks/untrained.py).
-``"random-kaiming[:SEED]"`` is the untrained network of version 0.1 (Kaiming-normal kernels,
-max pooling), kept so that its results can be reproduced.  Neither is ever chosen silently:
-results made with them carry ``random`` in their labels and metadata.
+``weights="random"`` (or ``"random:SEED"``) is untrained, seeded (He et al. 2016 show such
+networks still reconstruct and synthesize): two VGG-19s side by side with orthogonal kernels,
+run with average pooling (``pooling="auto"``), the settings measured best for it
+(benchmarks/untrained.py).  ``"random-single[:SEED]"`` is its first network alone;
+``"random-kaiming[:SEED]"`` the untrained network of version 0.1 (Kaiming-normal kernels, max
+pooling), kept so that its results can be reproduced (:data:`~.config.RANDOM_KINDS`).  None is
+ever chosen silently: results made with them carry ``random`` in their labels and metadata.
 
 Files are read with ``torch.load(weights_only=True)``, memory-mapped where the format allows,
 and only the convolutional ``features`` are kept (not the 548 MB classifier).
@@ -40,13 +41,13 @@ from pathlib import Path
 
 import torch
 
+from .config import RANDOM_KINDS
 from .errors import WeightsError, setting
 from .vgg_layers import BLOCK_CHANNELS, BLOCK_SIZES
 
 ENV_VAR = "NAPARI_NEURAL_STYLE_WEIGHTS"
 DEFAULT_RANDOM_SEED = 0
-#: untrained networks by ``weights`` spec (before ``:SEED``): kernel initialisation, pooling
-RANDOM_KINDS = {"random": ("orthogonal", "avg"), "random-kaiming": ("kaiming", "max")}
+
 
 
 @dataclass(frozen=True)
@@ -84,6 +85,13 @@ class Weights:
     pooling: str = "max"
     #: the pixels they expect (:data:`PIXEL_FORMATS`)
     format: str = "torchvision"
+    #: the states of further networks run beside the first (an untrained ensemble)
+    others: tuple[dict[str, torch.Tensor], ...] = ()
+
+    @property
+    def members(self) -> tuple[dict[str, torch.Tensor], ...]:
+        """Every network's state, the first (:attr:`state`) first."""
+        return (self.state, *self.others)
 
     @property
     def pixels(self) -> PixelFormat:
@@ -93,22 +101,25 @@ class Weights:
     def is_random(self) -> bool:
         return self.source == "random"
 
-    def in_memory_format(self, memory_format: torch.memory_format) -> dict[str, torch.Tensor]:
-        """The state, its kernels converted to ``memory_format`` once and kept that way.
+    def in_memory_format(self, memory_format: torch.memory_format | None
+                         ) -> tuple[dict[str, torch.Tensor], ...]:
+        """:attr:`members`, their kernels converted to ``memory_format`` (None: as they are)
+        once and kept that way.
 
         The values do not change.  Converting in place rather than per network means every
         encoder built from these weights shares one copy, and a memory-mapped file's pages
         are let go once converted.
         """
-        for key, value in self.state.items():
-            if value.dim() == 4 and not value.is_contiguous(memory_format=memory_format):
-                self.state[key] = value.contiguous(memory_format=memory_format)
-        return self.state
+        for state in self.members if memory_format is not None else ():
+            for key, value in state.items():
+                if value.dim() == 4 and not value.is_contiguous(memory_format=memory_format):
+                    state[key] = value.contiguous(memory_format=memory_format)
+        return self.members
 
-    def describe(self) -> dict[str, str | None]:
+    def describe(self) -> dict[str, str | int | None]:
         """The provenance record written into metadata and metrics."""
         return {"source": self.source, "sha256": self.sha256, "label": self.label,
-                "path": self.path, "format": self.format}
+                "path": self.path, "format": self.format, "networks": len(self.members)}
 
 
 def conv_shapes() -> dict[int, tuple[int, int]]:
@@ -274,19 +285,32 @@ def random_weights(seed: int = DEFAULT_RANDOM_SEED, kind: str = "random") -> Wei
     Orthogonal maps keep more of what tells images apart than Gaussian ones: measured with
     average pooling (benchmarks/untrained.py), 28 against 23 dB reconstructing from conv_8,
     and a transfer's style error, judged on another network, falling 7.2x against 4.8x.
-    ``random-kaiming``: Kaiming-normal (fan-out), as torchvision initialises VGG-19.
+    Two such networks side by side, the second drawn on from the same generator: a texture
+    that matches the statistics of two draws over-fits neither, and comes closer to its
+    floor on a third it never saw (gravel conv_5-8: XXX).  ``random-single`` is the first
+    alone (what ``random`` was on 2026-11-29).  ``random-kaiming``: one network,
+    Kaiming-normal (fan-out), as torchvision initialises VGG-19.
     """
-    init, pooling = RANDOM_KINDS[kind]
+    kind_of = RANDOM_KINDS[kind]
     generator = torch.Generator().manual_seed(seed)
+    members = tuple(_random_state(kind_of.init, generator) for _ in range(kind_of.networks))
+    digest = state_sha256(members[0]) if len(members) == 1 else hashlib.sha256(
+        "".join(state_sha256(state) for state in members).encode()).hexdigest()
+    networks = f"{len(members)} networks, " if len(members) > 1 else ""
+    return Weights(members[0], "random", digest,
+                   f"{kind_of.label} (untrained, {networks}seed {seed})",
+                   pooling=kind_of.pooling, others=members[1:])
+
+
+def _random_state(init: str, generator: torch.Generator) -> dict[str, torch.Tensor]:
+    """One untrained VGG-19's state, its kernels drawn from ``generator`` in layer order."""
     state: dict[str, torch.Tensor] = {}
     for index, (out_channels, in_channels) in conv_shapes().items():
         shape = (out_channels, in_channels, 3, 3)
         state[f"{index}.weight"] = _orthogonal(shape, generator) if init == "orthogonal" else \
             torch.randn(shape, generator=generator).mul_((2.0 / (out_channels * 9)) ** 0.5)
         state[f"{index}.bias"] = torch.zeros(out_channels)
-    label = "random" if kind == "random" else "random, Kaiming (0.1)"
-    return Weights(state, "random", state_sha256(state), f"{label} (untrained, seed {seed})",
-                   pooling=pooling)
+    return state
 
 
 def _orthogonal(shape: tuple[int, ...], generator: torch.Generator) -> torch.Tensor:

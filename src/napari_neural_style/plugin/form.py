@@ -48,6 +48,7 @@ WEIGHT_SOURCES = [
     ("ImageNet (torchvision VGG-19)", "imagenet"),
     ("weights file...", "file"),
     ("untrained (random weights)", "random"),
+    ("untrained, one network (faster)", "random-single"),
     ("untrained, as in 0.1 (Kaiming, max pooling)", "random-kaiming"),
 ]
 #: the settings a task widget shows, in order
