@@ -51,12 +51,12 @@ def main() -> None:
     args = parser.parse_args()
     images = {"content": load_sample("astronaut"), "style": load_sample("coffee")}
     base = replace(Config.for_task("transfer"), size=args.size, steps=args.steps,
-                   weights="random", device="cpu", init="noise")
+                   weights="random-single", device="cpu", init="noise")
     seeds = tuple(range(args.tasks))
     cores = os.cpu_count() or 1
 
     torch.set_num_threads(1)
-    weights = resolve_weights("random")  # cached, as a worker caches it
+    weights = resolve_weights("random-single")  # cached, as a worker caches it
     Run(base, **images, weights=weights).complete()  # warm-up
     alone = timed(lambda: [Run(replace(base, seed=seed), **images, weights=weights).complete()
                            for seed in seeds]) / args.tasks

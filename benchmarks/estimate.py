@@ -26,7 +26,7 @@ def main() -> None:
     parser.add_argument("--sizes", default="256,512,1024")
     parser.add_argument("--steps", type=int, default=10)
     args = parser.parse_args()
-    base = Config.for_task("transfer", steps=args.steps, weights="random", device="cpu")
+    base = Config.for_task("transfer", steps=args.steps, weights="random-single", device="cpu")
     calibration = cached_calibration(base)
     if calibration is None:
         say("no cached calibration: probing (about 15-30 s)")
@@ -34,7 +34,7 @@ def main() -> None:
     say(f"calibration: {calibration}")
     shapes = (load_sample("astronaut").shape, load_sample("hubble_deep_field").shape)
     for size in map(int, args.sizes.split(",")):
-        config = Config.for_task("transfer", size=size, steps=args.steps, weights="random",
+        config = Config.for_task("transfer", size=size, steps=args.steps, weights="random-single",
                                  device="cpu")
         guess = estimate(config, calibration, *shapes)
         found = in_fresh_process(config)

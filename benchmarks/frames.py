@@ -34,7 +34,7 @@ def main() -> None:
     args = parser.parse_args()
     movie = moving_sample("astronaut", args.frames, args.size)
     style = load_sample("immunohistochemistry")
-    config = Config.for_task("transfer", size=args.size, steps=args.steps, weights="random",
+    config = Config.for_task("transfer", size=args.size, steps=args.steps, weights="random-single",
                              device="cpu", scales=(1.0,))
     modes = {"independent": FrameSettings("none"),
              "temporal": FrameSettings("flow", args.temporal_weight, args.frame_steps)}

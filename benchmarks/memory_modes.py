@@ -31,7 +31,8 @@ def measure(mode: str, size: int, repeats: int) -> dict:
     from napari_neural_style.core.vgg import VGGEncoder
     from napari_neural_style.core.weights import random_weights
 
-    encoder = VGGEncoder(random_weights(), LAYERS, memory_format=torch.channels_last)
+    encoder = VGGEncoder(random_weights(0, "random-single"), LAYERS,
+                         memory_format=torch.channels_last)
     encoder.recompute = mode == "lean"
     image = torch.rand(1, 3, size, size).contiguous(memory_format=torch.channels_last)
     before = peak_rss_mb()

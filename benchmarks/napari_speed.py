@@ -24,7 +24,7 @@ from napari_neural_style.samples import load_sample
 
 def widget_seconds_per_step(viewer, size: int, steps: int) -> float:
     _, widget = viewer.window.add_plugin_dock_widget("napari-neural-style", "Style transfer")
-    for name, value in {"weights": "random", "device": "cpu", "size": size,
+    for name, value in {"weights": "random-single", "device": "cpu", "size": size,
                         "steps": steps}.items():
         getattr(widget, name).value = value
     widget.content.value = viewer.layers["astronaut"]
@@ -50,7 +50,7 @@ def main() -> None:
     spinner.movie().setSpeed(0)  # private: only to measure what the animation costs
     still = widget_seconds_per_step(viewer, args.size, args.steps)
     engine = Run(Config.for_task("transfer", size=args.size, steps=args.steps,
-                                 weights="random", device="cpu"),
+                                 weights="random-single", device="cpu"),
                  content=load_sample("astronaut"),
                  style=load_sample("hubble_deep_field")).complete().seconds_per_step
     say(f"{args.size} px, s/step: widget {widget:.3f}, widget with the spinner still "

@@ -52,8 +52,8 @@ def main() -> None:
         sys.exit("peer: neural-style is not installed (pip install --no-deps neural-style==0.5.7)")
     folder = Path(tempfile.mkdtemp())
     model = folder / "vgg19-random.pth"  # "19" in the name makes the peer build VGG-19
-    torch.save({f"features.{key}": value for key, value in random_weights(0).state.items()},
-               model)
+    state = random_weights(0, "random-single").state
+    torch.save({f"features.{key}": value for key, value in state.items()}, model)
     content = write_image(folder / "content.png", load_sample("astronaut") / 255)
     style = write_image(folder / "style.png", load_sample("hubble_deep_field") / 255)
 
@@ -68,7 +68,7 @@ def main() -> None:
     def our_command(size: int, steps: int) -> list[str]:
         return [sys.executable, "-m", "napari_neural_style", "transfer", str(content),
                 str(style), "-o", str(folder / "ours.png"), "--size", str(size), "--steps",
-                str(steps), "--weights", "random", "--device", "cpu", "--init", "content",
+                str(steps), "--weights", "random-single", "--device", "cpu", "--init", "content",
                 "--content-layers", CONTENT, "--style-layers", STYLE, "--scales", "1",
                 "--pooling", "max"]  # the peer's pooling: equal work
 

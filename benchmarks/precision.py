@@ -51,7 +51,7 @@ def main() -> None:
     precisions = ("fp32", "bf16", "fp16") if device.type == "cuda" else ("fp32", "bf16")
     for precision in precisions:
         config = Config.for_task("transfer", size=args.size, steps=args.steps,
-                                 weights="random", device=args.device, precision=precision,
+                                 weights="random-single", device=args.device, precision=precision,
                                  init="noise")
         run = Run(config, content=content, style=style)
         times, last = [], 0.0

@@ -42,7 +42,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--changes", type=int, default=5)
     args = parser.parse_args()
-    viewer, docked = open_viewer(weights="random", show=True)
+    viewer, docked = open_viewer(weights="random-single", show=True)
     widget = docked["Style transfer"]
     widget.device.value = "cpu"
     say(f"preview: style transfer preview at {SIZE} px, {STEPS} steps, CPU, random weights, "

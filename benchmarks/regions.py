@@ -63,7 +63,7 @@ def main() -> None:
               for name in ("immunohistochemistry", "gravel")]
     labels = np.ones(content.shape[:2], np.int32)
     labels[:, labels.shape[1] // 2:] = 2
-    common = {"size": args.size, "steps": args.steps, "weights": "random", "device": "cpu",
+    common = {"size": args.size, "steps": args.steps, "weights": "random-single", "device": "cpu",
               "scales": (1.0,), "style_weight": 5}
     runs = {"one style": lambda: transfer(content, styles[0], **common),
             "two regions": lambda: transfer(content, styles, labels=labels,

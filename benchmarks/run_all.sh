@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Every benchmark of docs/performance.md, one after the other, in the README's environment.
-# About two and a half hours on a 2-core CPU (memory.py at 2048 px alone takes 25 minutes,
-# untrained.py about 40). ui_latency needs a display: it runs under xvfb-run.
+# About three hours on a 2-core CPU (memory.py at 2048 px alone takes 25 minutes,
+# untrained.py about 75). ui_latency needs a display: it runs under xvfb-run.
 set -euo pipefail
 cd "$(dirname "$0")"
 source ../.venv/bin/activate

@@ -31,10 +31,10 @@ def main() -> None:
     args = parser.parse_args()
 
     device = resolve_device(args.device)
-    weights = resolve_weights("random")
+    weights = resolve_weights("random-single")
     content, style = sample_pair(args.size)
     config = Config.for_task("transfer", size=args.size, steps=10_000, device=args.device,
-                             weights="random", init="content")
+                             weights="random-single", init="content")
     memory_format = preferred_memory_format(device)
     network = VGGEncoder(weights, config.layers, memory_format=memory_format).bodies[0].to(device)
     height, width = content.shape[:2]

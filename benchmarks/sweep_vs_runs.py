@@ -32,10 +32,10 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     image = load_sample("astronaut")
-    base = Config("reconstruct", "conv_1", size=args.size, steps=args.steps, weights="random",
-                  device="cpu")
-    configs = [Config("reconstruct", name, size=args.size, steps=args.steps, weights="random",
-                      device="cpu") for name in LAYERS]
+    common = {"size": args.size, "steps": args.steps, "weights": "random-single",
+              "device": "cpu"}
+    base = Config("reconstruct", "conv_1", **common)
+    configs = [Config("reconstruct", name, **common) for name in LAYERS]
 
     def separate() -> None:
         random_weights.cache_clear()  # each run pays for its weights, as a new run would

@@ -28,7 +28,8 @@ def main() -> None:
     parser.add_argument("--init", choices=("content", "noise"), default="content")
     args = parser.parse_args()
     content, style = sample_pair(args.size)
-    common = {"size": args.size, "weights": "random", "device": args.device, "init": args.init}
+    common = {"size": args.size, "weights": "random-single", "device": args.device,
+              "init": args.init}
     reference = Run(Config.for_task("transfer", steps=args.steps, scales=(1.0,),
                                     precision="fp32", **common), content=content, style=style)
     reference_result = reference.complete()

@@ -41,7 +41,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
-    viewer, docked = open_viewer(weights="random", show=True)
+    viewer, docked = open_viewer(weights="random-single", show=True)
     widget = docked["Style transfer"]
     widget.size.value = args.size
     widget.device.value = "cpu"

@@ -1,13 +1,14 @@
 """How well untrained VGG-19s reconstruct, synthesise and transfer, side by side.
 
 Networks (``--networks``): ``random-kaiming`` with max pooling (the untrained network of
-0.1), the same with average pooling, and ``random`` (orthogonal kernels, average pooling:
-``pooling=auto``), each from seed 0.  Every quality figure is judged twice: on the network the
-image was optimised against, and on a *judge*, the same kind of network from seed 1, which it
-never saw (a result that only fools its own network scores badly there).
+0.1), the same with average pooling, ``random-single`` (orthogonal kernels, average pooling:
+``pooling=auto``) and ``random`` (two such networks side by side), each from seed 0.  Every
+quality figure is judged twice: on the network the image was optimised against, and on a
+*judge*, one network of the same kind from seed 1 (for ``random``: ``random-single:1``), which
+it never saw (a result that only fools its own network scores badly there).
 
-Every run takes the network's default scales (``scales="auto"``: the ``random`` network from
-noise runs coarse to fine from 32 px, the others at one scale), ``--steps`` L-BFGS steps at
+Every run takes the network's default scales (``scales="auto"``: the orthogonal networks from
+noise run coarse to fine from 32 px, the others at one scale), ``--steps`` L-BFGS steps at
 each, float32.
 
 * reconstruction: PSNR (dB) of ``--size`` px reconstructions of the astronaut from one layer
@@ -26,8 +27,8 @@ each, float32.
   the trade between the two.
 
     python benchmarks/untrained.py [--size 128] [--steps 300] [--parts recon,texture,transfer]
-        [--networks kaiming-max,kaiming-avg,random] [--seeds 3] [--style-loss gram|meancov]
-        [--style-weight 0.5]
+        [--networks kaiming-max,kaiming-avg,random-single,random] [--seeds 3]
+        [--style-loss gram|meancov] [--style-weight 0.5]
 """
 
 from __future__ import annotations

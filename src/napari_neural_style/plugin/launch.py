@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from ..core.config import random_kind
+
 PLUGIN = "napari-neural-style"
 
 
@@ -17,9 +19,10 @@ def open_viewer(weights: str = "imagenet", show: bool = True):
         _, docked[title] = viewer.window.add_plugin_dock_widget(PLUGIN, title,
                                                                  tabify=bool(docked))
     docked["Style transfer"].style.value = viewer.layers["hubble_deep_field"]
-    if weights != "imagenet":
+    if weights != "imagenet":  # an untrained kind (the widgets draw seed 0) or a file
+        kind = random_kind(weights)
         for widget in docked.values():
-            widget.weights.value = "random" if weights.startswith("random") else "file"
+            widget.weights.value = weights.lower().partition(":")[0] if kind else "file"
             if widget.weights.value == "file":
                 widget.weights_file.value = weights
     return viewer, docked
