@@ -19,7 +19,8 @@ each, float32.
   from it, divided by the same error of the right half (another crop of the same texture:
   the floor).  Goal: <= 2 for conv_1-2 through conv_5-8.  This figure changes several-fold
   with the draw of the two networks, so ``--seeds N`` repeats it for N pairs (network seed
-  2k, judge 2k + 1) and prints their mean.
+  2k, judge 2k + 1) and prints their mean.  Each texture is also judged at conv_1-2, where
+  the pixel-scale colour noise that deep groups leave free shows (``--textures`` picks).
 * transfer: the seed's transfer (content conv_9, style conv_2,4,8,16, weights 1 / 0.5, from
   the content image) of the astronaut with each style.  On the judge: how far the Gram error
   to the style falls from the content image's (goal >= 3x), and the content error at conv_9
@@ -28,6 +29,7 @@ each, float32.
 
     python benchmarks/untrained.py [--size 128] [--steps 300] [--parts recon,texture,transfer]
         [--networks kaiming-max,kaiming-avg,random-single,random] [--seeds 3]
+        [--textures gravel,brick,grass]
         [--style-loss gram|meancov] [--style-weight 0.5]
 """
 
@@ -35,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from functools import partial
 from statistics import mean
 
 import numpy as np
@@ -58,6 +61,8 @@ NETWORKS = {"kaiming-max": ("random-kaiming", "max", "random-kaiming"),
 RECONSTRUCT_LAYERS = ("conv_1", "conv_2", "conv_4", "conv_8", "conv_12")
 TEXTURE_GROUPS = ("conv_1-2", "conv_3-4", "conv_5-8", "conv_9-12")
 TEXTURES = ("gravel", "brick", "grass")
+#: every texture is judged here too: the pixel-scale statistics deep groups leave free
+FINE_GROUP = "conv_1-2"
 STYLES = ("immunohistochemistry", "hubble_deep_field")
 
 
@@ -83,6 +88,12 @@ class Network:
         encoder = VGGEncoder(self.judge if judge else self.weights, layers, self.pooling)
         with torch.no_grad():
             return encoder(image)
+
+    def over_floor(self, layers, image: torch.Tensor, style: torch.Tensor,
+                   other_half: torch.Tensor) -> float:
+        """The judged Gram error of ``image`` to ``style`` over that of the style's other
+        half (the floor)."""
+        return self.gram_error(layers, image, style) / self.gram_error(layers, other_half, style)
 
     def gram_error(self, layers, image: torch.Tensor, target: torch.Tensor,
                    judge: bool = True) -> float:
@@ -114,22 +125,31 @@ def texture(networks: list[Network], size: int, steps: int,
             textures: tuple[str, ...] = TEXTURES) -> None:
     from skimage import data
 
+    fine = parse_layers(FINE_GROUP)
     for sample in textures:
         image = rgb(getattr(data, sample)())
         half = image.shape[1] // 2
         left, right = to_tensor(image[:, :half], size), to_tensor(image[:, half:2 * half], size)
-        figures = []
+        figures, fine_figures = [], []
         for group in TEXTURE_GROUPS:
-            layers, ratios = parse_layers(group), []
+            layers, ratios, fine_ratios = parse_layers(group), [], []
             for network in networks:
                 result = to_tensor(network.run("texture", size, steps, style=to_numpy(left),
                                                layers={"style_layers": layers}), size)
-                floor = network.gram_error(layers, right, left)
-                ratios.append(network.gram_error(layers, result, left) / floor)
-            each = f" ({', '.join(f'{ratio:.2f}' for ratio in ratios)})" if len(ratios) > 1 else ""
-            figures.append(f"{group} {mean(ratios):.2f}{each}")
+                ratios.append(network.over_floor(layers, result, left, right))
+                fine_ratios.append(network.over_floor(fine, result, left, right))
+            figures.append(f"{group} {summary(ratios)}")
+            fine_figures.append(f"{group} {summary(fine_ratios)}")
         say(f"{networks[0].name:12s} texture {sample}: judged error / floor: "
             f"{', '.join(figures)}")
+        say(f"{'':12s} the same textures' {FINE_GROUP} (pixel-scale: colour noise shows "
+            f"here): {', '.join(fine_figures)}")
+
+
+def summary(ratios: list[float]) -> str:
+    """The mean, and each figure when there are several."""
+    each = f" ({', '.join(f'{ratio:.2f}' for ratio in ratios)})" if len(ratios) > 1 else ""
+    return f"{mean(ratios):.2f}{each}"
 
 
 def transfer(networks: list[Network], size: int, steps: int) -> None:
@@ -161,12 +181,14 @@ def main() -> None:
     parser.add_argument("--parts", default="recon,texture,transfer")
     parser.add_argument("--seeds", type=int, default=3, help="pairs of networks (optimised "
                         "against, judge) the textures are judged with")
+    parser.add_argument("--textures", default=",".join(TEXTURES))
     parser.add_argument("--style-loss", default="gram", help="what textures and transfers "
                         "optimise (judged by the Gram error all the same)")
     parser.add_argument("--style-weight", type=float, default=Config.style_weight,
                         help="of the transfers (the seed's by default)")
     args = parser.parse_args()
-    parts = {"recon": reconstruction, "texture": texture, "transfer": transfer}
+    parts = {"recon": reconstruction, "transfer": transfer,
+             "texture": partial(texture, textures=tuple(args.textures.split(",")))}
     options = {"style_loss": args.style_loss, "style_weight": args.style_weight}
     for part in args.parts.split(","):
         for name in args.networks.split(","):
