@@ -96,17 +96,18 @@ class VGGEncoder(nn.Module):
         holds only the images still in the batch there."""
         prepared = self.prepared(images)
         recompute = self.recompute and torch.is_grad_enabled()
-        taps: list[dict[str, torch.Tensor]] = []
+        taps: list[dict[str, torch.Tensor]] = []  # per network
         with self._autocast(images):
             for body in self.bodies:
-                x, taps = prepared, [*taps, {}]
+                x, own = prepared, {}
                 for block in self.blocks:
                     if recompute:
                         x, found = checkpoint(self._block, body, block, x, depths,
                                               use_reentrant=False, preserve_rng_state=False)
                     else:
                         x, found = self._block(body, block, x, depths)
-                    taps[-1].update(found)
+                    own.update(found)
+                taps.append(own)
         return self._joined(taps)
 
     def stream(self, images: torch.Tensor) -> Iterator[tuple[str, torch.Tensor]]:

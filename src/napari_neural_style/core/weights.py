@@ -49,7 +49,6 @@ ENV_VAR = "NAPARI_NEURAL_STYLE_WEIGHTS"
 DEFAULT_RANDOM_SEED = 0
 
 
-
 @dataclass(frozen=True)
 class PixelFormat:
     """How a network's first layer expects its pixels: ``x = (rgb[channels] * peak - mean) /
@@ -110,7 +109,9 @@ class Weights:
         encoder built from these weights shares one copy, and a memory-mapped file's pages
         are let go once converted.
         """
-        for state in self.members if memory_format is not None else ():
+        if memory_format is None:
+            return self.members
+        for state in self.members:
             for key, value in state.items():
                 if value.dim() == 4 and not value.is_contiguous(memory_format=memory_format):
                     state[key] = value.contiguous(memory_format=memory_format)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..core.config import random_kind
+from ..core.config import RANDOM_KINDS
 
 PLUGIN = "napari-neural-style"
 
@@ -20,10 +20,11 @@ def open_viewer(weights: str = "imagenet", show: bool = True):
                                                                  tabify=bool(docked))
     docked["Style transfer"].style.value = viewer.layers["hubble_deep_field"]
     if weights != "imagenet":  # an untrained kind (the widgets draw seed 0) or a file
-        kind = random_kind(weights)
+        kind = weights.lower().partition(":")[0]
+        source = kind if kind in RANDOM_KINDS else "file"
         for widget in docked.values():
-            widget.weights.value = weights.lower().partition(":")[0] if kind else "file"
-            if widget.weights.value == "file":
+            widget.weights.value = source
+            if source == "file":
                 widget.weights_file.value = weights
     return viewer, docked
 
