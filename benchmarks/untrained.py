@@ -154,23 +154,32 @@ def summary(ratios: list[float]) -> str:
 
 def transfer(networks: list[Network], size: int, steps: int) -> None:
     network, content = networks[0], to_tensor(load_sample("astronaut"), size)
-    unrelated = resize(to_tensor(load_sample("chelsea"), size), tuple(content.shape[-2:]))
-    config = Config.for_task("transfer")
     for sample in STYLES:
         style = to_tensor(rgb(load_sample(sample)), size)
         result = to_tensor(network.run("transfer", size, steps, content=to_numpy(content),
                                        style=to_numpy(style)), size)
-        layers = config.style_layers
-        fall = network.gram_error(layers, content, style) / network.gram_error(
-            layers, result, style)
-        own_fall = network.gram_error(layers, content, style, False) / network.gram_error(
-            layers, result, style, False)
-        (name,) = config.content_layers
-        ours, theirs, other = (network.features([name], image)[name]
-                               for image in (result, content, unrelated))
-        ratio = float(content_loss(ours, theirs)) / float(content_loss(other, theirs))
-        say(f"{network.name:12s} transfer x {sample}: Gram error falls {fall:.2f}x "
-            f"(own network {own_fall:.2f}x); content error / unrelated photo's {ratio:.2f}")
+        say(f"{network.name:12s} transfer x {sample}: "
+            f"{transfer_figures(network, content, style, result)}")
+
+
+def transfer_figures(network: Network, content: torch.Tensor, style: torch.Tensor,
+                     result: torch.Tensor) -> str:
+    """How far a seed transfer's Gram error to ``style`` falls from ``content``'s, on the judge
+    and on its own network, and its content error over an unrelated photograph's (the cat)."""
+    unrelated = resize(to_tensor(load_sample("chelsea"), max(content.shape[-2:])),
+                       tuple(content.shape[-2:]))
+    config = Config.for_task("transfer")
+    layers = config.style_layers
+    fall = network.gram_error(layers, content, style) / network.gram_error(
+        layers, result, style)
+    own_fall = network.gram_error(layers, content, style, False) / network.gram_error(
+        layers, result, style, False)
+    (name,) = config.content_layers
+    ours, theirs, other = (network.features([name], image)[name]
+                           for image in (result, content, unrelated))
+    ratio = float(content_loss(ours, theirs)) / float(content_loss(other, theirs))
+    return (f"Gram error falls {fall:.2f}x (own network {own_fall:.2f}x); content error / "
+            f"unrelated photo's {ratio:.2f}")
 
 
 def main() -> None:

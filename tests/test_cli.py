@@ -200,7 +200,8 @@ def test_a_config_written_as_a_command_line_reads_back_the_same():
     configs = [Config.for_task("transfer", style_weight=2.5, scales=(0.5, 1.0), seed=4,
                                weights="/data/my weights.pth", learning_rate=0.5,
                                style_layers="conv_1-3", init="noise", memory="lean"),
-               Config.for_task("texture", size=128, coarse_steps=20, pooling="avg"),
+               Config.for_task("texture", size=128, coarse_steps=20, pooling="avg",
+                               pixel_range="free"),
                Config.for_task("reconstruct")]
     for config in configs:
         line = command_line(config, {"content": "in put.png", "style": "style.png"})

@@ -115,15 +115,16 @@ def test_images_already_at_working_size_optimize_too(photo):
 def test_coarse_to_fine_runs_each_scale_and_ends_at_full_size(photo):
     from napari_neural_style.core.config import auto_scales
 
-    run = Run(Config("transfer", "conv_4", "conv_2,conv_4", size=64, steps=5,
+    # 8 steps a scale: L-BFGS without a line search may still jump up in its first few
+    run = Run(Config("transfer", "conv_4", "conv_2,conv_4", size=64, steps=8,
                      scales=(0.5, 1.0), init="noise", **FAST), content=photo, style=photo)
     seen = [(step.step, tuple(step.pixels.shape[-2:])) for step in run]
     result = run.result()
-    assert seen[0] == (0, (32, 32)) and seen[-1] == (10, (64, 64))
-    assert [step for step, _ in seen] == list(range(11))
-    assert result.image.shape == (64, 64, 3) and result.steps_done == 10
-    assert [record["size"] for record in result.history] == [32] * 6 + [64] * 5
-    assert result.history[-1]["total"] < result.history[5]["total"]  # falling at full size
+    assert seen[0] == (0, (32, 32)) and seen[-1] == (16, (64, 64))
+    assert [step for step, _ in seen] == list(range(17))
+    assert result.image.shape == (64, 64, 3) and result.steps_done == 16
+    assert [record["size"] for record in result.history] == [32] * 9 + [64] * 8
+    assert result.history[-1]["total"] < result.history[8]["total"]  # falling at full size
     assert auto_scales(256) == (1.0,) and auto_scales(512) == (0.5, 1.0)
     assert auto_scales(2048) == (0.125, 0.25, 0.5, 1.0)
     assert result.provenance()["scale_sizes"] == [32, 64]

@@ -484,7 +484,8 @@ def test_the_widget_offers_every_option_of_its_task(make_napari_viewer, task):
     # every value round-trips: shown from a Config, read back into the same Config
     blend = {"style_blend": (0.25, 0.75)} if "style_blend" in wanted else {}
     config = Config.for_task(task, size=48, steps=5, learning_rate=0.5, coarse_steps=3,
-                             lbfgs_history=7, weights="random", device="cpu", **blend)
+                             lbfgs_history=7, pixel_range="free", weights="random",
+                             device="cpu", **blend)
     form.show(config)
     assert form.config() == config
 

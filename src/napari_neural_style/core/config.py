@@ -30,6 +30,8 @@ TASK_LAYERS = {
 }
 OPTIMIZERS = ("lbfgs", "adam")
 DEFAULT_LEARNING_RATES = {"lbfgs": 1.0, "adam": 0.02}
+#: where the optimized pixels may go (core/optimize.py)
+PIXEL_RANGES = ("bounded", "free")
 POOLINGS = ("auto", "max", "avg")
 #: how a weights file wants its pixels (core/weights.py: PIXEL_FORMATS); auto: by its sha256
 WEIGHTS_FORMATS = ("auto", "torchvision", "caffe")
@@ -147,6 +149,11 @@ class Config:
             f"{rate:g} for {name}" for name, rate in DEFAULT_LEARNING_RATES.items()) + ")")
     lbfgs_history: int = _option(20, "L-BFGS history", "L-BFGS memory (past steps kept)",
                                  low=1, high=1000)
+    pixel_range: str = _option(
+        "bounded", "pixel range", "bounded: every step keeps the pixels in [0, 1], the range "
+        "an image shows, so the result is the image optimized; free: unbounded, as before "
+        "2026-11-30 (the result is then clipped to [0, 1], and a transfer with a dark style "
+        "loses most of it there)", choices=PIXEL_RANGES)
     init: str | None = _option(None, "start from", "start from the content image, noise, the "
                                "style image or another image (resized to the working shape); "
                                "default: the content for a transfer, else noise",
@@ -212,8 +219,8 @@ class Config:
         _check_choice("task", self.task, TASKS)
         if self.init is None:
             object.__setattr__(self, "init", "content" if self.task == "transfer" else "noise")
-        for name in ("optimizer", "init", "colour", "style_loss", "pooling", "precision",
-                     "memory", "weights_format", "region_mask"):
+        for name in ("optimizer", "pixel_range", "init", "colour", "style_loss", "pooling",
+                     "precision", "memory", "weights_format", "region_mask"):
             _check_choice(name, getattr(self, name), OPTIONS[name].choices)
         self._check_layers()
         if self.task != "transfer" and self.init == "content":

@@ -5,6 +5,12 @@ forward and backward pass for all of them (``evaluate``), then one optimizer ste
 so every image follows the trajectory it would follow alone.  It yields the list of
 :class:`Step` s after every evaluation; closing the generator cancels the run.  A step is one
 evaluation of the loss and its gradient, so ``steps`` is what the user pays for.
+
+Pixels stay in the range an image can show, [0, 1] (``bounded``): the optimization is
+projected, as L-BFGS-B bounds it.  A pixel at a bound whose gradient points out of the range
+is held (its gradient zeroed, so the optimizer's direction leaves it alone), and each step's
+image is clamped to the range.  Unbounded, the optimizer pushes pixels far outside it (to -11
+in a transfer with a dark style) and the image a user sees, clipped, is not the one optimized.
 """
 
 from __future__ import annotations
@@ -21,7 +27,6 @@ from .objective import Losses
 
 #: pixels of every image -> (loss tensor, Losses) for every image, from one shared pass
 Evaluate = Callable[[list[torch.Tensor]], list[tuple[torch.Tensor, Losses]]]
-
 
 @dataclass
 class Step:
@@ -40,7 +45,6 @@ class Step:
 
         return to_numpy(self.pixels)
 
-
 def make_optimizer(pixels: torch.Tensor, optimizer: str, learning_rate: float | None,
                    lbfgs_history: int) -> torch.optim.Optimizer:
     """L-BFGS with zero tolerances and one evaluation per step, or Adam."""
@@ -54,18 +58,21 @@ def make_optimizer(pixels: torch.Tensor, optimizer: str, learning_rate: float | 
                                  tolerance_grad=0.0, tolerance_change=0.0)
     return torch.optim.Adam([pixels], lr=rate)
 
-
 def optimize_batch(evaluate: Evaluate, images: Sequence[torch.Tensor], steps: int,
                    optimizers: Sequence[str], learning_rates: Sequence[float | None],
-                   lbfgs_history: int = 20) -> Iterator[list[Step]]:
-    """Minimize each image's loss over its pixels (``images`` are left untouched).
+                   lbfgs_history: int = 20, bounded: bool = True) -> Iterator[list[Step]]:
+    """Minimize each image's loss over its pixels (``images`` are left untouched), within
+    [0, 1] if ``bounded`` (the starting images clamped to it first).
 
     Yields ``steps + 1`` lists: step 0 holds the starting images, step ``k`` the images after
     ``k`` gradient evaluations.
     """
     # L-BFGS flattens gradients with .view(-1), which needs standard strides
-    pixels = [image.detach().clone(memory_format=torch.contiguous_format).requires_grad_(True)
-              for image in images]
+    pixels = [image.detach().clone(memory_format=torch.contiguous_format) for image in images]
+    if bounded:
+        clamp_to_range(pixels)
+    for p in pixels:
+        p.requires_grad_(True)
     solvers = [make_optimizer(p, name, rate, lbfgs_history)
                for p, name, rate in zip(pixels, optimizers, learning_rates, strict=True)]
     start = time.perf_counter()
@@ -76,9 +83,13 @@ def optimize_batch(evaluate: Evaluate, images: Sequence[torch.Tensor], steps: in
             evaluated = evaluate(pixels)
             torch.stack([total for total, _ in evaluated]).sum().backward()
             before = [p.detach().clone() for p in pixels]
+            if bounded:
+                hold_at_bounds(pixels)
             for solver, (total, _) in zip(solvers, evaluated, strict=True):
                 # the gradient is in place already; the closure only reports the loss
                 solver.step(lambda total=total: total.detach())
+            if bounded:
+                clamp_to_range(pixels)
             elapsed = time.perf_counter() - start
             yield [Step(step, steps, losses, elapsed, evaluated_pixels)
                    for (_, losses), evaluated_pixels in zip(evaluated, before, strict=True)]
@@ -88,3 +99,18 @@ def optimize_batch(evaluate: Evaluate, images: Sequence[torch.Tensor], steps: in
     yield [Step(steps, steps, losses, elapsed, p.detach().clone())
            for (_, losses), p in zip(evaluated, pixels, strict=True)]
 
+
+def clamp_to_range(pixels: Sequence[torch.Tensor]) -> None:
+    """Project every image onto [0, 1], in place."""
+    with torch.no_grad():
+        for p in pixels:
+            p.clamp_(0, 1)
+
+
+def hold_at_bounds(pixels: Sequence[torch.Tensor]) -> None:
+    """Zero the gradient of every pixel at 0 that descent would lower and at 1 that it would
+    raise: the bounds active there (L-BFGS-B's active set), so the next direction keeps them."""
+    with torch.no_grad():
+        for p in pixels:
+            held = ((p <= 0) & (p.grad > 0)) | ((p >= 1) & (p.grad < 0))
+            p.grad.masked_fill_(held, 0)

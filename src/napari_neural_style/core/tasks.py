@@ -49,8 +49,8 @@ from .weights import Weights, resolve_weights
 
 #: settings every run of a batch must share (one network, one image size, one schedule)
 SHARED = ("size", "pooling", "weights", "weights_format", "device", "steps", "precision",
-          "memory", "scales", "coarse_steps", "lbfgs_history", "colour", "style_scale",
-          "style_loss", "style_blend", "regions", "region_mask", "feather")
+          "memory", "scales", "coarse_steps", "lbfgs_history", "pixel_range", "colour",
+          "style_scale", "style_loss", "style_blend", "regions", "region_mask", "feather")
 #: one style image, or several (blended: ``Config.style_blend``)
 Styles = np.ndarray | Sequence[np.ndarray] | None
 PRECISION_NAMES = {None: "fp32", torch.bfloat16: "bf16", torch.float16: "fp16"}
@@ -336,7 +336,7 @@ class BatchRun:
         for steps in optimize_batch(evaluate, starts, self.counts[number],
                                     [config.optimizer for config in self.configs],
                                     [config.learning_rate for config in self.configs],
-                                    first.lbfgs_history):
+                                    first.lbfgs_history, first.pixel_range == "bounded"):
             if number and not steps[0].step:
                 continue  # the previous scale's last image, only resized
             self._record(steps, offset, size, time.perf_counter() - start)
@@ -407,10 +407,12 @@ class BatchRun:
         first = self.configs[0]
         regions = self._regions(engine, self.output_shape, first.size) if first.regions \
             else None
-        numbers = [quality(engine.weights, first.pooling, step.pixels, engine.content,
-                           engine.styles, first.style_blend, engine.memory_format, regions)
+        # measured on the pixels the result shows (pixel_range="free" leaves some outside
+        # [0, 1]), before its colours are changed as asked
+        numbers = [quality(engine.weights, first.pooling, step.pixels.clamp(0, 1),
+                           engine.content, engine.styles, first.style_blend,
+                           engine.memory_format, regions)
                    if stopped_by in ORDINARY_ENDINGS else {} for step in last]
-        # measured as the network saw them; shown in the colours asked for
         last = [replace(step, pixels=self._coloured(step.pixels)) for step in last]
         if engine.device.type == "cuda":
             torch.cuda.empty_cache()

@@ -54,9 +54,8 @@ WEIGHT_SOURCES = [
 #: the settings a task widget shows, in order
 RUN_SETTINGS = ("content_layers", "style_layers", "content_weight", "style_weight",
                 "tv_weight", "style_loss", "style_scale", "region_mask", "feather", "init",
-                "colour", "steps", "seed",
-                "optimizer", "learning_rate", "lbfgs_history", "precision", "memory",
-                "scales", "coarse_steps")
+                "colour", "steps", "seed", "optimizer", "learning_rate", "lbfgs_history",
+                "pixel_range", "precision", "memory", "scales", "coarse_steps")
 #: settings shown only while a Labels layer gives the regions
 REGION_SETTINGS = ("region_mask", "feather")
 #: settings whose default is None ("default": the engine decides), as text, and their type
