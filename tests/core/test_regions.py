@@ -117,7 +117,7 @@ def test_a_content_only_region_stays_the_content():
     def psnr(part) -> float:
         return float(10 * np.log10(1 / np.mean((result.image[part] - content[part]) ** 2)))
 
-    # measured: 24.7 dB content only, 11.1 dB styled (the deep content layer couples them)
+    # measured: 26.2 dB content only, 10.6 dB styled (the deep content layer couples them)
     assert psnr(right) > 20 and psnr(left) < psnr(right) - 6, (psnr(right), psnr(left))
 
 
