@@ -28,6 +28,7 @@ from .objective import Losses
 #: pixels of every image -> (loss tensor, Losses) for every image, from one shared pass
 Evaluate = Callable[[list[torch.Tensor]], list[tuple[torch.Tensor, Losses]]]
 
+
 @dataclass
 class Step:
     """One evaluated image: step ``step`` of ``total``, its losses and the pixels evaluated."""
@@ -45,6 +46,7 @@ class Step:
 
         return to_numpy(self.pixels)
 
+
 def make_optimizer(pixels: torch.Tensor, optimizer: str, learning_rate: float | None,
                    lbfgs_history: int) -> torch.optim.Optimizer:
     """L-BFGS with zero tolerances and one evaluation per step, or Adam."""
@@ -57,6 +59,7 @@ def make_optimizer(pixels: torch.Tensor, optimizer: str, learning_rate: float | 
         return torch.optim.LBFGS([pixels], lr=rate, max_iter=1, history_size=lbfgs_history,
                                  tolerance_grad=0.0, tolerance_change=0.0)
     return torch.optim.Adam([pixels], lr=rate)
+
 
 def optimize_batch(evaluate: Evaluate, images: Sequence[torch.Tensor], steps: int,
                    optimizers: Sequence[str], learning_rates: Sequence[float | None],
