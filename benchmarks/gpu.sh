@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The GPU figures of docs/performance.md in one run, for a machine with a CUDA GPU and this
-# project installed (a few minutes): per-step time and step overhead at 512 and 1024 px, and
-# fp32 / bf16 / fp16 at 1024 px. Stops at once, saying so, where CUDA is not available.
+# project installed (a few minutes): per-step time and step overhead at 512 and 1024 px,
+# fp32 / bf16 / fp16 at 1024 px, and the 512 px time to quality (issue 15, goal 6). Stops at
+# once, saying so, where CUDA is not available.
 set -euo pipefail
 cd "$(dirname "$0")"
 python -c "import sys, torch; torch.cuda.is_available() or sys.exit('gpu.sh: no CUDA device')
@@ -9,3 +10,4 @@ print(torch.__version__, torch.cuda.get_device_name())"
 python step_overhead.py --device cuda --size 512 --rounds 3 --steps 10
 python step_overhead.py --device cuda --size 1024 --rounds 3 --steps 10
 python precision.py --device cuda --size 1024 --steps 30
+python time_to_quality.py --device cuda --size 512

@@ -9,7 +9,7 @@ steps; the difference of the wall times over the difference of steps is the time
 setup cancelled.  Goal: ours / peer <= 0.5.
 
     pip install --no-deps neural-style==0.5.7   # (the test group installs it)
-    python benchmarks/peer.py [--sizes 256,512] [--short 3] [--long 13]
+    python benchmarks/peer.py [--sizes 256,512] [--short 3] [--long 13] [--precision fp32]
 """
 
 from __future__ import annotations
@@ -44,6 +44,7 @@ def main() -> None:
     parser.add_argument("--sizes", default="256,512")
     parser.add_argument("--short", type=int, default=3)
     parser.add_argument("--long", type=int, default=13)
+    parser.add_argument("--precision", default="auto", help="ours (the peer runs float32)")
     args = parser.parse_args()
     # beside this interpreter first: the venv need not be activated
     peer = shutil.which("neural-style", path=os.pathsep.join(
@@ -70,10 +71,12 @@ def main() -> None:
                 str(style), "-o", str(folder / "ours.png"), "--size", str(size), "--steps",
                 str(steps), "--weights", "random-single", "--device", "cpu", "--init", "content",
                 "--content-layers", CONTENT, "--style-layers", STYLE, "--scales", "1",
-                "--pooling", "max"]  # the peer's pooling: equal work
+                "--pooling", "max",  # the peer's pooling: equal work
+                "--precision", args.precision]
 
-    say(f"peer: per-step time, ours vs neural-style 0.5.7, CPU, L-BFGS, layers {CONTENT} / "
-        f"{STYLE}, random weights, from the content image")
+    say(f"peer: per-step time, ours (precision {args.precision}) vs neural-style 0.5.7 "
+        f"(float32), CPU, L-BFGS, layers {CONTENT} / {STYLE}, random weights, from the "
+        "content image")
     for size in (int(part) for part in args.sizes.split(",")):
         per_step = {}
         for name, command in (("neural-style", peer_command), ("ours", our_command)):

@@ -8,8 +8,9 @@ source ../.venv/bin/activate
 python step_overhead.py
 python precision.py
 python sweep_vs_runs.py
-python time_to_quality.py
-python time_to_quality.py --init noise
+python time_to_quality.py --size 512
+python time_to_quality.py --init noise --scales 0.25,0.5,1 --coarse-steps 100
+python winograd.py
 python peer.py
 python memory_modes.py
 python memory_modes.py --size 1024
