@@ -34,8 +34,8 @@ def main() -> None:
     say(f"calibration: {calibration}")
     shapes = (load_sample("astronaut").shape, load_sample("hubble_deep_field").shape)
     for size in map(int, args.sizes.split(",")):
-        config = Config.for_task("transfer", size=size, steps=args.steps, weights="random-single",
-                                 device="cpu")
+        config = Config.for_task("transfer", size=size, steps=args.steps,
+                                 coarse_steps=args.steps, weights="random-single", device="cpu")
         guess = estimate(config, calibration, *shapes)
         found = in_fresh_process(config)
         say(f"{size} px: time {guess.seconds:.1f} s estimated, {found['seconds']:.1f} s "

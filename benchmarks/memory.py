@@ -28,8 +28,9 @@ from napari_neural_style.samples import load_sample
 size, steps, memory = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 if size:
     start = time.perf_counter()
-    run = Run(Config.for_task("transfer", size=size, steps=steps, weights="random-single",
-                              device="cpu", init="content", memory=memory),
+    run = Run(Config.for_task("transfer", size=size, steps=steps, coarse_steps=steps,
+                              weights="random-single", device="cpu", init="content",
+                              memory=memory),
               content=load_sample("astronaut"), style=load_sample("hubble_deep_field"))
     result = run.complete()
     info = {"seconds": time.perf_counter() - start, "steps": result.steps_done,

@@ -172,7 +172,8 @@ def test_a_tiny_region_survives_coarse_scales_and_deep_layers(photo, texture):
     labels[40:43, 40:43] = 1  # 3 px: gone at the coarse scale and in deep layers
     result = transfer(photo, texture, "conv_4", "conv_1,conv_8", labels=labels,
                       regions=((1, 0, 1.0),), scales=(0.5, 1.0), **FAST)
-    assert np.isfinite(result.image).all() and result.steps_done == 4
+    # both scales ran: from the content image, a third of the 2 steps at the coarse one
+    assert np.isfinite(result.image).all() and result.steps_done == 1 + 2
 
 
 def test_a_region_learns_from_the_same_label_of_its_style(photo):

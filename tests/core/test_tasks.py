@@ -136,6 +136,22 @@ def test_coarse_to_fine_runs_each_scale_and_ends_at_full_size(photo):
                content=photo, style=photo).scale_sizes() == (48,)
 
 
+def test_a_run_from_the_content_image_takes_a_third_of_its_steps_at_coarse_scales(photo,
+                                                                                  texture):
+    from dataclasses import replace
+
+    config = Config("transfer", "conv_4", "conv_2,conv_4", size=64, steps=9,
+                    scales=(0.5, 1.0), **FAST)
+    assert config.init == "content" and [config.steps_at(i, 2) for i in (0, 1)] == [3, 9]
+    assert replace(config, coarse_steps=5).steps_at(0, 2) == 5  # said: as said
+    assert replace(config, init="noise").steps_at(0, 2) == 9  # from noise: all of them
+    result = Run(config, content=photo, style=texture).complete()
+    assert result.image.shape == (64, 64, 3) and result.steps_done == 12
+    assert [record["size"] for record in result.history] == [32] * 4 + [64] * 9
+    full_size = result.history[4:]
+    assert full_size[-1]["total"] < full_size[0]["total"]  # falling at full size
+
+
 def test_auto_scales_start_at_32_px_for_the_untrained_network_from_noise():
     def sizes(task, **options):
         return Config.for_task(task, size=256, **options).scale_sizes((256, 256))

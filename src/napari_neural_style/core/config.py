@@ -66,6 +66,13 @@ COARSEST = 256
 #: reconstruction 11.4 dB at one scale, 18.5 dB from 32 px; textures judged on another
 #: network closer to their floor), for about 1.3x the steps' cost
 COARSEST_UNTRAINED_FROM_NOISE = 32
+#: a run from the content image takes this fraction of ``steps`` at each coarse scale unless
+#: ``coarse_steps`` says otherwise: its coarse scales only move what the content's low
+#: frequencies let them, and full-size steps do the rest.  Measured at 512 px (scales 256,
+#: 512; benchmarks/time_to_quality.py): the loss of 300 single-scale fp32 steps reached in
+#: 39.4 s with 100 coarse steps, 56.5 s with 200, 59.1 s with 300, each judged on another
+#: network within 8 % of that reference's content and style errors
+COARSE_FRACTION_FROM_CONTENT = 1 / 3
 WEIGHTS_HELP = ("imagenet (torchvision VGG-19), random[:SEED] (untrained: two networks side "
                 "by side), random-single[:SEED] (one), random-kaiming[:SEED] (the untrained "
                 "network of 0.1) or a .pth file")
@@ -139,8 +146,8 @@ class Config:
                                   low=0, high=1e6, tasks=("transfer",))
     tv_weight: float = _option(0.0, "TV weight", "weight of the total variation (smoothness) "
                                "loss", low=0, high=1e6)
-    steps: int = _option(300, "steps", "optimization steps at each scale (coarse scales: "
-                         "coarse steps, when set)", low=1, high=MAX_STEPS)
+    steps: int = _option(300, "steps", "optimization steps at the working size (coarse "
+                         "scales: coarse steps)", low=1, high=MAX_STEPS)
     size: int = _option(512, "working size (px)", "working size: the longest side in px",
                         low=16, high=MAX_SIZE)
     optimizer: str = _option("lbfgs", "optimizer", "L-BFGS or Adam", choices=OPTIMIZERS)
@@ -213,7 +220,8 @@ class Config:
         f">= {COARSEST} px (the untrained network from noise: >= "
         f"{COARSEST_UNTRAINED_FROM_NOISE} px); 1: a single scale")
     coarse_steps: int | None = _option(None, "coarse steps", "steps at each scale but the "
-                                       "last (default: steps)", low=0, high=MAX_STEPS)
+                                       "last (default: steps; from the content image a "
+                                       "third of them)", low=0, high=MAX_STEPS)
 
     def __post_init__(self):
         _check_choice("task", self.task, TASKS)
@@ -264,9 +272,16 @@ class Config:
         return cls(task, **{**TASK_LAYERS[task], **options})
 
     def steps_at(self, scale_index: int, scales: int) -> int:
-        """Steps to run at scale ``scale_index`` of ``scales``."""
-        last = scale_index == scales - 1
-        return self.steps if last or self.coarse_steps is None else self.coarse_steps
+        """Steps to run at scale ``scale_index`` of ``scales``: ``steps`` at the last,
+        ``coarse_steps`` at the others (None: ``steps``, from the content image
+        :data:`COARSE_FRACTION_FROM_CONTENT` of them)."""
+        if scale_index == scales - 1:
+            return self.steps
+        if self.coarse_steps is not None:
+            return self.coarse_steps
+        if self.init == "content":
+            return max(1, round(self.steps * COARSE_FRACTION_FROM_CONTENT))
+        return self.steps
 
     def scale_sizes(self, *shapes: tuple[int, ...],
                     layers: tuple[str, ...] | None = None) -> tuple[int, ...]:
