@@ -4,10 +4,11 @@ Reference: the seed's transfer at ``--size``, ``--steps`` L-BFGS steps at full s
 its final loss is the target.  Contender: the same transfer as the defaults run it (scales
 ``auto``, precision ``auto``; ``--scales`` and ``--coarse-steps`` change them), then
 full-size steps until the full-size loss reaches the target; the clock includes the coarse
-scales.  Both images are then judged on a VGG-19 with other random weights (``random-single:1``,
-never optimised against): the content error at the content layer and the mean Gram error at
-the style layers, each relative (core/losses.py).  Goals (issue 15): 512 px in <= 60 s, each
-judged error at most 1.10x the reference's; 256 px: contender / reference time <= 0.35.
+scales.  Both images are then judged on a VGG-19 with other random weights, never optimised
+against (``untrained.py``'s judge, ``random-single:1``): the content error at the content
+layer and the mean Gram error at the style layers, each relative (core/losses.py).  Goals
+(issue 15): 512 px in <= 60 s, each judged error at most 1.10x the reference's; 256 px:
+contender / reference time <= 0.35.
 
     python benchmarks/time_to_quality.py [--size 256] [--scales auto] [--coarse-steps N]
         [--init noise] [--lbfgs-history 20] [--precision fp32] [--keep-reference]
@@ -26,25 +27,18 @@ import torch
 from common import sample_pair, say
 from napari_neural_style.core.config import Config, format_scales, parse_scales
 from napari_neural_style.core.images import to_tensor
-from napari_neural_style.core.losses import content_loss, gram_matrix, style_loss
+from napari_neural_style.core.losses import content_loss
 from napari_neural_style.core.tasks import Run
-from napari_neural_style.core.vgg import VGGEncoder
-from napari_neural_style.core.weights import resolve_weights
-
-JUDGE = "random-single:1"
+from untrained import Network
 
 
-def judged(image: torch.Tensor, content: torch.Tensor, style: torch.Tensor,
-           config: Config) -> tuple[float, float]:
-    """(content error, style error) of ``image`` on the judge network."""
-    layers = (*config.content_layers, *config.style_layers)
-    encoder = VGGEncoder(resolve_weights(JUDGE), layers, "auto")
-    with torch.no_grad():
-        ours, theirs, styles = encoder(image), encoder(content), encoder(style)
-    return (mean(float(content_loss(ours[name], theirs[name]))
-                 for name in config.content_layers),
-            mean(float(style_loss(ours[name], gram_matrix(styles[name])))
-                 for name in config.style_layers))
+def judged(network: Network, image: torch.Tensor, content: torch.Tensor,
+           style: torch.Tensor, config: Config) -> tuple[float, float]:
+    """(content error, style error) of ``image`` on ``network``'s judge."""
+    content_error = mean(float(content_loss(network.features([name], image)[name],
+                                            network.features([name], content)[name]))
+                         for name in config.content_layers)
+    return content_error, network.gram_error(config.style_layers, image, style)
 
 
 def reference_run(config: Config, content: np.ndarray, style: np.ndarray,
@@ -118,11 +112,11 @@ def main() -> None:
         f"{reached.step} steps in {reached.elapsed:.1f} s")
     say(f"  time: {reached.elapsed:.1f} / {reference_seconds:.1f} s = "
         f"{reached.elapsed / reference_seconds:.2f}   (goals: <= 60 s at 512 px, <= 0.35)")
-    config = contender.config
+    network, config = Network(common["weights"]), contender.config
     images = (to_tensor(content), to_tensor(style))
-    ours = judged(reached.pixels.float().cpu(), *images, config)
-    theirs = judged(to_tensor(reference_image), *images, config)
-    say(f"  judged on {JUDGE}: content error {ours[0]:.4f} / {theirs[0]:.4f} = "
+    ours = judged(network, reached.pixels.float().cpu(), *images, config)
+    theirs = judged(network, to_tensor(reference_image), *images, config)
+    say(f"  judged on {network.judge.label}: content error {ours[0]:.4f} / {theirs[0]:.4f} = "
         f"{ours[0] / theirs[0]:.2f}, style error {ours[1]:.4f} / {theirs[1]:.4f} = "
         f"{ours[1] / theirs[1]:.2f}   (goal: each <= 1.10)")
 
