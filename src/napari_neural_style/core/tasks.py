@@ -325,6 +325,7 @@ class BatchRun:
             if first.regions else None, style_targets=cache.get(size))
         cache[size] = shared.style_targets
         shared.temporal = self.temporal and self.temporal.to(engine.device)
+        engine.encoder.recompute = first.recomputes_at(size)
         evaluate = BatchObjective([shared.select(config) for config in self.configs])
         shape = working_shape(*self.output_shape, size)
         if previous is None:
