@@ -1,6 +1,10 @@
+import gc
+import weakref
+
 import pytest
 import torch
 import torchvision
+from torch import nn
 
 from napari_neural_style.core.vgg import VGGEncoder
 from napari_neural_style.core.weights import Weights, random_weights
@@ -92,15 +96,42 @@ def test_recomputing_activations_gives_the_same_features_and_gradients(weights):
     assert torch.allclose(kept_grad, recomputed_grad, rtol=1e-4, atol=1e-7)
 
 
-def test_streamed_taps_equal_the_forward_pass(weights):
+def test_reduced_taps_equal_the_forward_pass(weights):
     encoder = VGGEncoder(weights, ["conv_1", "relu1_2", "conv_4", "pool2"])
     image = torch.rand(1, 3, 32, 32)
     expected = encoder(image)
     seen = []
-    for name, features in encoder.stream(image):
-        assert torch.allclose(features, expected[name])  # used before moving on
+
+    def compare(name, features):
         seen.append(name)
+        return torch.equal(features, expected[name])
+
+    assert encoder.reduced(image, compare) == dict.fromkeys(expected, True)
     assert seen == ["conv_1", "relu1_2", "conv_4", "pool2"]
+
+
+def test_reducing_taps_holds_one_layer_at_a_time(weights):
+    """Every tap is let go once reduced: while later layers run, no earlier tap is alive
+    except as the input they are given."""
+    encoder = VGGEncoder(weights, ["conv_1", "conv_2", "conv_3"])
+    alive, held = [], []
+
+    def watch(name, features):
+        alive.append(weakref.ref(features))
+
+    def count(module, inputs):
+        held.append(sum(reference() is not None and reference() is not inputs[0]
+                        for reference in alive))
+
+    layers = [module for module in encoder.bodies[0] if not isinstance(module, nn.ReLU)]
+    for module in layers:  # the ReLUs run in place, not as modules
+        module.register_forward_pre_hook(count)
+    gc.disable()  # reference counting alone must free them
+    try:
+        encoder.reduced(torch.rand(1, 3, 32, 32), watch)
+    finally:
+        gc.enable()
+    assert len(alive) == 3 and len(held) == len(layers) and not any(held)
 
 
 def test_networks_side_by_side_concatenate_their_features(weights):
@@ -116,8 +147,8 @@ def test_networks_side_by_side_concatenate_their_features(weights):
                                      for each in (weights, second)], dim=1) for name in layers}
         assert {name: tuple(value.shape) for name, value in encoder(image).items()} == {
             "conv_2": (1, 128, 32, 40), "conv_5": (1, 512, 8, 10)}
-        for name, features in encoder.stream(image):
-            torch.testing.assert_close(features, expected[name])
+        encoder.reduced(image, lambda name, features: torch.testing.assert_close(
+            features, expected[name]))
     gradients = []
     for recompute in (False, True):  # lean memory recomputes each network's blocks
         encoder.recompute = recompute

@@ -44,21 +44,23 @@ def quality(weights: Weights, pooling: str, pixels: torch.Tensor, content: torch
     region_distance: dict[str, dict[str, float]] = {}
     # tap by tap, the result beside the content in one batch, so that no layer's features
     # outlive its comparison: at 1024 px this pass peaked at 2.5 GB holding them all
-    with torch.no_grad():
-        moments = _style_moments(encoder, styles, memory_format)
-        masks = _region_masks(regions, layers)
-        targets = {} if masks else {name: blend(each, style_blend).second
-                                    for name, each in moments.items()}
-        batch = pixels if content is None else torch.cat([pixels, content])
-        for name, features in encoder.stream(batch.contiguous(memory_format=memory_format)):
-            if content is not None:
-                content_error[name] = float(content_loss(features[:1], features[1:]))
-            for label, (style, carried) in masks.items():
-                region_distance.setdefault(label, {})[name] = float(relative_mse(
-                    second_moment(features[:1], carried[name]), moments[name][style].second))
-            if styles and not masks:
-                gram_distance[name] = float(relative_mse(second_moment(features[:1]),
-                                                         targets[name]))
+    moments = _style_moments(encoder, styles, memory_format)
+    masks = _region_masks(regions, layers)
+    targets = {} if masks else {name: blend(each, style_blend).second
+                                for name, each in moments.items()}
+
+    def measure(name: str, features: torch.Tensor) -> None:
+        if content is not None:
+            content_error[name] = float(content_loss(features[:1], features[1:]))
+        for label, (style, carried) in masks.items():
+            region_distance.setdefault(label, {})[name] = float(relative_mse(
+                second_moment(features[:1], carried[name]), moments[name][style].second))
+        if styles and not masks:
+            gram_distance[name] = float(relative_mse(second_moment(features[:1]),
+                                                     targets[name]))
+
+    batch = pixels if content is None else torch.cat([pixels, content])
+    encoder.reduced(batch.contiguous(memory_format=memory_format), measure)
     regional = {"region_gram_distance": region_distance} if regions else {}
     return {"layers": list(layers), "content_error": content_error,
             "gram_distance": gram_distance, **regional}
@@ -69,8 +71,10 @@ def _style_moments(encoder: VGGEncoder, styles: list[torch.Tensor],
     """``{layer: [each style's moments]}``."""
     moments: dict[str, list[Moments]] = {}
     for style in styles:
-        for name, features in encoder.stream(style.contiguous(memory_format=memory_format)):
-            moments.setdefault(name, []).append(Moments.of(features))
+        found = encoder.reduced(style.contiguous(memory_format=memory_format),
+                                lambda _, features: Moments.of(features))
+        for name, each in found.items():
+            moments.setdefault(name, []).append(each)
     return moments
 
 

@@ -10,15 +10,19 @@ overwritten.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import itertools
+from collections.abc import Callable, Iterator
+from functools import partial
+from typing import TypeVar
 
 import torch
 from torch import nn
-from torch.utils.checkpoint import checkpoint
 
 from .config import POOLINGS
 from .vgg_layers import LAYERS, deepest, layer
 from .weights import Weights, conv_shapes
+
+T = TypeVar("T")
 
 
 def _modules(last: int, pooling: str) -> list[nn.Module]:
@@ -78,6 +82,8 @@ class VGGEncoder(nn.Module):
         self.taps: dict[int, list[str]] = {}
         for name in self.layer_names:
             self.taps.setdefault(layer(name).index, []).append(name)
+        #: per block, its tapped ``features`` indices
+        self.tapped = [[index for index in block if index in self.taps] for block in self.blocks]
         self.pixels = weights.pixels  # how the weights want their input
         self.register_buffer("mean", torch.tensor(self.pixels.mean).view(1, 3, 1, 1))
         self.register_buffer("std", torch.tensor(self.pixels.std).view(1, 3, 1, 1))
@@ -97,31 +103,38 @@ class VGGEncoder(nn.Module):
         prepared = self.prepared(images)
         recompute = self.recompute and torch.is_grad_enabled()
         taps: list[dict[str, torch.Tensor]] = []  # per network
-        with self._autocast(images):
-            for body in self.bodies:
-                x, own = prepared, {}
-                for block in self.blocks:
-                    if recompute:
-                        x, found = checkpoint(self._block, body, block, x, depths,
-                                              use_reentrant=False, preserve_rng_state=False)
-                    else:
-                        x, found = self._block(body, block, x, depths)
-                    own.update(found)
-                taps.append(own)
+        for body in self.bodies:
+            x, own = prepared, {}
+            for block, tapped in zip(self.blocks, self.tapped, strict=True):
+                run = partial(self._block, body, block, depths)
+                outputs = _recomputed(run, x) if recompute else run(x)
+                x = outputs[-1]
+                # the taps come first; the output may follow
+                for index, tap in zip(tapped, outputs, strict=False):
+                    own.update(dict.fromkeys(self.taps[index], tap))
+            taps.append(own)
         return self._joined(taps)
 
-    def stream(self, images: torch.Tensor) -> Iterator[tuple[str, torch.Tensor]]:
-        """``(name, features)`` for each tapped layer in network order, holding none of the
-        earlier ones: for passes without gradients that reduce each tap at once (a full
-        ``forward`` of a 1024 px image holds about 1 GB of taps at the nine quality layers).
+    def reduced(self, images: torch.Tensor,
+                reduce: Callable[[str, torch.Tensor], T]) -> dict[str, T]:
+        """``{name: reduce(name, features)}`` for each tapped layer, in network order, without
+        gradients: each tap is reduced as soon as it is made and let go before the next
+        layer runs, so the pass holds one layer's maps at a time (a full ``forward`` of a
+        1024 px image holds about 1 GB of taps at the nine quality layers).
 
-        ReLUs run in place here, so a yielded convolution output is overwritten once the
-        caller asks for the next tap: use each one before moving on.
+        ReLUs run in place here: ``reduce`` must not keep the features it is given.
         """
-        x = self.prepared(images)
+        found: dict[str, T] = {}
         with torch.no_grad(), self._autocast(images):
-            for found in zip(*(self._stream(body, x) for body in self.bodies), strict=True):
-                yield found[0][0], _concatenated([features for _, features in found])
+            prepared = self.prepared(images)
+            streams = [self._stream(body, prepared) for body in self.bodies]
+            del prepared  # each stream lets go of it after its first layer
+            # not zip: it keeps its last tuple, and with it a tap, while the next layers run
+            while (taps := [next(stream, None) for stream in streams])[0] is not None:
+                name = taps[0][0]
+                found[name] = reduce(name, _concatenated([features for _, features in taps]))
+                del taps
+        return found
 
     def _stream(self, body: nn.Sequential,
                 x: torch.Tensor) -> Iterator[tuple[str, torch.Tensor]]:
@@ -148,16 +161,44 @@ class VGGEncoder(nn.Module):
         return torch.autocast(images.device.type, dtype=self.autocast or torch.float32,
                               enabled=self.autocast is not None)
 
-    def _block(self, body: nn.Sequential, indices: list[int], x: torch.Tensor,
-               depths: list[int] | None) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        taps: dict[str, torch.Tensor] = {}
-        for index in indices:
-            if depths is not None:
-                x = x[:sum(depth >= index for depth in depths)]
-            x = body[index](x)
-            for name in self.taps.get(index, ()):
-                taps[name] = x
-        return x, taps
+    def _block(self, body: nn.Sequential, indices: list[int], depths: list[int] | None,
+               x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """The block's taps in network order, then its output unless that is the last tap."""
+        found = []
+        with self._autocast(x):
+            for index in indices:
+                if depths is not None:
+                    x = x[:sum(depth >= index for depth in depths)]
+                x = body[index](x)
+                if index in self.taps:
+                    found.append(x)
+        return tuple(found) if indices[-1] in self.taps else (*found, x)
+
+
+def _recomputed(run: Callable[[torch.Tensor], tuple[torch.Tensor, ...]],
+                x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    """``run(x)`` keeping nothing for the backward pass but ``x``: the first time the backward
+    pass asks for a tensor ``run`` saved, ``run`` runs again and each saved tensor is handed
+    over once (checkpointing, Chen et al. 2016, as ``torch.utils.checkpoint`` without
+    reentrancy).
+
+    Written here because ``torch.utils.checkpoint``'s first call imports ``torch._dynamo``
+    (150 MB; see :mod:`.solvers`).  ``run`` enters its own autocast: the backward pass runs
+    outside the forward pass's.
+    """
+    saved: list[torch.Tensor | None] = []  # by the order run saves them in
+
+    def unpack(position: int) -> torch.Tensor:
+        if not saved:
+            with torch.enable_grad(), torch.autograd.graph.saved_tensors_hooks(
+                    lambda tensor: saved.append(tensor) or len(saved) - 1, lambda at: at):
+                run(x.detach().requires_grad_(x.requires_grad))
+        tensor, saved[position] = saved[position], None  # handed over, not kept
+        return tensor
+
+    positions = itertools.count()
+    with torch.autograd.graph.saved_tensors_hooks(lambda _: next(positions), unpack):
+        return run(x)
 
 
 def _concatenated(features: list[torch.Tensor]) -> torch.Tensor:
