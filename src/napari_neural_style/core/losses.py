@@ -12,15 +12,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 
 #: Keeps the relative errors finite for an all-black target.
 EPS = 1e-8
 
 
 def relative_mse(value: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """``mean((value - target)^2) / (mean(target^2) + eps)``, accumulated in float32."""
-    value, target = value.float(), target.float()
-    return (value - target).pow(2).mean() / (target.pow(2).mean() + EPS)
+    """``mean((value - target)^2) / (mean(target^2) + eps)``, accumulated in float32, for a
+    constant ``target``.
+
+    One map-sized temporary, not three: ``mse_loss`` squares the difference where it makes
+    it, and the target's mean square is a norm (at 512 px a block-1 map is 67 MB).
+    """
+    value, target = torch.broadcast_tensors(value.float(), target.detach().float())
+    return F.mse_loss(value, target) / (
+        torch.linalg.vector_norm(target).square() / target.numel() + EPS)
 
 
 def gram_matrix(features: torch.Tensor) -> torch.Tensor:
@@ -30,22 +37,24 @@ def gram_matrix(features: torch.Tensor) -> torch.Tensor:
     positions makes ``G[i, j]`` the spatial mean of ``f_i * f_j``, so Grams of images of
     different sizes compare directly.  Computed in float32 whatever the input precision.
     """
-    return _Gram.apply(features.float())
+    return _Gram.apply(features)
 
 
 class _Gram(torch.autograd.Function):
-    """``G = F F^T / n`` with the backward pass ``dF = (dG + dG^T) F / n``.
+    """``G = F F^T / n`` with the backward pass ``dF = (dG + dG^T) F / n``, in float32.
 
     Autograd's generic matmul backward would multiply by ``F`` twice (once per operand) and add
     the two large results; the symmetric form needs one product.  ``F`` is read in the layout
-    the features already have, so channels_last maps need no copy either.
+    the features already have, so channels_last maps need no copy either.  The features are
+    kept for the backward pass as they came (bfloat16 under autocast), not as a float32 copy
+    twice their size (at 512 px, 60 MB over the seed's style layers), and the backward
+    product runs in their precision, accumulating in float32.
     """
 
     @staticmethod
     def forward(ctx, features: torch.Tensor) -> torch.Tensor:
-        matrix, channels_last = _as_matrix(features)
-        ctx.save_for_backward(matrix)
-        ctx.channels_last, ctx.shape = channels_last, features.shape
+        ctx.save_for_backward(features)
+        matrix, channels_last = _as_matrix(features.float())
         positions = features.shape[-2] * features.shape[-1]
         if channels_last:  # matrix is (N, HW, C)
             return matrix.transpose(1, 2) @ matrix / positions
@@ -53,10 +62,12 @@ class _Gram(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, grad_gram: torch.Tensor) -> torch.Tensor:
-        (matrix,) = ctx.saved_tensors
-        n, c, h, w = ctx.shape
-        symmetric = (grad_gram + grad_gram.transpose(1, 2)) / (h * w)
-        if ctx.channels_last:
+        (features,) = ctx.saved_tensors
+        matrix, channels_last = _as_matrix(features)
+        n, c, h, w = features.shape
+        # in the features' own precision: a bfloat16 map's gradient is bfloat16 anyway
+        symmetric = ((grad_gram + grad_gram.transpose(1, 2)) / (h * w)).to(features.dtype)
+        if channels_last:
             return (matrix @ symmetric).reshape(n, h, w, c).permute(0, 3, 1, 2)
         return (symmetric @ matrix).reshape(n, c, h, w)
 
@@ -126,8 +137,8 @@ def second_moment(features: torch.Tensor, mask: torch.Tensor | None = None) -> t
     if mask is None:
         return gram_matrix(features)[0]
     positions = features.shape[-2] * features.shape[-1]
-    # the float32 mask promotes low-precision features itself: no extra copy
-    return gram_matrix(features * mask.sqrt())[0] * (positions / mask.sum())
+    # weighted in the features' own precision, as the unmasked Gram takes them
+    return gram_matrix(features * mask.sqrt().to(features.dtype))[0] * (positions / mask.sum())
 
 
 def blend(moments: list[Moments], proportions: tuple[float, ...] | None = None) -> Moments:
