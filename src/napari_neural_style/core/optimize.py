@@ -24,6 +24,7 @@ import torch
 
 from .config import DEFAULT_LEARNING_RATES, OPTIMIZERS
 from .objective import Losses
+from .solvers import LBFGS, Adam
 
 #: pixels of every image -> (loss tensor, Losses) for every image, from one shared pass
 Evaluate = Callable[[list[torch.Tensor]], list[tuple[torch.Tensor, Losses]]]
@@ -48,17 +49,15 @@ class Step:
 
 
 def make_optimizer(pixels: torch.Tensor, optimizer: str, learning_rate: float | None,
-                   lbfgs_history: int) -> torch.optim.Optimizer:
-    """L-BFGS with zero tolerances and one evaluation per step, or Adam."""
+                   lbfgs_history: int) -> LBFGS | Adam:
+    """L-BFGS, one evaluation a step and no stopping on small changes (:mod:`.solvers`), or
+    Adam."""
     if optimizer not in OPTIMIZERS:
         raise ValueError(f"optimizer must be one of {OPTIMIZERS}, not {optimizer!r}")
     rate = DEFAULT_LEARNING_RATES[optimizer] if learning_rate is None else learning_rate
     if optimizer == "lbfgs":
-        # zero tolerances: never stop early on a small loss; max_iter=1: no line search, so
-        # one optimizer step costs exactly one evaluation
-        return torch.optim.LBFGS([pixels], lr=rate, max_iter=1, history_size=lbfgs_history,
-                                 tolerance_grad=0.0, tolerance_change=0.0)
-    return torch.optim.Adam([pixels], lr=rate)
+        return LBFGS(pixels, rate, lbfgs_history)
+    return Adam(pixels, rate)
 
 
 def optimize_batch(evaluate: Evaluate, images: Sequence[torch.Tensor], steps: int,
@@ -70,7 +69,7 @@ def optimize_batch(evaluate: Evaluate, images: Sequence[torch.Tensor], steps: in
     Yields ``steps + 1`` lists: step 0 holds the starting images, step ``k`` the images after
     ``k`` gradient evaluations.
     """
-    # L-BFGS flattens gradients with .view(-1), which needs standard strides
+    # L-BFGS moves the flattened image along a flat direction: standard strides
     pixels = [image.detach().clone(memory_format=torch.contiguous_format) for image in images]
     if bounded:
         clamp_to_range(pixels)
@@ -88,9 +87,8 @@ def optimize_batch(evaluate: Evaluate, images: Sequence[torch.Tensor], steps: in
             before = [p.detach().clone() for p in pixels]
             if bounded:
                 hold_at_bounds(pixels)
-            for solver, (total, _) in zip(solvers, evaluated, strict=True):
-                # the gradient is in place already; the closure only reports the loss
-                solver.step(lambda total=total: total.detach())
+            for solver in solvers:
+                solver.step()
             if bounded:
                 clamp_to_range(pixels)
             elapsed = time.perf_counter() - start

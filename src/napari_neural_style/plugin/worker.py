@@ -8,17 +8,15 @@ what was computed.
 
 PyTorch's Linux builds ship triton, whose ``libtriton`` carries its own copy of LLVM.  When
 napari draws through Mesa (llvmpipe under Xvfb, radeonsi on AMD GPUs), Mesa's LLVM is already
-loaded, and loading ``libtriton`` after it crashes the process in a symbol clash (seen here:
-the first ``torch.optim`` optimizer imports ``torch._dynamo``, which imports triton).  Loading
-triton with ``RTLD_DEEPBIND`` makes it bind to its own LLVM first.
+loaded, and loading ``libtriton`` after it crashes the process in a symbol clash.  The engine
+never imports it (``torch.optim`` and ``torch.utils.checkpoint`` would, through
+``torch._dynamo``: core/solvers.py; a test checks).
 """
 
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import os
-import sys
 import threading
 import time
 from collections.abc import Generator
@@ -40,18 +38,6 @@ def run_in_background_priority(niceness: int = 10) -> None:
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), niceness)
 
 
-def start_engine() -> None:
-    """In a worker thread: background priority, then triton (if installed) loaded safely,
-    before anything imports torch."""
-    run_in_background_priority()
-    deepbind = getattr(os, "RTLD_DEEPBIND", None)
-    if deepbind and "triton" not in sys.modules and importlib.util.find_spec("triton"):
-        flags = sys.getdlopenflags()
-        sys.setdlopenflags(flags | deepbind)
-        try:
-            import triton  # noqa: F401
-        finally:
-            sys.setdlopenflags(flags)
 
 
 @dataclass(frozen=True)
@@ -72,7 +58,7 @@ def optimize(
     """Yield an :class:`Update` per step (an image every ``image_interval`` seconds); return
     the ``core.result.Result``, also when memory ran out after a step (its ``stopped_by``
     says so).  ``images``: the content, style and start images, as ``Run`` takes them."""
-    start_engine()
+    run_in_background_priority()
     from ..core.errors import OutOfMemory
     from ..core.tasks import Run
 
@@ -113,7 +99,7 @@ def style_frames(config: Config, frames: np.ndarray, styles, settings,
     one label image per frame, for regions), or on a dask ``cluster`` per frame done (and
     a status line while none finishes); return ``{"stack": (T, H, W, 3), "provenance": ...}``
     of the frames done (all, or those before Stop)."""
-    start_engine()
+    run_in_background_priority()
     from ..core.config import cluster_backend
     from ..core.frames import FrameRun
 
@@ -148,7 +134,7 @@ def sweep(config: Config, parameter: str, values: tuple, images: dict[str, np.nd
     result (so far, when memory ran out), the source image at the working size, and (for
     seeds) the difference stacks.  ``cluster``: a dask cluster's address (``local``...) to
     run every value as a task there, or "" for this process."""
-    start_engine()
+    run_in_background_priority()
     from ..core.config import cluster_backend
     from ..core.errors import OutOfMemory
     from ..core.sweeps import Sweep, differences
@@ -176,7 +162,7 @@ def sweep(config: Config, parameter: str, values: tuple, images: dict[str, np.nd
 def calibrate(config: Config, stop: threading.Event) -> Generator[str, None, object]:
     """Probe this machine for ``config``'s device and precision (core/probe.py): the
     calibration the estimates use, cached for next time."""
-    start_engine()
+    run_in_background_priority()
     from ..core.probe import calibrate as probe
 
     yield "calibrating the estimate on this machine (once, about 30 s)..."
@@ -190,7 +176,7 @@ def look_inside(image: np.ndarray, compare: np.ndarray | None, layers: tuple[str
     {layer: array}}``.  ``view`` "features": ``(C, H, W)`` maps (each channel scaled to [0, 1]
     with ``contrast``); "mosaic": the ``count`` strongest channels tiled; "gram": ``(C, C)``
     Gram matrices, and their difference to ``compare``'s when given."""
-    start_engine()
+    run_in_background_priority()
     from ..core.features import feature_maps, gram_matrices, mosaic, normalize_channels
 
     yield "computing"
