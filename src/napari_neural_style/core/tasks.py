@@ -33,6 +33,7 @@ from .device import (
     is_out_of_memory,
     peak_memory_mb,
     preferred_memory_format,
+    release_freed_memory,
     resolve_device,
     resolve_precision,
 )
@@ -312,6 +313,35 @@ class BatchRun:
         first = self.configs[0]
         content = None if engine.content is None else resize(
             engine.content, working_shape(*engine.content.shape[-2:], size))
+        evaluate = self._objective(engine, size, content)
+        shape = working_shape(*self.output_shape, size)
+        if previous is None:
+            starts = [self._initial(config, engine, content, shape) for config in self.configs]
+        else:
+            starts = [self._upsampled(config, image, shape, previous[1], content)
+                      for config, image in zip(self.configs, previous[0], strict=True)]
+        offset = sum(self.counts[:number])
+        lean = engine.encoder.recompute = first.recomputes_at(size)
+        release_freed_memory(engine.device)  # what the targets and the last scale left
+        for steps in optimize_batch(evaluate, starts, self.counts[number],
+                                    [config.optimizer for config in self.configs],
+                                    [config.learning_rate for config in self.configs],
+                                    first.lbfgs_history, first.pixel_range == "bounded"):
+            if lean and engine.device.type == "cpu":
+                # lean trades time for memory: glibc's heap, left alone, holds ~100 MB of
+                # freed maps at 512 px; the next step's pages fault in again
+                release_freed_memory(engine.device)
+            if number and not steps[0].step:
+                continue  # the previous scale's last image, only resized
+            self._record(steps, offset, size, time.perf_counter() - start)
+            yield self.last
+        return [step.pixels for step in self.last], content
+
+    def _objective(self, engine: Engine, size: int,
+                   content: torch.Tensor | None) -> BatchObjective:
+        """Every config's objective at working ``size``: targets from ``content`` (at that
+        size) and the styles resized to it, or cached by another frame of a movie."""
+        first = self.configs[0]
         styles = [resize(style, working_shape(*style.shape[-2:],
                                               first.working_size("style", size, index)))
                   for index, style in enumerate(engine.styles)]
@@ -325,24 +355,7 @@ class BatchRun:
             if first.regions else None, style_targets=cache.get(size))
         cache[size] = shared.style_targets
         shared.temporal = self.temporal and self.temporal.to(engine.device)
-        engine.encoder.recompute = first.recomputes_at(size)
-        evaluate = BatchObjective([shared.select(config) for config in self.configs])
-        shape = working_shape(*self.output_shape, size)
-        if previous is None:
-            starts = [self._initial(config, engine, content, shape) for config in self.configs]
-        else:
-            starts = [self._upsampled(config, image, shape, previous[1], content)
-                      for config, image in zip(self.configs, previous[0], strict=True)]
-        offset = sum(self.counts[:number])
-        for steps in optimize_batch(evaluate, starts, self.counts[number],
-                                    [config.optimizer for config in self.configs],
-                                    [config.learning_rate for config in self.configs],
-                                    first.lbfgs_history, first.pixel_range == "bounded"):
-            if number and not steps[0].step:
-                continue  # the previous scale's last image, only resized
-            self._record(steps, offset, size, time.perf_counter() - start)
-            yield self.last
-        return [step.pixels for step in self.last], content
+        return BatchObjective([shared.select(config) for config in self.configs])
 
     def _regions(self, engine: Engine, shape: tuple[int, int], size: int) -> RegionPlan:
         """The regions at a scale whose content is ``shape`` (working size ``size``): masks
@@ -408,6 +421,7 @@ class BatchRun:
         first = self.configs[0]
         regions = self._regions(engine, self.output_shape, first.size) if first.regions \
             else None
+        release_freed_memory(engine.device)  # what the steps left
         # measured on the pixels the result shows (pixel_range="free" leaves some outside
         # [0, 1]), before its colours are changed as asked
         numbers = [quality(engine.weights, first.pooling, step.pixels.clamp(0, 1),
@@ -415,8 +429,7 @@ class BatchRun:
                            engine.memory_format, regions)
                    if stopped_by in ORDINARY_ENDINGS else {} for step in last]
         last = [replace(step, pixels=self._coloured(step.pixels)) for step in last]
-        if engine.device.type == "cuda":
-            torch.cuda.empty_cache()
+        release_freed_memory(engine.device)  # what the quality pass left, for the next run
         return Outcome(last, numbers, stopped_by, last[0].elapsed, engine.seconds,
                        str(engine.device), engine.precision, engine.encoder.pooling, peak_memory,
                        engine.weights.describe())
