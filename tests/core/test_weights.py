@@ -1,4 +1,6 @@
 import hashlib
+import subprocess
+import sys
 import urllib.error
 
 import pytest
@@ -202,3 +204,25 @@ def test_a_file_carrying_code_or_random_bytes_is_refused_in_our_words(tmp_path):
     (tmp_path / "bytes.pth").write_bytes(bytes(range(256)) * 16)
     with pytest.raises(WeightsError, match="not a PyTorch file of tensors"):
         resolve_weights(tmp_path / "bytes.pth")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's mallinfo2")
+def test_drawing_untrained_weights_keeps_no_more_than_the_kernels():
+    """MKL keeps its QR buffers (41 MB) unless given back."""
+    script = (
+        "import ctypes, torch\n"
+        "from napari_neural_style.core.weights import random_weights\n"
+        "class Info(ctypes.Structure):\n"
+        "    _fields_ = [(name, ctypes.c_size_t) for name in 'arena ordblks smblks hblks "
+        "hblkhd usmblks fsmblks uordblks fordblks keepcost'.split()]\n"
+        "libc = ctypes.CDLL('libc.so.6'); libc.mallinfo2.restype = Info\n"
+        "def used():\n"
+        "    info = libc.mallinfo2(); return info.uordblks + info.hblkhd\n"
+        "before = used(); weights = random_weights(5, 'random-single')\n"
+        "kernels = sum(t.numel() * t.element_size() for t in weights.state.values())\n"
+        "print((used() - before) / kernels)\n"
+    )
+    completed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                               timeout=300, check=False)
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    assert float(completed.stdout) < 1.15
