@@ -2,10 +2,10 @@
 
 Forward and backward of the seed's network (taps conv_2, 4, 8, 9, 16; channels_last, random
 weights) at ``--size``, once keeping every activation (``fast``) and once recomputing each
-block's inner activations during the backward pass (``lean``, ``torch.utils.checkpoint``).
+block's inner activations during the backward pass (``lean``: saved-tensor hooks, vgg.py).
 Each mode runs in a fresh process; printed: the median time of a forward and backward pass and
 the process's peak resident memory above what it held before the first pass.  Why
-``memory="auto"`` is lean only from 1024 px.
+``memory="auto"`` is lean only from 2048 px.
 
     python benchmarks/memory_modes.py [--size 512] [--repeats 4]
 """

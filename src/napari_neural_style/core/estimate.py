@@ -11,7 +11,7 @@ output up to the deepest layer; with ``memory="lean"`` only each block's input a
 largest block's maps).  The constants come from a probe of two real runs at two sizes on
 this machine (:class:`Calibration`), cached per machine, torch version, device and precision
 setting.  Lean memory recomputes each block in the backward pass:
-:data:`LEAN_TIME` more per step (``benchmarks/memory_modes.py``: 1.39-1.44).
+:data:`LEAN_TIME` more per step (``benchmarks/memory_modes.py``: 1.35-1.44).
 """
 
 from __future__ import annotations
@@ -178,13 +178,16 @@ def cache_file() -> Path:
 
 
 def calibration_key(config: Config) -> str:
-    """What a calibration holds for: this machine's CPU and cores, the torch version, the
-    device and precision settings."""
-    try:
-        torch_version = metadata.version("torch")
-    except metadata.PackageNotFoundError:
-        torch_version = None
-    return json.dumps({"cpu": _cpu_model(), "cores": os.cpu_count(), "torch": torch_version,
+    """What a calibration holds for: this machine's CPU and cores, the torch and engine
+    versions (a new engine may spend time and memory otherwise), the device and precision
+    settings."""
+    versions = {}
+    for package in ("torch", "napari-neural-style"):
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            versions[package] = None
+    return json.dumps({"cpu": _cpu_model(), "cores": os.cpu_count(), **versions,
                        "device": config.device, "precision": config.precision},
                       sort_keys=True)
 
