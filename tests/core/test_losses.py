@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 import torch
 
 from napari_neural_style.core.losses import content_loss, gram_matrix, style_loss, tv_loss
@@ -61,3 +62,18 @@ def test_gram_gradient_matches_autograd_in_both_memory_formats():
         torch.testing.assert_close(gram_matrix(features).double(),
                                    (flat @ flat.transpose(1, 2) / 15).detach().double(),
                                    rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
+def test_gram_gradient_of_low_precision_features_keeps_small_entries(dtype):
+    """bf16 features: the backward product runs in bf16, which has float32's range; fp16 ones
+    in float32: in fp16, dG / (H W) (here ~1e-8) would vanish."""
+    features = (torch.randn(1, 8, 64, 64, generator=torch.Generator().manual_seed(0)) * 10)
+    features = features.to(dtype).requires_grad_(True)
+    weight = torch.randn(1, 8, 8, generator=torch.Generator().manual_seed(1)) * 1e-4
+    (gram_matrix(features) * weight).sum().backward()
+    reference = features.detach().double().requires_grad_(True)
+    flat = reference.reshape(1, 8, -1)
+    ((flat @ flat.transpose(1, 2) / flat.shape[-1]) * weight.double()).sum().backward()
+    error = (features.grad.double() - reference.grad).norm() / reference.grad.norm()
+    assert features.grad.dtype == dtype and error < 0.05, error

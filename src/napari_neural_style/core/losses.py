@@ -48,7 +48,7 @@ class _Gram(torch.autograd.Function):
     the features already have, so channels_last maps need no copy either.  The features are
     kept for the backward pass as they came (bfloat16 under autocast), not as a float32 copy
     twice their size (at 512 px, 60 MB over the seed's style layers), and the backward
-    product runs in their precision, accumulating in float32.
+    product runs in bfloat16 when they are, accumulating in float32.
     """
 
     @staticmethod
@@ -63,10 +63,12 @@ class _Gram(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad_gram: torch.Tensor) -> torch.Tensor:
         (features,) = ctx.saved_tensors
-        matrix, channels_last = _as_matrix(features)
+        # in bfloat16 if the features are (their gradient is bfloat16 anyway); float16 lacks
+        # float32's range, and the small entries of dG / (H W) would vanish
+        precision = torch.bfloat16 if features.dtype == torch.bfloat16 else torch.float32
+        matrix, channels_last = _as_matrix(features.to(precision))
         n, c, h, w = features.shape
-        # in the features' own precision: a bfloat16 map's gradient is bfloat16 anyway
-        symmetric = ((grad_gram + grad_gram.transpose(1, 2)) / (h * w)).to(features.dtype)
+        symmetric = ((grad_gram + grad_gram.transpose(1, 2)) / (h * w)).to(precision)
         if channels_last:
             return (matrix @ symmetric).reshape(n, h, w, c).permute(0, 3, 1, 2)
         return (symmetric @ matrix).reshape(n, c, h, w)
