@@ -29,3 +29,15 @@ def fail_evaluation(monkeypatch, number: int, error: BaseException) -> None:
         return evaluate(self, pixels)
 
     monkeypatch.setattr(BatchObjective, "__call__", failing)
+
+
+def in_python(script: str, timeout: float = 300):
+    """Run ``script`` in a fresh interpreter (nothing this test process imported or set is
+    there); it must succeed.  Returns the ``subprocess.CompletedProcess``."""
+    import subprocess
+    import sys
+
+    completed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                               timeout=timeout, check=False)
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    return completed

@@ -1,9 +1,7 @@
-import subprocess
-import sys
-
 import pytest
 import torch
 
+from helpers import in_python
 from napari_neural_style.core.solvers import LBFGS, Adam
 
 KERNEL = torch.randn(4, 3, 3, 3, generator=torch.Generator().manual_seed(1))
@@ -84,7 +82,5 @@ def test_the_engine_never_imports_torch_dynamo():
         "print(sorted(name for name in sys.modules if name.split('.')[0] == 'triton'\n"
         "             or name.startswith('torch._dynamo')))\n"
     )
-    completed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                               timeout=300, check=False)
-    assert completed.returncode == 0, completed.stderr[-2000:]
+    completed = in_python(script)
     assert completed.stdout.strip() == "[]"

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from helpers import stop_when
+from helpers import in_python, stop_when
 from napari_neural_style.core.errors import DeviceError, InputError
 from napari_neural_style.core.images import to_numpy, to_tensor
 from napari_neural_style.core.tasks import (
@@ -224,9 +224,6 @@ def test_coarse_to_fine_from_the_content_carries_over_only_the_change(photo):
 
 @pytest.mark.slow
 def test_a_run_left_open_at_exit_ends_quietly():
-    import subprocess
-    import sys
-
     script = (
         "import numpy as np\n"
         "from napari_neural_style.core.tasks import Config, Run\n"
@@ -235,9 +232,7 @@ def test_a_run_left_open_at_exit_ends_quietly():
         "                        weights='random', device='cpu'), content=image, style=image))\n"
         "next(steps); next(steps)\n"
     )
-    completed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                               timeout=300, check=False)
-    assert completed.returncode == 0, completed.stderr[-2000:]
+    completed = in_python(script)
     assert "Exception ignored" not in completed.stderr and "Error" not in completed.stderr
 
 

@@ -1,11 +1,11 @@
 import hashlib
-import subprocess
 import sys
 import urllib.error
 
 import pytest
 import torch
 
+from helpers import in_python
 from napari_neural_style.core import weights as weights_module
 from napari_neural_style.core.errors import WeightsError
 from napari_neural_style.core.weights import (
@@ -222,7 +222,5 @@ def test_drawing_untrained_weights_keeps_no_more_than_the_kernels():
         "kernels = sum(t.numel() * t.element_size() for t in weights.state.values())\n"
         "print((used() - before) / kernels)\n"
     )
-    completed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                               timeout=300, check=False)
-    assert completed.returncode == 0, completed.stderr[-2000:]
+    completed = in_python(script)
     assert float(completed.stdout) < 1.15
