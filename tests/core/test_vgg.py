@@ -157,3 +157,23 @@ def test_networks_side_by_side_concatenate_their_features(weights):
             torch.testing.assert_close(features[name], expected[name])
         gradients.append(torch.autograd.grad(features["conv_5"].square().sum(), image)[0])
     torch.testing.assert_close(gradients[0], gradients[1])
+
+
+@pytest.mark.parametrize("memory_format", [torch.contiguous_format, torch.channels_last])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_max_pooling_keeps_no_indices_and_gives_torchs_gradient(memory_format, dtype):
+    """Its maxima are found again in the backward pass: ties (small whole numbers) included,
+    the gradient is torch's own, and only the input (the ReLU's output anyway) is kept."""
+    encoder = VGGEncoder(random_weights(0, "random-single"), ["pool1"], "max")
+    pool = encoder.bodies[0][4]
+    x = torch.randint(0, 4, (2, 8, 16, 16)).to(dtype).contiguous(memory_format=memory_format)
+    grad = torch.randn(2, 8, 8, 8).to(dtype)
+    ours, theirs = x.clone().requires_grad_(), x.clone().requires_grad_()
+    kept = []
+    with torch.autograd.graph.saved_tensors_hooks(lambda t: kept.append(t) or t, lambda t: t):
+        pooled = pool(ours)
+    pooled.backward(grad)
+    nn.MaxPool2d(2, 2)(theirs).backward(grad)
+    assert torch.equal(pooled, nn.functional.max_pool2d(x, 2)) and torch.equal(ours.grad,
+                                                                              theirs.grad)
+    assert len(kept) == 1 and kept[0] is ours

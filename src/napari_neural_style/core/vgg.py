@@ -37,8 +37,46 @@ def _modules(last: int, pooling: str) -> list[nn.Module]:
         elif entry.kind == "relu":
             modules.append(nn.ReLU(inplace=False))
         else:
-            modules.append(nn.MaxPool2d(2, 2) if pooling == "max" else nn.AvgPool2d(2, 2))
+            modules.append(_MaxPool() if pooling == "max" else nn.AvgPool2d(2, 2))
     return modules
+
+
+class _MaxPool(nn.MaxPool2d):
+    """VGG's 2x2 max pooling, whose backward pass keeps only its input
+    (:class:`_IndexFreeMaxPool`)."""
+
+    def __init__(self):
+        super().__init__(2, 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if torch.is_grad_enabled() and x.requires_grad:
+            return _IndexFreeMaxPool.apply(x)
+        return super().forward(x)
+
+
+class _IndexFreeMaxPool(torch.autograd.Function):
+    """2x2 max pooling that finds its maxima again in the backward pass instead of keeping
+    them.
+
+    torch's keeps the argmax of every window as int64: four times the size of a bf16 map (at
+    512 px 63 MB over VGG's pools).  The input it needs instead is kept anyway: the ReLU
+    before every VGG pool keeps its output, the same tensor.  Same gradient, bit for bit.
+    """
+
+    WINDOW = (2, 2)
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor) -> torch.Tensor:
+        ctx.save_for_backward(x)
+        return nn.functional.max_pool2d(x, _IndexFreeMaxPool.WINDOW)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> torch.Tensor:
+        (x,) = ctx.saved_tensors
+        window = _IndexFreeMaxPool.WINDOW
+        _, indices = nn.functional.max_pool2d(x, window, return_indices=True)
+        return torch.ops.aten.max_pool2d_with_indices_backward(
+            grad, x, window, window, (0, 0), (1, 1), False, indices)
 
 
 class VGGEncoder(nn.Module):
