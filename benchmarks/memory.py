@@ -10,7 +10,7 @@ libraries take far less memory than the CUDA build's.  Goals: 512 px <= 1.0 GB; 
 completes on a 24 GiB machine.
 
     python benchmarks/memory.py [--sizes 512,1024,2048] [--steps 21] [--memory auto]
-                                [--python OTHER/bin/python]
+                                [--pooling max] [--python OTHER/bin/python]
 """
 
 from __future__ import annotations
@@ -25,12 +25,12 @@ import json, resource, sys, time
 from napari_neural_style.core.config import Config
 from napari_neural_style.core.tasks import Run
 from napari_neural_style.samples import load_sample
-size, steps, memory = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+size, steps, memory, pooling = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4]
 if size:
     start = time.perf_counter()
     run = Run(Config.for_task("transfer", size=size, steps=steps, coarse_steps=steps,
                               weights="random-single", device="cpu", init="content",
-                              memory=memory),
+                              memory=memory, pooling=pooling),
               content=load_sample("astronaut"), style=load_sample("hubble_deep_field"))
     result = run.complete()
     info = {"seconds": time.perf_counter() - start, "steps": result.steps_done,
@@ -45,8 +45,9 @@ print(json.dumps(info))
 """
 
 
-def measure(python: str, size: int, steps: int, memory: str = "auto") -> dict:
-    return in_fresh_process(["-c", CHILD, str(size), str(steps), memory], python)
+def measure(python: str, size: int, steps: int, memory: str = "auto",
+            pooling: str = "auto") -> dict:
+    return in_fresh_process(["-c", CHILD, str(size), str(steps), memory, pooling], python)
 
 
 def main() -> None:
@@ -54,6 +55,8 @@ def main() -> None:
     parser.add_argument("--sizes", default="512,1024,2048")
     parser.add_argument("--steps", type=int, default=21)
     parser.add_argument("--memory", default="auto", help="memory modes, comma-separated")
+    parser.add_argument("--pooling", default="auto",
+                        help="max: as ImageNet weights run (auto: the untrained network's avg)")
     parser.add_argument("--python", action="append", default=[],
                         help="another interpreter to measure in (repeatable)")
     args = parser.parse_args()
@@ -67,7 +70,7 @@ def main() -> None:
         say(f"    import torch + engine only  peak RSS {baseline['peak_rss_mb']:7.0f} MB")
         for size in (int(part) for part in args.sizes.split(",")):
             for memory in args.memory.split(","):
-                info = measure(python, size, args.steps, memory)
+                info = measure(python, size, args.steps, memory, args.pooling)
                 if "error" in info:
                     say(f"    {size:5d} px  memory {memory}: FAILED: {info['error']}")
                     continue
