@@ -8,18 +8,22 @@ what was computed.
 
 PyTorch's Linux builds ship triton, whose ``libtriton`` carries its own copy of LLVM.  When
 napari draws through Mesa (llvmpipe under Xvfb, radeonsi on AMD GPUs), Mesa's LLVM is already
-loaded, and loading ``libtriton`` after it crashes the process in a symbol clash.  The engine
-never imports it (``torch.optim`` and ``torch.utils.checkpoint`` would, through
-``torch._dynamo``: core/solvers.py; a test checks).
+loaded, and loading ``libtriton`` after it crashes the process in a symbol clash (seen here:
+importing torchvision, which the ImageNet weights need, imports ``torch._dynamo``, which
+imports triton; the engine's own steps no longer do, core/solvers.py).  Loading triton with
+``RTLD_DEEPBIND`` makes it bind to its own LLVM first.
 """
 
 from __future__ import annotations
 
 import contextlib
+import gc
+import importlib.util
 import os
+import sys
 import threading
 import time
-from collections.abc import Generator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -27,17 +31,41 @@ import numpy as np
 from ..core.config import Config
 
 
-def run_in_background_priority(niceness: int = 10) -> None:
-    """Let the UI thread win the CPU over this thread and the compute threads it starts.
+@contextlib.contextmanager
+def engine_work(niceness: int = 10) -> Iterator[None]:
+    """In a worker thread, around the engine's work: the UI keeps the CPU and the GIL, and
+    triton cannot crash it.
 
-    On Linux a thread has its own nice value and the threads it creates inherit it, so
-    torch's intra-op pool, started from here, yields to napari's drawing too.  Elsewhere this
-    is a no-op.
+    * The thread runs at lower priority: on Linux a thread has its own nice value and the
+      threads it creates inherit it, so torch's intra-op pool, started from here, yields to
+      napari's drawing too (elsewhere a no-op).
+    * Python's cyclic garbage collector leaves alone the objects that were there before
+      (``gc.freeze``; ``gc.unfreeze`` after).  A run makes many short-lived Python objects,
+      and now and then one sets off a full collection, which walks all of napari's objects
+      holding the GIL: a 160-230 ms stall in every other warm run at 256 px, 45-57 ms with
+      this (``benchmarks/ui_latency.py``).  Garbage among the older objects waits for the end.
     """
     with contextlib.suppress(AttributeError, OSError):  # not Linux, or not permitted
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), niceness)
+    _load_triton_safely()
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
+def _load_triton_safely() -> None:
+    """triton (if installed) loaded with ``RTLD_DEEPBIND``, before anything imports it (see
+    the module's docstring)."""
+    deepbind = getattr(os, "RTLD_DEEPBIND", None)
+    if deepbind and "triton" not in sys.modules and importlib.util.find_spec("triton"):
+        flags = sys.getdlopenflags()
+        sys.setdlopenflags(flags | deepbind)
+        try:
+            import triton  # noqa: F401
+        finally:
+            sys.setdlopenflags(flags)
 
 
 @dataclass(frozen=True)
@@ -58,28 +86,28 @@ def optimize(
     """Yield an :class:`Update` per step (an image every ``image_interval`` seconds); return
     the ``core.result.Result``, also when memory ran out after a step (its ``stopped_by``
     says so).  ``images``: the content, style and start images, as ``Run`` takes them."""
-    run_in_background_priority()
-    from ..core.errors import OutOfMemory
-    from ..core.tasks import Run
+    with engine_work():
+        from ..core.errors import OutOfMemory
+        from ..core.tasks import Run
 
-    run = Run(config, **images)
-    steps = iter(run)
-    last_image = -float("inf")
-    try:
-        for step in steps:
-            now = time.monotonic()
-            image = None
-            if step.step in (0, step.total) or now - last_image >= image_interval or \
-                    stop.is_set():
-                image, last_image = run.output_image(step), now
-            yield Update(step.step, step.total, step.losses, step.elapsed, image)
-            if stop.is_set():
-                break
-    except OutOfMemory:
-        if not run.has_result:
-            raise
-    steps.close()  # cancels the loop (if still going) and frees the network now
-    return run.result()
+        run = Run(config, **images)
+        steps = iter(run)
+        last_image = -float("inf")
+        try:
+            for step in steps:
+                now = time.monotonic()
+                image = None
+                if step.step in (0, step.total) or now - last_image >= image_interval or \
+                        stop.is_set():
+                    image, last_image = run.output_image(step), now
+                yield Update(step.step, step.total, step.losses, step.elapsed, image)
+                if stop.is_set():
+                    break
+        except OutOfMemory:
+            if not run.has_result:
+                raise
+        steps.close()  # cancels the loop (if still going) and frees the network now
+        return run.result()
 
 
 @dataclass(frozen=True)
@@ -99,19 +127,19 @@ def style_frames(config: Config, frames: np.ndarray, styles, settings,
     one label image per frame, for regions), or on a dask ``cluster`` per frame done (and
     a status line while none finishes); return ``{"stack": (T, H, W, 3), "provenance": ...}``
     of the frames done (all, or those before Stop)."""
-    run_in_background_priority()
-    from ..core.config import cluster_backend
-    from ..core.frames import FrameRun
+    with engine_work():
+        from ..core.config import cluster_backend
+        from ..core.frames import FrameRun
 
-    client = cluster_backend().shared_client(cluster) if cluster else None
-    runs = FrameRun(config, frames, styles, settings, labels=labels, client=client)
-    steps = iter(runs)
-    for frame, step in steps:
-        yield _frame_update(runs, frame, step)
-        if stop.is_set():
-            break
-    steps.close()
-    return {"stack": runs.stack(), "provenance": runs.provenance()}
+        client = cluster_backend().shared_client(cluster) if cluster else None
+        runs = FrameRun(config, frames, styles, settings, labels=labels, client=client)
+        steps = iter(runs)
+        for frame, step in steps:
+            yield _frame_update(runs, frame, step)
+            if stop.is_set():
+                break
+        steps.close()
+        return {"stack": runs.stack(), "provenance": runs.provenance()}
 
 
 def _frame_update(runs, frame: int | None, step) -> FrameUpdate | str:
@@ -134,39 +162,39 @@ def sweep(config: Config, parameter: str, values: tuple, images: dict[str, np.nd
     result (so far, when memory ran out), the source image at the working size, and (for
     seeds) the difference stacks.  ``cluster``: a dask cluster's address (``local``...) to
     run every value as a task there, or "" for this process."""
-    run_in_background_priority()
-    from ..core.config import cluster_backend
-    from ..core.errors import OutOfMemory
-    from ..core.sweeps import Sweep, differences
+    with engine_work():
+        from ..core.config import cluster_backend
+        from ..core.errors import OutOfMemory
+        from ..core.sweeps import Sweep, differences
 
-    if cluster:
-        yield f"connecting to the dask cluster {cluster}..."
-    client = cluster_backend().shared_client(cluster) if cluster else None
-    runs = Sweep(config, parameter, values, **images, client=client)
-    steps = iter(runs)
-    try:
-        for progress in steps:
-            yield progress
-            if stop.is_set():
-                break
-    except OutOfMemory:
-        if not runs.has_result:
-            raise
-    steps.close()
-    result = runs.result()
-    original = runs.source_image()
-    return {"result": result, "original": original,
-            "differences": differences(result.stack, original) if parameter == "seed" else {}}
+        if cluster:
+            yield f"connecting to the dask cluster {cluster}..."
+        client = cluster_backend().shared_client(cluster) if cluster else None
+        runs = Sweep(config, parameter, values, **images, client=client)
+        steps = iter(runs)
+        try:
+            for progress in steps:
+                yield progress
+                if stop.is_set():
+                    break
+        except OutOfMemory:
+            if not runs.has_result:
+                raise
+        steps.close()
+        result = runs.result()
+        original = runs.source_image()
+        return {"result": result, "original": original,
+                "differences": differences(result.stack, original) if parameter == "seed" else {}}
 
 
 def calibrate(config: Config, stop: threading.Event) -> Generator[str, None, object]:
     """Probe this machine for ``config``'s device and precision (core/probe.py): the
     calibration the estimates use, cached for next time."""
-    run_in_background_priority()
-    from ..core.probe import calibrate as probe
+    with engine_work():
+        from ..core.probe import calibrate as probe
 
-    yield "calibrating the estimate on this machine (once, about 30 s)..."
-    return probe(config)
+        yield "calibrating the estimate on this machine (once, about 30 s)..."
+        return probe(config)
 
 
 def look_inside(image: np.ndarray, compare: np.ndarray | None, layers: tuple[str, ...],
@@ -176,19 +204,19 @@ def look_inside(image: np.ndarray, compare: np.ndarray | None, layers: tuple[str
     {layer: array}}``.  ``view`` "features": ``(C, H, W)`` maps (each channel scaled to [0, 1]
     with ``contrast``); "mosaic": the ``count`` strongest channels tiled; "gram": ``(C, C)``
     Gram matrices, and their difference to ``compare``'s when given."""
-    run_in_background_priority()
-    from ..core.features import feature_maps, gram_matrices, mosaic, normalize_channels
+    with engine_work():
+        from ..core.features import feature_maps, gram_matrices, mosaic, normalize_channels
 
-    yield "computing"
-    if view == "gram":
-        grams = gram_matrices(image, layers, **options)
-        others = gram_matrices(compare, layers, **options) if compare is not None else {}
-        return {"maps": grams, "difference": {name: grams[name] - others[name]
-                                              for name in others}}
-    maps = feature_maps(image, layers, **options)
-    if view == "mosaic":
-        return {"maps": {name: mosaic(stack, count) for name, stack in maps.items()},
-                "difference": {}}
-    if contrast:
-        maps = {name: normalize_channels(stack) for name, stack in maps.items()}
-    return {"maps": maps, "difference": {}}
+        yield "computing"
+        if view == "gram":
+            grams = gram_matrices(image, layers, **options)
+            others = gram_matrices(compare, layers, **options) if compare is not None else {}
+            return {"maps": grams, "difference": {name: grams[name] - others[name]
+                                                  for name in others}}
+        maps = feature_maps(image, layers, **options)
+        if view == "mosaic":
+            return {"maps": {name: mosaic(stack, count) for name, stack in maps.items()},
+                    "difference": {}}
+        if contrast:
+            maps = {name: normalize_channels(stack) for name, stack in maps.items()}
+        return {"maps": maps, "difference": {}}
