@@ -31,13 +31,15 @@ def fail_evaluation(monkeypatch, number: int, error: BaseException) -> None:
     monkeypatch.setattr(BatchObjective, "__call__", failing)
 
 
-def in_python(script: str, timeout: float = 300):
+def in_python(script: str, timeout: float = 300, env: dict[str, str] | None = None):
     """Run ``script`` in a fresh interpreter (nothing this test process imported or set is
-    there); it must succeed.  Returns the ``subprocess.CompletedProcess``."""
+    there; ``env`` added to the environment); it must succeed.  Returns the
+    ``subprocess.CompletedProcess``."""
+    import os
     import subprocess
     import sys
 
     completed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                               timeout=timeout, check=False)
+                               timeout=timeout, check=False, env={**os.environ, **(env or {})})
     assert completed.returncode == 0, completed.stderr[-2000:]
     return completed

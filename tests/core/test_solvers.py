@@ -66,8 +66,8 @@ def test_lbfgs_keeps_only_pairs_of_positive_curvature():
 
 def test_the_engine_never_imports_torch_dynamo():
     """torch.optim and torch.utils.checkpoint import torch._dynamo and triton (150 MB); every
-    path of the engine with untrained weights stays clear of them (ImageNet's need
-    torchvision, whose import brings them)."""
+    path of the engine stays clear of them (only a download of the ImageNet weights imports
+    torchvision, which brings them)."""
     script = (
         "import sys, numpy as np\n"
         "from napari_neural_style.core.tasks import reconstruct, synthesize_texture, transfer\n"

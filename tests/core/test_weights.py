@@ -174,7 +174,8 @@ def test_imagenet_comes_through_torchvisions_weights_api():
     from napari_neural_style.core.weights import PIXEL_FORMATS, imagenet_url
 
     imagenet = VGG19_Weights.IMAGENET1K_V1
-    assert imagenet_url() == imagenet.url and hub_cache_file().name == "vgg19-dcbb9e9d.pth"
+    assert imagenet_url() == imagenet.url
+    assert hub_cache_file().name == imagenet.url.rsplit("/", 1)[-1] == "vgg19-dcbb9e9d.pth"
     # the network normalizes its input as the weights were trained
     preprocessing = imagenet.transforms()
     assert list(PIXEL_FORMATS["torchvision"].mean) == list(preprocessing.mean)
@@ -224,3 +225,20 @@ def test_drawing_untrained_weights_keeps_no_more_than_the_kernels():
     )
     completed = in_python(script)
     assert float(completed.stdout) < 1.15
+
+
+def test_cached_imagenet_weights_load_without_torchvision(tmp_path):
+    """Importing torchvision imports torch._dynamo and triton (150 MB): only a download needs
+    it."""
+    script = (
+        "import os, sys, torch\n"
+        "os.environ.pop('NAPARI_NEURAL_STYLE_WEIGHTS', None)\n"
+        "from napari_neural_style.core.weights import hub_cache_file, random_weights, "
+        "resolve_weights\n"
+        "cached = hub_cache_file(); cached.parent.mkdir(parents=True)\n"
+        "torch.save(random_weights(4, 'random-single').state, cached)\n"
+        "weights = resolve_weights('imagenet', download=False)\n"
+        "print(weights.source, 'torchvision' in sys.modules, 'torch._dynamo' in sys.modules)\n"
+    )
+    completed = in_python(script, env={"TORCH_HOME": str(tmp_path)})
+    assert completed.stdout.split() == ["cache", "False", "False"]

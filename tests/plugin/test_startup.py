@@ -44,10 +44,10 @@ def test_napari_plugins_menu_every_widget_and_samples_do_not_import_torch():
 
 
 def test_torchvision_imported_by_a_worker_after_napari_drew_does_not_crash():
-    """The ImageNet weights import torchvision, which imports triton; after Mesa's LLVM is
-    loaded (napari has drawn an image) that crashed the process unless the worker loaded
-    triton first (plugin/worker.py).  A fresh process: in the suite, triton may already be
-    there."""
+    """Downloading the ImageNet weights imports torchvision, which imports triton; after
+    Mesa's LLVM is loaded (napari has drawn an image) that crashed the process unless the
+    worker loaded triton first (plugin/worker.py).  A fresh process: in the suite, triton may
+    already be there."""
     script = textwrap.dedent("""
         import threading
         import numpy as np

@@ -4,8 +4,8 @@ Step for step what ``torch.optim.LBFGS(max_iter=1, tolerance_grad=0, tolerance_c
 ``torch.optim.Adam`` do to one CPU or GPU tensor (tests hold them equal bit for bit), written
 here because constructing any ``torch.optim`` optimizer imports ``torch._dynamo``, and with it
 triton: 150 MB of resident memory and a second of a two-core CPU in every process that runs
-(``benchmarks/memory.py``), more than a 512 px step's feature maps.  (The ImageNet weights
-still bring it: importing torchvision, whose weights API loads them, imports it too.)
+(``benchmarks/memory.py``), more than a 512 px step's feature maps.  (Importing torchvision
+does too: only a download of the ImageNet weights needs it, core/weights.py.)
 
 Each ``step()`` reads the gradient the caller left in ``pixels.grad`` and moves ``pixels`` in
 place.

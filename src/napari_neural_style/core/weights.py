@@ -138,10 +138,16 @@ def conv_shapes() -> dict[int, tuple[int, int]]:
     return shapes
 
 
+#: the file name torchvision's weights API gives ``VGG19_Weights.IMAGENET1K_V1`` (a test
+#: checks), so that finding it in torch's hub cache needs no torchvision
+IMAGENET_FILE = "vgg19-dcbb9e9d.pth"
+
+
 def imagenet_url() -> str:
     """Where torchvision's weights API says ``VGG19_Weights.IMAGENET1K_V1`` is (its file name
     carries the hash prefix the download is checked against).  torchvision is imported only
-    here: holding the GIL for 0.3 s, it is not worth it for the other weights."""
+    here, to download: importing it holds the GIL for 0.3 s and imports ``torch._dynamo``
+    and triton (150 MB, core/solvers.py), not worth it once the file is there."""
     from torchvision.models import VGG19_Weights
 
     return VGG19_Weights.IMAGENET1K_V1.url
@@ -149,7 +155,7 @@ def imagenet_url() -> str:
 
 def hub_cache_file() -> Path:
     """Where torchvision keeps ``IMAGENET1K_V1`` once downloaded."""
-    return Path(torch.hub.get_dir()) / "checkpoints" / imagenet_url().rsplit("/", 1)[-1]
+    return Path(torch.hub.get_dir()) / "checkpoints" / IMAGENET_FILE
 
 
 def resolve_weights(spec: str | os.PathLike = "imagenet", *, download: bool = True,

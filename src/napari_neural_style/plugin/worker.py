@@ -9,9 +9,10 @@ what was computed.
 PyTorch's Linux builds ship triton, whose ``libtriton`` carries its own copy of LLVM.  When
 napari draws through Mesa (llvmpipe under Xvfb, radeonsi on AMD GPUs), Mesa's LLVM is already
 loaded, and loading ``libtriton`` after it crashes the process in a symbol clash (seen here:
-importing torchvision, which the ImageNet weights need, imports ``torch._dynamo``, which
-imports triton; the engine's own steps no longer do, core/solvers.py).  Loading triton with
-``RTLD_DEEPBIND`` makes it bind to its own LLVM first.
+importing torchvision, which a download of the ImageNet weights needs, imports
+``torch._dynamo``, which imports triton; the engine's own steps no longer do,
+core/solvers.py).  Loading triton with ``RTLD_DEEPBIND`` makes it bind to its own LLVM
+first.
 """
 
 from __future__ import annotations
