@@ -1,5 +1,3 @@
-import subprocess
-import sys
 import textwrap
 
 import pytest
@@ -36,9 +34,7 @@ def test_napari_plugins_menu_every_widget_and_samples_do_not_import_torch():
         print("TORCH", "torch" in sys.modules)
         viewer.close()
     """)
-    completed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                               timeout=300, check=False)
-    assert completed.returncode == 0, completed.stderr[-3000:]
+    completed = in_python(script)
     assert "Style transfer" in completed.stdout, completed.stdout
     assert "TORCH False" in completed.stdout
 

@@ -41,7 +41,7 @@ def gram_matrix(features: torch.Tensor) -> torch.Tensor:
 
 
 class _Gram(torch.autograd.Function):
-    """``G = F F^T / n`` with the backward pass ``dF = (dG + dG^T) F / n``, in float32.
+    """``G = F F^T / n`` (in float32) with the backward pass ``dF = (dG + dG^T) F / n``.
 
     Autograd's generic matmul backward would multiply by ``F`` twice (once per operand) and add
     the two large results; the symmetric form needs one product.  ``F`` is read in the layout
