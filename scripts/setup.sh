@@ -11,6 +11,7 @@ DEBIAN_PACKAGES=(python3 python3-venv python3-pip xvfb xauth libgl1 libegl1 libg
   libdbus-1-3 libfontconfig1)
 # PyTorch pinned to the build this machine keeps on disk; pyproject allows any torch >= 2.2.
 TORCH=(torch==2.14.1 torchvision==0.29.1)
+TORCH_NEEDS_MB=6500
 
 if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
   missing=()
@@ -35,6 +36,14 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install -q --upgrade "pip>=25.1"
 if ! .venv/bin/python -c "import torch, torchvision" 2>/dev/null; then
+  # PyPI's Linux build carries CUDA: 5.5 GB in the venv. Say so before pip runs out of disk.
+  free_mb=$(df --output=avail -m .venv | tail -1)
+  if [ "$free_mb" -lt "$TORCH_NEEDS_MB" ]; then
+    echo "setup: ${TORCH[*]} needs about $TORCH_NEEDS_MB MB in .venv, and $free_mb MB are free" \
+      "on its disk: free some space, or install a CPU build of torch and torchvision into .venv" \
+      "first (setup keeps any that imports)" >&2
+    exit 1
+  fi
   echo "setup: installing ${TORCH[*]}"
   .venv/bin/python -m pip install -q "${TORCH[@]}"
 fi
