@@ -2,9 +2,10 @@
 
 Networks (``--networks``): ``random-kaiming`` with max pooling (the untrained network of
 0.1), the same with average pooling, ``random-single`` (orthogonal kernels, average pooling:
-``pooling=auto``) and ``random`` (two such networks side by side), each from seed 0.  Every
-quality figure is judged twice: on the network the image was optimised against, and on a
-*judge*, one network of the same kind from seed 1 (for ``random``: ``random-single:1``), which
+``pooling=auto``), ``random`` (two such networks side by side) and ``random-blur`` (the pair
+with blur pooling, ``--pooling blur``), each from seed 0.  Every quality figure is judged
+twice: on the network the image was optimised against, and on a *judge*, one network from
+seed 1 (for ``random`` and ``random-blur``: ``random-single:1``, with average pooling), which
 it never saw (a result that only fools its own network scores badly there).
 
 Every run takes the network's default scales (``scales="auto"``: the orthogonal networks from
@@ -28,7 +29,7 @@ each, float32.
   the trade between the two.
 
     python benchmarks/untrained.py [--size 128] [--steps 300] [--parts recon,texture,transfer]
-        [--networks kaiming-max,kaiming-avg,random-single,random] [--seeds 3]
+        [--networks kaiming-max,kaiming-avg,random-single,random,random-blur] [--seeds 3]
         [--textures gravel,brick,grass]
         [--style-loss gram|meancov] [--style-weight 0.5]
 """
@@ -57,7 +58,8 @@ from napari_neural_style.samples import load_sample
 NETWORKS = {"kaiming-max": ("random-kaiming", "max", "random-kaiming"),
             "kaiming-avg": ("random-kaiming", "avg", "random-kaiming"),
             "random-single": ("random-single", "auto", "random-single"),
-            "random": ("random", "auto", "random-single")}
+            "random": ("random", "auto", "random-single"),
+            "random-blur": ("random", "blur", "random-single")}
 RECONSTRUCT_LAYERS = ("conv_1", "conv_2", "conv_4", "conv_8", "conv_12")
 TEXTURE_GROUPS = ("conv_1-2", "conv_3-4", "conv_5-8", "conv_9-12")
 TEXTURES = ("gravel", "brick", "grass")

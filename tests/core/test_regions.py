@@ -53,6 +53,23 @@ def test_masks_reach_each_layer_simply_or_only_inside():
     assert torch.all(inside["conv_5"] <= simple["conv_5"] + 1e-6)
 
 
+def test_masks_follow_blur_pooling_onto_each_layer_grid():
+    weights = random_weights(0)
+    names = ("conv_2", "conv_5", "conv_9", "conv_13")
+    mask = torch.zeros(1, 1, 37, 50)
+    mask[..., 6:31, 7:44] = 1
+    features = VGGEncoder(weights, names, "blur")(torch.rand(1, 3, 37, 50))
+    simple = layer_masks(mask, names, "simple", "blur")
+    inside = layer_masks(mask, names, "inside", "blur")
+    plain_inside = layer_masks(mask, names, "inside", "avg")
+    for name in names:
+        assert simple[name].shape[-2:] == inside[name].shape[-2:] == features[name].shape[-2:]
+        assert torch.all(inside[name] <= simple[name] + 1e-6)
+        assert torch.all(inside[name] <= plain_inside[name])
+    # a blur pooling reads a 4x4 window: the inside shrinks faster than with 2x2 averages
+    assert float(inside["conv_5"].sum()) < float(plain_inside["conv_5"].sum())
+
+
 def test_feathered_masks_are_soft_and_sum_to_one():
     masks = region_masks(_halves(32), (32, 32), [1, 2], 3.0, torch.device("cpu"))
     total = masks[1] + masks[2]

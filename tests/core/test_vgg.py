@@ -6,7 +6,7 @@ import torch
 import torchvision
 from torch import nn
 
-from napari_neural_style.core.vgg import VGGEncoder
+from napari_neural_style.core.vgg import BlurPool, VGGEncoder
 from napari_neural_style.core.weights import Weights, random_weights
 
 
@@ -62,6 +62,37 @@ def test_average_pooling(weights):
     assert isinstance(encoder.bodies[0][4], torch.nn.AvgPool2d)
     with pytest.raises(ValueError, match="pooling"):
         VGGEncoder(weights, ["pool1"], pooling="min")
+
+
+def test_blur_pooling_is_average_pooling_without_its_aliasing(weights):
+    encoder = VGGEncoder(weights, ["pool1"], pooling="blur")
+    assert isinstance(encoder.bodies[0][4], BlurPool)
+    pool = BlurPool()
+    for height, width in ((8, 8), (9, 13), (33, 2)):
+        image = torch.rand(2, 5, height, width)
+        assert pool(image).shape == torch.nn.functional.avg_pool2d(image, 2).shape
+        # the border's weights renormalised: a constant map stays that constant
+        torch.testing.assert_close(pool(torch.full_like(image, 0.3)),
+                                   torch.full_like(pool(image), 0.3))
+    # stripes two pixels wide, at the highest frequency the pooled grid can carry: average
+    # pooling keeps them at full contrast (0 and 1), blur pooling at half (0.25 and 0.75:
+    # its filter's response there is cos(pi/4)^3 = 0.35 of the stripes' 0.71)
+    stripes = (torch.arange(32) // 2 % 2).float().expand(1, 1, 32, 32)
+    aliased, blurred = torch.nn.functional.avg_pool2d(stripes, 2), pool(stripes)
+    interior = (..., slice(2, -2), slice(2, -2))
+    torch.testing.assert_close(aliased[interior].std(), torch.tensor(0.5), atol=0.02, rtol=0)
+    torch.testing.assert_close(blurred[interior].std(), torch.tensor(0.25), atol=0.02, rtol=0)
+    torch.testing.assert_close(blurred[interior].mean(), aliased[interior].mean())
+
+
+def test_blur_pooling_keeps_gradients_through_bf16(weights):
+    encoder = VGGEncoder(weights, ["conv_5"], pooling="blur", memory_format=torch.channels_last)
+    image = torch.rand(1, 3, 37, 50, requires_grad=True)
+    with torch.autocast("cpu", torch.bfloat16):
+        features = encoder(image)["conv_5"]
+    assert features.shape[-2:] == (9, 12)
+    features.float().square().mean().backward()
+    assert torch.isfinite(image.grad).all() and image.grad.abs().sum() > 0
 
 
 def test_encoders_share_the_weights_memory():

@@ -32,7 +32,7 @@ OPTIMIZERS = ("lbfgs", "adam")
 DEFAULT_LEARNING_RATES = {"lbfgs": 1.0, "adam": 0.02}
 #: where the optimized pixels may go (core/optimize.py)
 PIXEL_RANGES = ("bounded", "free")
-POOLINGS = ("auto", "max", "avg")
+POOLINGS = ("auto", "max", "avg", "blur")
 #: how a weights file wants its pixels (core/weights.py: PIXEL_FORMATS); auto: by its sha256
 WEIGHTS_FORMATS = ("auto", "torchvision", "caffe")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
@@ -206,8 +206,9 @@ class Config:
         "VGG-19 converted for neural-style-pt, vgg19-d01eb7cb.pth); auto: known files by "
         "their sha256, others as torchvision", choices=WEIGHTS_FORMATS)
     pooling: str = _option("auto", "pooling", "auto: what the weights work best with (max for "
-                           "trained weights, as trained; avg for the untrained network), max, "
-                           "or avg (smoother, Gatys et al.)", choices=POOLINGS)
+                           "trained weights, as trained; avg for the untrained network), max, avg "
+                           "(smoother, Gatys et al.) or blur (average pooling anti-aliased: "
+                           "blurred before it subsamples)", choices=POOLINGS)
     precision: str = _option("auto", "precision", "network precision; auto: bf16 on GPUs and "
                              "AMX CPUs, else fp32", choices=PRECISIONS)
     memory: str = _option(

@@ -83,6 +83,7 @@ def _region_masks(regions: RegionPlan | None,
     """``{label: (style, {layer: mask})}`` of each styled region present."""
     if regions is None:
         return {}
-    return {str(label): (style, layer_masks(regions.masks[label], layers, regions.how))
+    return {str(label): (style, layer_masks(regions.masks[label], layers, regions.how,
+                                                regions.pooling))
             for label, style, _ in regions.regions
             if style is not None and label in regions.masks}

@@ -38,6 +38,7 @@ import torch.nn.functional as F
 
 from .errors import InputError
 from .losses import STYLE_TARGETS, Moments
+from .vgg import BlurPool
 from .vgg_layers import LAYERS, deepest, layer
 
 #: how far a label image's aspect ratio may differ from the content's and still be resampled
@@ -147,22 +148,38 @@ def region_masks(labels: np.ndarray, shape: tuple[int, int], wanted: list[int],
             for label in wanted if label in masks}
 
 
-def layer_masks(mask: torch.Tensor, names: tuple[str, ...], how: str) -> dict[str, torch.Tensor]:
-    """``mask`` carried to the grid of each layer of ``names``: ``simple`` averages it down
-    at each pooling; ``inside`` also erodes it at each convolution, keeping the positions whose
-    receptive field lies inside it (the image's border counts as inside)."""
+def layer_masks(mask: torch.Tensor, names: tuple[str, ...], how: str,
+                pooling: str = "avg") -> dict[str, torch.Tensor]:
+    """``mask`` carried to the grid of each layer of ``names``: ``simple`` pools it as the
+    network pools (averages, for max pooling too); ``inside`` also erodes it at each
+    convolution and pooling, keeping the positions whose receptive field lies inside it (the
+    image's border counts as inside)."""
     taps: dict[int, list[str]] = {}
     for name in names:
         taps.setdefault(layer(name).index, []).append(name)
     carried = {}
     for entry in LAYERS[:deepest(names).index + 1]:
         if entry.kind == "pool":
-            mask = F.avg_pool2d(mask, 2) if how == "simple" else -F.max_pool2d(-mask, 2)
+            mask = _pooled_mask(mask, how, pooling)
         elif entry.kind == "conv" and how == "inside":
-            mask = -F.max_pool2d(-F.pad(mask, (1, 1, 1, 1), mode="replicate"), 3, stride=1)
+            mask = _eroded(mask, 3, stride=1)
         for name in taps.get(entry.index, ()):
             carried[name] = mask
     return carried
+
+
+def _pooled_mask(mask: torch.Tensor, how: str, pooling: str) -> torch.Tensor:
+    """A mask through one pooling: a blur pooling's window is 4x4 (core/vgg.py), the others'
+    2x2."""
+    if pooling == "blur":
+        return BlurPool()(mask) if how == "simple" else _eroded(mask, 4, stride=2)
+    return F.avg_pool2d(mask, 2) if how == "simple" else -F.max_pool2d(-mask, 2)
+
+
+def _eroded(mask: torch.Tensor, window: int, stride: int) -> torch.Tensor:
+    """The minimum over each ``window`` from one position before it (the border replicated),
+    at ``stride``: where a 3x3 convolution or a blur pooling reads."""
+    return -F.max_pool2d(-F.pad(mask, (1, 1, 1, 1), mode="replicate"), window, stride=stride)
 
 
 @dataclass(frozen=True)
@@ -189,6 +206,7 @@ class RegionPlan:
     masks: dict[int, torch.Tensor]
     how: str
     style_masks: tuple[dict[int, torch.Tensor] | None, ...] = ()
+    pooling: str = "avg"  # the network's, which the masks follow through its poolings
 
     def style_moments(self, index: int, features: dict[str, torch.Tensor],
                       names: tuple[str, ...]) -> dict[str, dict[int | None, Moments]]:
@@ -199,7 +217,7 @@ class RegionPlan:
             return {name: {None: Moments.of(features[name])} for name in names}
         found: dict[str, dict[int | None, Moments]] = {name: {} for name in names}
         for label, mask in masks.items():
-            for name, carried in layer_masks(mask, names, self.how).items():
+            for name, carried in layer_masks(mask, names, self.how, self.pooling).items():
                 if float(carried.sum()) > 1e-6:
                     found[name][label] = Moments.of(features[name], carried)
         return found
@@ -216,7 +234,7 @@ class RegionPlan:
                 continue
             share = float(mask.mean())
             key = label if style < len(self.style_masks) and self.style_masks[style] else None
-            for name, carried in layer_masks(mask, names, self.how).items():
+            for name, carried in layer_masks(mask, names, self.how, self.pooling).items():
                 statistic = moments[style][name].get(key)
                 # a small region vanishes in deep layers, in the content or in the style
                 if statistic is not None and float(carried.sum()) > 1e-6:

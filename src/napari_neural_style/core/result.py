@@ -28,7 +28,7 @@ class Result:
     setup_seconds: float  # weights, network, targets
     device: str
     precision: str  # what the network ran in: fp32, bf16 or fp16
-    pooling: str  # what the network ran with: max or avg (``auto`` resolved)
+    pooling: str  # what the network ran with: max, avg or blur (``auto`` resolved)
     peak_memory: dict  # {"mb": ..., "of": ...}, see device.peak_memory_mb
     weights: dict
     cancelled: bool

@@ -372,7 +372,8 @@ class BatchRun:
                 engine.device)
             for index, (labels, style) in enumerate(zip(self.style_labels, engine.styles,
                                                         strict=False)))
-        return RegionPlan(config.regions, masks, config.region_mask, style_masks)
+        return RegionPlan(config.regions, masks, config.region_mask, style_masks,
+                          engine.encoder.pooling)
 
     def _record(self, steps: list[Step], offset: int, size: int, elapsed: float) -> None:
         """Number a scale's steps in the whole run's count and keep their losses."""

@@ -37,8 +37,36 @@ def _modules(last: int, pooling: str) -> list[nn.Module]:
         elif entry.kind == "relu":
             modules.append(nn.ReLU(inplace=False))
         else:
-            modules.append(_MaxPool() if pooling == "max" else nn.AvgPool2d(2, 2))
+            modules.append(POOLS[pooling]())
     return modules
+
+
+class BlurPool(nn.Module):
+    """Anti-aliased 2x2 average pooling (Zhang 2019, "Making convolutional networks
+    shift-invariant again"): the 2x2 average, then a ``[1, 2, 1]`` blur before every second
+    position is kept, in one depthwise filter ``k k^T`` with ``k = [1, 3, 3, 1] / 8`` at
+    stride 2.  At the border the filter's weights that fall inside the map are renormalised
+    to 1, as plain average pooling needs no padding.  Same output size as ``AvgPool2d(2)``.
+
+    An untrained network's random kernels see pixel-scale patterns; 2x2 averages alias them
+    into the deep layers, and synthesis then uses them to meet deep statistics (colour noise
+    in deep-layer textures).  Blurred first, they reach the deep layers less: the untrained
+    pair's deep textures come closer to their floor on a judge with average pooling
+    (docs/performance.md, "Blur pooling").  The backward pass keeps nothing of its own: the
+    filter is a constant and its input is the ReLU's output, which is kept anyway.
+    """
+
+    KERNEL = (1.0, 3.0, 3.0, 1.0)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        taps = x.new_tensor(self.KERNEL)
+        kernel = torch.outer(taps, taps) / taps.sum() ** 2
+        channels, (height, width) = x.shape[1], x.shape[-2:]
+        blurred = nn.functional.conv2d(x, kernel.expand(channels, 1, 4, 4), stride=2,
+                                       padding=1, groups=channels)
+        inside = nn.functional.conv2d(x.new_ones(1, 1, height, width), kernel[None, None],
+                                      stride=2, padding=1)
+        return blurred / inside
 
 
 class _MaxPool(nn.MaxPool2d):
@@ -52,6 +80,11 @@ class _MaxPool(nn.MaxPool2d):
         if torch.is_grad_enabled() and x.requires_grad:
             return _IndexFreeMaxPool.apply(x)
         return super().forward(x)
+
+
+#: the module of each pooling, by name (``auto`` resolved)
+POOLS: dict[str, Callable[[], nn.Module]] = {
+    "max": lambda: _MaxPool(), "avg": partial(nn.AvgPool2d, 2, 2), "blur": BlurPool}
 
 
 class _IndexFreeMaxPool(torch.autograd.Function):
@@ -85,7 +118,8 @@ class VGGEncoder(nn.Module):
     Args:
         weights: resolved convolution weights (:func:`~.weights.resolve_weights`).
         layers: names in either naming; the network is truncated after the deepest one.
-        pooling: ``"max"`` (as trained), ``"avg"`` (smoother gradients, Gatys et al.) or
+        pooling: ``"max"`` (as trained), ``"avg"`` (smoother gradients, Gatys et al.),
+            ``"blur"`` (average pooling anti-aliased, :class:`BlurPool`) or
             ``"auto"``: the one ``weights`` work best with (:attr:`~.weights.Weights.pooling`).
         memory_format: of the kernels (``torch.channels_last`` is faster on CPUs); converted
             once in ``weights`` itself (:meth:`~.weights.Weights.in_memory_format`), since
@@ -115,7 +149,7 @@ class VGGEncoder(nn.Module):
         self.blocks: list[list[int]] = [[]]
         for index, module in enumerate(self.bodies[0]):
             self.blocks[-1].append(index)
-            if isinstance(module, (nn.MaxPool2d, nn.AvgPool2d)) and index < last:
+            if isinstance(module, (nn.MaxPool2d, nn.AvgPool2d, BlurPool)) and index < last:
                 self.blocks.append([])
         self.taps: dict[int, list[str]] = {}
         for name in self.layer_names:
