@@ -84,7 +84,7 @@ class _MaxPool(nn.MaxPool2d):
 
 #: the module of each pooling, by name (``auto`` resolved)
 POOLS: dict[str, Callable[[], nn.Module]] = {
-    "max": lambda: _MaxPool(), "avg": partial(nn.AvgPool2d, 2, 2), "blur": BlurPool}
+    "max": _MaxPool, "avg": partial(nn.AvgPool2d, 2, 2), "blur": BlurPool}
 
 
 class _IndexFreeMaxPool(torch.autograd.Function):
@@ -147,9 +147,9 @@ class VGGEncoder(nn.Module):
                                   if int(key.split(".")[0]) <= last}, assign=True)
         #: ``features`` indices per block, each ending with its pooling (the last may not)
         self.blocks: list[list[int]] = [[]]
-        for index, module in enumerate(self.bodies[0]):
-            self.blocks[-1].append(index)
-            if isinstance(module, (nn.MaxPool2d, nn.AvgPool2d, BlurPool)) and index < last:
+        for entry in LAYERS[:last + 1]:
+            self.blocks[-1].append(entry.index)
+            if entry.kind == "pool" and entry.index < last:
                 self.blocks.append([])
         self.taps: dict[int, list[str]] = {}
         for name in self.layer_names:
