@@ -336,7 +336,8 @@ def _free_lapack_buffers() -> None:
 def _orthogonal(shape: tuple[int, ...], generator: torch.Generator) -> torch.Tensor:
     """A kernel whose ``(out, rest)`` matrix has orthonormal rows (or columns, if fewer),
     times sqrt(2): the Q of a Gaussian matrix's QR, signs fixed so that it is uniformly
-    distributed (Mezzadri 2007), as ``torch.nn.init.orthogonal_`` does."""
+    distributed (Mezzadri 2007), as ``torch.nn.init.orthogonal_`` does.  LAPACK's QR differs
+    between CPUs in the last bits (up to ~3e-7 here), so the draw's sha256 does too."""
     rows, columns = shape[0], math.prod(shape[1:])
     gaussian = torch.randn(max(rows, columns), min(rows, columns), generator=generator)
     q, r = torch.linalg.qr(gaussian)
