@@ -29,7 +29,8 @@ def _no_user_weights(monkeypatch, tmp_path_factory):
 
 @pytest.fixture(autouse=True)
 def _own_calibration(tmp_path, monkeypatch):
-    """Estimates read and keep their calibration in tmp_path, not the user's cache."""
-    from napari_neural_style.core.estimate import CACHE_ENV
+    """What the engine measures of the machine (estimate calibrations, whether bf16 pays) is
+    kept in tmp_path, not the user's cache."""
+    from napari_neural_style.core.machine import CACHE_ENV
 
     monkeypatch.setenv(CACHE_ENV, str(tmp_path / "calibration.json"))

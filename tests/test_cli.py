@@ -383,7 +383,6 @@ def test_estimate_says_time_and_memory_and_runs_nothing(images, tmp_path, capsys
     from napari_neural_style.core import estimate
     from napari_neural_style.core.config import Config
 
-    monkeypatch.setenv(estimate.CACHE_ENV, str(tmp_path / "calibration.json"))
     monkeypatch.setattr(estimate, "available_memory_mb", lambda: 100.0)
     estimate.save_calibration(Config.for_task("transfer", device="cpu"),
                               estimate.Calibration((0.01, 1.0), (300.0, 6.0), 0.8, 5.0))

@@ -11,15 +11,15 @@ from napari_neural_style.core.estimate import (
     network_cost,
     save_calibration,
 )
+from napari_neural_style.core.machine import cache_file
 
 CALIBRATION = Calibration((0.01, 1.0), (300.0, 6.0), 0.8, 5.0)
 SQUARE = (512, 512, 3)
 
 
-@pytest.fixture(autouse=True)
-def cache(tmp_path, monkeypatch):
-    monkeypatch.setenv(model.CACHE_ENV, str(tmp_path / "calibration.json"))
-    return tmp_path / "calibration.json"
+@pytest.fixture
+def cache():
+    return cache_file()  # in tmp_path (conftest)
 
 
 def test_network_cost_counts_every_convolution_to_the_deepest():

@@ -126,15 +126,17 @@ def test_a_content_only_region_stays_the_content():
     size = 96
     content = _sample("astronaut", size)
     labels = _halves(size, right=0)  # right half unlabelled: content only
+    # float32: at this size bf16 (precision=auto on some CPUs) takes early L-BFGS steps of
+    # other sizes and keeps 16-24 dB here (docs/performance.md); at 256 px the two agree
     result = transfer(content, [_sample("immunohistochemistry", size)], "conv_9", LAYERS,
                       labels=labels, regions=((1, 0, 1.0),), style_weight=5,
-                      **{**FAST, "size": size, "steps": 100})
+                      **{**FAST, "size": size, "steps": 100, "precision": "fp32"})
     right = (slice(None), slice(size // 2 + 8, None))  # beyond the styled region's reach
     left = (slice(None), slice(None, size // 2 - 8))
     def psnr(part) -> float:
         return float(10 * np.log10(1 / np.mean((result.image[part] - content[part]) ** 2)))
 
-    # measured: 26.2 dB content only, 10.6 dB styled (the deep content layer couples them)
+    # measured: 25.4 dB content only, 10.0 dB styled (the deep content layer couples them)
     assert psnr(right) > 20 and psnr(left) < psnr(right) - 6, (psnr(right), psnr(left))
 
 

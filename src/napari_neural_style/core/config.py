@@ -210,7 +210,8 @@ class Config:
                            "(smoother, Gatys et al.) or blur (average pooling anti-aliased: "
                            "blurred before it subsamples)", choices=POOLINGS)
     precision: str = _option("auto", "precision", "network precision; auto: bf16 on GPUs and "
-                             "AMX CPUs, else fp32", choices=PRECISIONS)
+                             "on CPUs where it runs faster (measured once), else fp32",
+                             choices=PRECISIONS)
     memory: str = _option(
         "auto", "memory", "fast keeps every activation for the backward pass; lean recomputes "
         "them (measured on a CPU: 0.63x the memory for 1.39x the time at 1024 px, 0.87x for "

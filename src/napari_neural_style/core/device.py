@@ -7,8 +7,12 @@ the devices at start-up, which must not import torch (it takes seconds and 300+ 
 from __future__ import annotations
 
 import ctypes
+import hashlib
+import json
 import platform
+import statistics
 import sys
+import time
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -22,6 +26,8 @@ except ImportError:  # Windows
     resource = None
 
 from .errors import DeviceError
+from .machine import cpu_flags, cpu_model, recalled, remember
+from .vgg_layers import BLOCK_CHANNELS
 
 
 def available_devices() -> list[str]:
@@ -84,26 +90,73 @@ def preferred_memory_format(device: torch.device) -> torch.memory_format:
     return torch.channels_last if device.type == "cpu" else torch.contiguous_format
 
 
-def cpu_has_fast_bf16() -> bool:
-    """Whether this CPU has AMX tiles for bf16 (read from /proc/cpuinfo).
+#: bf16 is taken on a CPU where a forward+backward of VGG's convolutions in bf16 takes at most
+#: this share of float32's time (measured here: 0.47-0.71 where it pays, 1.75 where it does not)
+BF16_TIME_TO_TAKE = 0.8
 
-    AVX512-BF16 alone is not enough: on such a CPU here, bf16 autocast made a VGG-19
-    forward+backward 1.7x *slower* than float32 in channels_last (benchmarks/precision.py).
+
+@cache
+def cpu_has_fast_bf16() -> bool:
+    """Whether bf16 autocast runs VGG's convolutions clearly faster than float32 on this CPU.
+
+    With AMX tiles it does (the step takes 0.3x, ``benchmarks/peer.py``); without AVX512-BF16
+    bf16 is emulated.  With AVX512-BF16 alone it depends on the CPU: bf16 took 1.75x float32's
+    time on one such CPU here and 0.47-0.57x on another (an AMD EPYC,
+    ``benchmarks/precision.py``), so there it is measured once (:func:`bf16_time_ratio`,
+    under a second) and kept per CPU (model and flags) and torch version (``core/machine.py``).
     """
-    try:
-        with open("/proc/cpuinfo") as cpuinfo:
-            flags = next((line for line in cpuinfo if line.startswith("flags")), "").split()
-    except OSError:
-        return False
-    return "amx_bf16" in flags
+    flags = cpu_flags()
+    if "amx_bf16" in flags or "avx512_bf16" not in flags:
+        return "amx_bf16" in flags
+    import torch
+
+    # virtual machines often name the CPU vaguely ("AMD EPYC"): its flags tell models apart
+    key = json.dumps({"bf16_time_ratio": cpu_model(), "torch": torch.__version__,
+                      "flags": hashlib.sha256(" ".join(sorted(flags)).encode()).hexdigest()[:16]})
+    ratio = recalled(key)
+    if not isinstance(ratio, float):
+        ratio = bf16_time_ratio()
+        remember(key, ratio)
+    return ratio <= BF16_TIME_TO_TAKE
+
+
+def bf16_time_ratio(size: int = 128, repeats: int = 5) -> float:
+    """The time of a forward and input-gradient pass through one 3x3 convolution and ReLU at
+    each VGG block's width (``size`` px, halved per block, channels_last, as the engine runs
+    them) under bf16 autocast, over the same in float32: medians of ``repeats``."""
+    import torch
+
+    generator = torch.Generator().manual_seed(0)
+    convolutions = []
+    for block, channels in enumerate(BLOCK_CHANNELS[:4]):
+        convolution = torch.nn.Conv2d(channels, channels, 3, padding=1).requires_grad_(False)
+        start = torch.randn(1, channels, size >> block, size >> block, generator=generator)
+        convolutions.append((convolution.to(memory_format=torch.channels_last),
+                             start.to(memory_format=torch.channels_last)))
+
+    def seconds(dtype: torch.dtype | None) -> float:
+        begin = time.perf_counter()
+        for convolution, start in convolutions:
+            image = start.clone().requires_grad_()
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=dtype is not None):
+                features = torch.relu(convolution(image))
+            features.float().sum().backward()
+        return time.perf_counter() - begin
+
+    times = {dtype: [] for dtype in (None, torch.bfloat16)}
+    for _ in range(repeats + 1):  # the first of each warms oneDNN's kernels up
+        for dtype, measured in times.items():
+            measured.append(seconds(dtype))
+    return statistics.median(times[torch.bfloat16][1:]) / statistics.median(times[None][1:])
 
 
 def resolve_precision(spec: str, device: torch.device) -> torch.dtype | None:
     """The autocast dtype for the network (None: float32 throughout).
 
-    ``auto``: bf16 on CUDA devices that support it (else fp16), bf16 on CPUs with AMX, float32
-    elsewhere (MPS and other CPUs) -- it never picks what the device lacks or runs slower.  Gram
-    matrices and losses are accumulated in float32 whatever the choice.
+    ``auto``: bf16 on CUDA devices that support it (else fp16), bf16 on CPUs where it runs
+    clearly faster (:func:`cpu_has_fast_bf16`), float32 elsewhere (MPS and other CPUs) -- it
+    never picks what the device lacks or runs slower.  Gram matrices and losses are
+    accumulated in float32 whatever the choice.
     """
     import torch
 

@@ -9,8 +9,8 @@ targets (about a step), and the first step's and the final quality pass's work a
 ``m0 + m1 A`` MB, ``A`` the elements of the feature maps the backward pass keeps (every conv
 output up to the deepest layer; with ``memory="lean"`` only each block's input and the
 largest block's maps).  The constants come from a probe of two real runs at two sizes on
-this machine (:class:`Calibration`), cached per machine, torch version, device and precision
-setting.  Lean memory recomputes each block in the backward pass:
+this machine (:class:`Calibration`), kept (``core/machine.py``) per machine, torch version,
+device and precision setting.  Lean memory recomputes each block in the backward pass:
 :data:`LEAN_TIME` more per step (``benchmarks/memory_modes.py``: 1.35-1.44).
 """
 
@@ -19,13 +19,12 @@ from __future__ import annotations
 import json
 import math
 import os
-import platform
 from dataclasses import asdict, dataclass
 from importlib import metadata
-from pathlib import Path
 
 from .config import Config, working_shape
 from .errors import setting
+from .machine import cpu_model, recalled, remember
 from .vgg_layers import BLOCK_CHANNELS, CONV_LAYERS, deepest
 
 #: a lean step's time / a fast step's (benchmarks/memory_modes.py, 512 and 1024 px)
@@ -33,7 +32,6 @@ LEAN_TIME = 1.4
 #: sizes (longest side) the probe runs at, and its steps at each
 PROBE_SIZES = (256, 512)
 PROBE_STEPS = 6
-CACHE_ENV = "NAPARI_NEURAL_STYLE_CACHE"
 
 
 def network_cost(layer_name: str, height: int, width: int, lean: bool = False,
@@ -169,14 +167,6 @@ def available_memory_mb() -> float | None:
     return None
 
 
-def cache_file() -> Path:
-    """Where calibrations are kept: ``$NAPARI_NEURAL_STYLE_CACHE``, else the user's cache."""
-    if os.environ.get(CACHE_ENV):
-        return Path(os.environ[CACHE_ENV])
-    root = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(root) / "napari-neural-style" / "calibration.json"
-
-
 def calibration_key(config: Config) -> str:
     """What a calibration holds for: this machine's CPU and cores, the torch and engine
     versions (a new engine may spend time and memory otherwise), the device and precision
@@ -187,26 +177,14 @@ def calibration_key(config: Config) -> str:
             versions[package] = metadata.version(package)
         except metadata.PackageNotFoundError:
             versions[package] = None
-    return json.dumps({"cpu": _cpu_model(), "cores": os.cpu_count(), **versions,
+    return json.dumps({"cpu": cpu_model(), "cores": os.cpu_count(), **versions,
                        "device": config.device, "precision": config.precision},
                       sort_keys=True)
 
 
-def _cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo") as cpuinfo:
-            return next((line.split(":", 1)[1].strip() for line in cpuinfo
-                         if line.startswith("model name")), platform.processor())
-    except OSError:
-        return platform.processor()
-
-
 def cached_calibration(config: Config) -> Calibration | None:
     """The calibration for ``config``'s machine and settings, if a probe made one."""
-    try:
-        entry = json.loads(cache_file().read_text()).get(calibration_key(config))
-    except (OSError, ValueError, AttributeError):
-        return None
+    entry = recalled(calibration_key(config))
     if not isinstance(entry, dict):
         return None
     try:
@@ -218,12 +196,4 @@ def cached_calibration(config: Config) -> Calibration | None:
 
 def save_calibration(config: Config, calibration: Calibration) -> None:
     """Keep ``calibration`` for ``config``'s machine and settings (other entries stay)."""
-    path = cache_file()
-    try:
-        known = json.loads(path.read_text())
-        known = known if isinstance(known, dict) else {}
-    except (OSError, ValueError):
-        known = {}
-    known[calibration_key(config)] = asdict(calibration)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(known, indent=1))
+    remember(calibration_key(config), asdict(calibration))

@@ -2,7 +2,7 @@
 each in a fresh Python process (so that its peak memory is its own), timed step by step.
 
 About 20-30 s on a 2-core CPU, once per machine, torch version, device and precision setting
-(cached, see :func:`~.estimate.cache_file`).
+(kept, see :mod:`~.machine`).
 """
 
 from __future__ import annotations

@@ -1,0 +1,76 @@
+"""What this machine is, and what it measured about itself, kept between sessions.  Pure
+Python (no torch): the widgets read the cache on napari's main thread.
+
+One JSON file holds every measurement, each under a key that names what it holds for (the
+CPU, the torch version, the settings): the estimate's calibrations (``core/probe.py``) and
+whether bf16 pays on this CPU (``device.cpu_has_fast_bf16``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+from functools import cache
+from pathlib import Path
+
+CACHE_ENV = "NAPARI_NEURAL_STYLE_CACHE"
+
+
+def cache_file() -> Path:
+    """Where measurements are kept: ``$NAPARI_NEURAL_STYLE_CACHE``, else the user's cache."""
+    if os.environ.get(CACHE_ENV):
+        return Path(os.environ[CACHE_ENV])
+    root = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(root) / "napari-neural-style" / "calibration.json"
+
+
+def recalled(key: str):
+    """What :func:`remember` kept under ``key`` (None if nothing, or the cache is unreadable)."""
+    try:
+        known = json.loads(cache_file().read_text())
+    except (OSError, ValueError):
+        return None
+    return known.get(key) if isinstance(known, dict) else None
+
+
+def remember(key: str, value) -> None:
+    """Keep ``value`` (JSON) under ``key``; other entries stay.  The file is replaced whole,
+    so a reader (another worker process, the widget) never sees half of it."""
+    path = cache_file()
+    try:
+        known = json.loads(path.read_text())
+        known = known if isinstance(known, dict) else {}
+    except (OSError, ValueError):
+        known = {}
+    known[key] = value
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.{os.getpid()}")
+    partial.write_text(json.dumps(known, indent=1))
+    partial.replace(path)
+
+
+def cpu_model() -> str:
+    """The CPU's model name (``/proc/cpuinfo``; else what the platform says)."""
+    return _cpuinfo().get("model name") or platform.processor()
+
+
+def cpu_flags() -> frozenset[str]:
+    """The CPU's instruction-set flags as Linux lists them (empty elsewhere)."""
+    return frozenset(_cpuinfo().get("flags", "").split())
+
+
+@cache
+def _cpuinfo() -> dict[str, str]:
+    """The first processor's entries of ``/proc/cpuinfo``."""
+    entries = {}
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            for line in cpuinfo:
+                if not line.strip():
+                    break
+                name, _, value = line.partition(":")
+                entries[name.strip()] = value.strip()
+    except OSError:
+        pass
+    return entries
