@@ -11,7 +11,7 @@ from napari_neural_style.core.estimate import (
     network_cost,
     save_calibration,
 )
-from napari_neural_style.core.machine import cache_file
+from napari_neural_style.core.machine import bf16_ratio_key, cache_file, remember
 
 CALIBRATION = Calibration((0.01, 1.0), (300.0, 6.0), 0.8, 5.0)
 SQUARE = (512, 512, 3)
@@ -87,6 +87,10 @@ def test_a_calibration_is_kept_per_machine_and_settings(cache):
     assert cached_calibration(Config.for_task("transfer", device="cpu", size=64)) == CALIBRATION
     assert cached_calibration(Config.for_task("transfer", device="cpu",
                                               precision="fp32")) is None
+    remember(bf16_ratio_key(), 0.6)  # auto measured bf16 here: it may now run bf16
+    assert cached_calibration(config) is None
+    save_calibration(config, CALIBRATION)
+    assert cached_calibration(config) == CALIBRATION
     cache.write_text("not json")
     assert cached_calibration(config) is None  # a broken cache is no calibration
     save_calibration(config, CALIBRATION)

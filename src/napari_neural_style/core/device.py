@@ -7,8 +7,6 @@ the devices at start-up, which must not import torch (it takes seconds and 300+ 
 from __future__ import annotations
 
 import ctypes
-import hashlib
-import json
 import platform
 import statistics
 import sys
@@ -26,7 +24,7 @@ except ImportError:  # Windows
     resource = None
 
 from .errors import DeviceError
-from .machine import cpu_flags, cpu_model, recalled, remember
+from .machine import bf16_ratio_key, cpu_flags, recalled, remember
 from .vgg_layers import BLOCK_CHANNELS
 
 
@@ -108,15 +106,10 @@ def cpu_has_fast_bf16() -> bool:
     flags = cpu_flags()
     if "amx_bf16" in flags or "avx512_bf16" not in flags:
         return "amx_bf16" in flags
-    import torch
-
-    # virtual machines often name the CPU vaguely ("AMD EPYC"): its flags tell models apart
-    key = json.dumps({"bf16_time_ratio": cpu_model(), "torch": torch.__version__,
-                      "flags": hashlib.sha256(" ".join(sorted(flags)).encode()).hexdigest()[:16]})
-    ratio = recalled(key)
+    ratio = recalled(bf16_ratio_key())
     if not isinstance(ratio, float):
         ratio = bf16_time_ratio()
-        remember(key, ratio)
+        remember(bf16_ratio_key(), ratio)
     return ratio <= BF16_TIME_TO_TAKE
 
 

@@ -24,7 +24,7 @@ from importlib import metadata
 
 from .config import Config, working_shape
 from .errors import setting
-from .machine import cpu_model, recalled, remember
+from .machine import bf16_ratio_key, cpu_model, recalled, remember
 from .vgg_layers import BLOCK_CHANNELS, CONV_LAYERS, deepest
 
 #: a lean step's time / a fast step's (benchmarks/memory_modes.py, 512 and 1024 px)
@@ -170,7 +170,8 @@ def available_memory_mb() -> float | None:
 def calibration_key(config: Config) -> str:
     """What a calibration holds for: this machine's CPU and cores, the torch and engine
     versions (a new engine may spend time and memory otherwise), the device and precision
-    settings."""
+    settings, and on a CPU where ``precision=auto`` measures whether bf16 pays, that
+    measurement (a calibration made before it ran float32 where auto may now run bf16)."""
     versions = {}
     for package in ("torch", "napari-neural-style"):
         try:
@@ -178,8 +179,8 @@ def calibration_key(config: Config) -> str:
         except metadata.PackageNotFoundError:
             versions[package] = None
     return json.dumps({"cpu": cpu_model(), "cores": os.cpu_count(), **versions,
-                       "device": config.device, "precision": config.precision},
-                      sort_keys=True)
+                       "device": config.device, "precision": config.precision,
+                       "bf16_time_ratio": recalled(bf16_ratio_key())}, sort_keys=True)
 
 
 def cached_calibration(config: Config) -> Calibration | None:

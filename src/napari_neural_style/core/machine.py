@@ -8,10 +8,12 @@ whether bf16 pays on this CPU (``device.cpu_has_fast_bf16``).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import platform
 from functools import cache
+from importlib import metadata
 from pathlib import Path
 
 CACHE_ENV = "NAPARI_NEURAL_STYLE_CACHE"
@@ -48,6 +50,19 @@ def remember(key: str, value) -> None:
     partial = path.with_name(f".{path.name}.{os.getpid()}")
     partial.write_text(json.dumps(known, indent=1))
     partial.replace(path)
+
+
+@cache
+def bf16_ratio_key() -> str:
+    """The key of ``device.cpu_has_fast_bf16``'s measurement, naming what it holds for: the
+    CPU (virtual machines often name it vaguely, "AMD EPYC": its flags tell models apart)
+    and torch's version (its oneDNN)."""
+    try:
+        torch_version = metadata.version("torch")
+    except metadata.PackageNotFoundError:
+        torch_version = None
+    flags = hashlib.sha256(" ".join(sorted(cpu_flags())).encode()).hexdigest()[:16]
+    return json.dumps({"bf16_time_ratio": cpu_model(), "flags": flags, "torch": torch_version})
 
 
 def cpu_model() -> str:
