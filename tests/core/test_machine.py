@@ -61,3 +61,13 @@ def test_remember_keeps_other_entries_and_leaves_no_partial_file():
 def test_the_bf16_measurement_times_both_precisions():
     ratio = device.bf16_time_ratio(size=32, repeats=1)
     assert math.isfinite(ratio) and ratio > 0
+
+
+def test_an_unwritable_cache_warns_and_the_answer_still_comes(cpu, tmp_path, monkeypatch):
+    monkeypatch.setenv(machine.CACHE_ENV, str(tmp_path / "a-file" / "calibration.json"))
+    (tmp_path / "a-file").write_text("not a folder")
+    measured = cpu("avx512_bf16", 0.6)
+    with pytest.warns(UserWarning, match="could not keep a measurement .* set "
+                                         "NAPARI_NEURAL_STYLE_CACHE"):
+        assert device.cpu_has_fast_bf16()
+    assert measured == [0.6]

@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import platform
+import warnings
 from functools import cache
 from importlib import metadata
 from pathlib import Path
@@ -38,7 +39,9 @@ def recalled(key: str):
 
 def remember(key: str, value) -> None:
     """Keep ``value`` (JSON) under ``key``; other entries stay.  The file is replaced whole,
-    so a reader (another worker process, the widget) never sees half of it."""
+    so a reader (another worker process, the widget) never sees half of it.  Where it cannot
+    be written (a read-only home) a warning says so and the work goes on: it is measured
+    again next time."""
     path = cache_file()
     try:
         known = json.loads(path.read_text())
@@ -46,10 +49,14 @@ def remember(key: str, value) -> None:
     except (OSError, ValueError):
         known = {}
     known[key] = value
-    path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(f".{path.name}.{os.getpid()}")
-    partial.write_text(json.dumps(known, indent=1))
-    partial.replace(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial.write_text(json.dumps(known, indent=1))
+        partial.replace(path)
+    except OSError as error:
+        warnings.warn(f"could not keep a measurement of this machine in {path} ({error}); "
+                      f"set {CACHE_ENV} to a writable file", stacklevel=2)
 
 
 @cache
