@@ -20,11 +20,10 @@ import json
 import math
 import os
 from dataclasses import asdict, dataclass
-from importlib import metadata
 
 from .config import Config, working_shape
 from .errors import setting
-from .machine import bf16_ratio_key, cpu_model, recalled, remember
+from .machine import bf16_ratio_key, cpu_model, package_version, recalled, remember
 from .vgg_layers import BLOCK_CHANNELS, CONV_LAYERS, deepest
 
 #: a lean step's time / a fast step's (benchmarks/memory_modes.py, 512 and 1024 px)
@@ -172,12 +171,7 @@ def calibration_key(config: Config) -> str:
     versions (a new engine may spend time and memory otherwise), the device and precision
     settings, and on a CPU where ``precision=auto`` measures whether bf16 pays, that
     measurement (a calibration made before it ran float32 where auto may now run bf16)."""
-    versions = {}
-    for package in ("torch", "napari-neural-style"):
-        try:
-            versions[package] = metadata.version(package)
-        except metadata.PackageNotFoundError:
-            versions[package] = None
+    versions = {package: package_version(package) for package in ("torch", "napari-neural-style")}
     return json.dumps({"cpu": cpu_model(), "cores": os.cpu_count(), **versions,
                        "device": config.device, "precision": config.precision,
                        "bf16_time_ratio": recalled(bf16_ratio_key())}, sort_keys=True)

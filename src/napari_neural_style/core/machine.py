@@ -64,12 +64,18 @@ def bf16_ratio_key() -> str:
     """The key of ``device.cpu_has_fast_bf16``'s measurement, naming what it holds for: the
     CPU (virtual machines often name it vaguely, "AMD EPYC": its flags tell models apart)
     and torch's version (its oneDNN)."""
-    try:
-        torch_version = metadata.version("torch")
-    except metadata.PackageNotFoundError:
-        torch_version = None
     flags = hashlib.sha256(" ".join(sorted(cpu_flags())).encode()).hexdigest()[:16]
-    return json.dumps({"bf16_time_ratio": cpu_model(), "flags": flags, "torch": torch_version})
+    return json.dumps({"bf16_time_ratio": cpu_model(), "flags": flags,
+                       "torch": package_version("torch")})
+
+
+def package_version(name: str) -> str | None:
+    """The installed version of package ``name`` (None if it is not installed), read from its
+    metadata: nothing is imported."""
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return None
 
 
 def cpu_model() -> str:

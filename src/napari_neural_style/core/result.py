@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import platform
 from dataclasses import asdict, dataclass, field
-from importlib import metadata
 
 import numpy as np
 
 from .config import Config
 from .errors import InputError
+from .machine import package_version
 
 PACKAGES = ("napari-neural-style", "torch", "torchvision", "numpy")
 #: ``Result.stopped_by`` of a run that ended as asked: ran to the end, or stopped by its caller
@@ -83,12 +83,7 @@ def _first_and_last(history: list[dict]) -> list[dict]:
 def versions() -> dict:
     """Versions of the packages a run depends on (None for one not installed: the engine
     never imports torchvision, and reading metadata avoids importing anything) and Python."""
-    found = {}
-    for package in PACKAGES:
-        try:
-            found[package.replace("-", "_")] = metadata.version(package)
-        except metadata.PackageNotFoundError:
-            found[package.replace("-", "_")] = None
+    found = {package.replace("-", "_"): package_version(package) for package in PACKAGES}
     return {**found, "python": platform.python_version()}
 
 
