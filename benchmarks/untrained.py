@@ -2,11 +2,13 @@
 
 Networks (``--networks``): ``random-kaiming`` with max pooling (the untrained network of
 0.1), the same with average pooling, ``random-single`` (orthogonal kernels, average pooling:
-``pooling=auto``), ``random`` (two such networks side by side) and ``random-blur`` (the pair
-with blur pooling, ``--pooling blur``), each from seed 0.  Every quality figure is judged
-twice: on the network the image was optimised against, and on a *judge*, one network from
-seed 1 (for ``random`` and ``random-blur``: ``random-single:1``, with average pooling), which
-it never saw (a result that only fools its own network scores badly there).
+``pooling=auto``), ``random`` (two such networks side by side), ``random-rgb`` (the pair
+stepping in the pixels themselves, ``parametrization="rgb"``, where ``random`` steps in
+decorrelated colour from noise) and ``random-blur`` (the pair with blur pooling, ``--pooling
+blur``), each from seed 0.  Every quality figure is judged twice: on the network the image
+was optimised against, and on a *judge*, one network from seed 1 (for the pairs:
+``random-single:1``, with average pooling), which it never saw (a result that only fools its
+own network scores badly there).
 
 Every run takes the network's default scales (``scales="auto"``: the orthogonal networks from
 noise run coarse to fine from 32 px, the others at one scale), ``--steps`` L-BFGS steps at
@@ -23,15 +25,15 @@ each, float32.
   2k, judge 2k + 1) and prints their mean.  Each texture is also judged at conv_1-2, where
   the pixel-scale colour noise that deep groups leave free shows (``--textures`` picks).
 * transfer: the seed's transfer (content conv_9, style conv_2,4,8,16, weights 1 / 0.5, from
-  the content image) of the astronaut with each style.  On the judge: how far the Gram error
-  to the style falls from the content image's (goal >= 3x), and the content error at conv_9
-  relative to an unrelated photograph's (the cat; goal <= 0.5).  ``--style-weight`` shows
-  the trade between the two.
+  the content image, so in rgb on every network) of the astronaut with each style.  On the
+  judge: how far the Gram error to the style falls from the content image's (goal >= 3x),
+  and the content error at conv_9 relative to an unrelated photograph's (the cat; goal <=
+  0.5).  ``--style-weight`` shows the trade between the two.
 
     python benchmarks/untrained.py [--size 128] [--steps 300] [--parts recon,texture,transfer]
-        [--networks kaiming-max,kaiming-avg,random-single,random,random-blur] [--seeds 3]
-        [--textures gravel,brick,grass]
-        [--style-loss gram|meancov] [--style-weight 0.5]
+        [--networks kaiming-max,kaiming-avg,random-single,random-rgb,random,random-blur]
+        [--seeds 3] [--textures gravel,brick,grass] [--style-loss gram|meancov]
+        [--style-weight 0.5]
 """
 
 from __future__ import annotations
@@ -54,12 +56,13 @@ from napari_neural_style.core.vgg_layers import parse_layers
 from napari_neural_style.core.weights import resolve_weights
 from napari_neural_style.samples import load_sample
 
-#: name -> (weights spec, pooling, the judge's spec: always one network)
-NETWORKS = {"kaiming-max": ("random-kaiming", "max", "random-kaiming"),
-            "kaiming-avg": ("random-kaiming", "avg", "random-kaiming"),
-            "random-single": ("random-single", "auto", "random-single"),
-            "random": ("random", "auto", "random-single"),
-            "random-blur": ("random", "blur", "random-single")}
+#: name -> (weights spec, pooling, parametrization, the judge's spec: always one network)
+NETWORKS = {"kaiming-max": ("random-kaiming", "max", "auto", "random-kaiming"),
+            "kaiming-avg": ("random-kaiming", "avg", "auto", "random-kaiming"),
+            "random-single": ("random-single", "auto", "auto", "random-single"),
+            "random-rgb": ("random", "auto", "rgb", "random-single"),
+            "random": ("random", "auto", "auto", "random-single"),
+            "random-blur": ("random", "blur", "auto", "random-single")}
 RECONSTRUCT_LAYERS = ("conv_1", "conv_2", "conv_4", "conv_8", "conv_12")
 TEXTURE_GROUPS = ("conv_1-2", "conv_3-4", "conv_5-8", "conv_9-12")
 TEXTURES = ("gravel", "brick", "grass")
@@ -72,7 +75,7 @@ class Network:
     """One kind of untrained network: the one optimised against (seed 0) and its judge."""
 
     def __init__(self, name: str, seed: int = 0, **options):
-        spec, self.pooling, judge = NETWORKS[name]
+        spec, self.pooling, self.parametrization, judge = NETWORKS[name]
         self.options = options  # of every run: style loss, style weight
         self.name, self.spec = name, spec
         self.weights = resolve_weights(f"{spec}:{seed}")
@@ -82,7 +85,8 @@ class Network:
             **images: np.ndarray) -> np.ndarray:
         """The image a ``task`` run (float32, the default scales unless ``scales``) gives."""
         config = Config.for_task(task, size=size, steps=steps, scales=scales,
-                                 pooling=self.pooling, weights=self.spec, device="cpu",
+                                 pooling=self.pooling, parametrization=self.parametrization,
+                                 weights=self.spec, device="cpu",
                                  precision="fp32", **self.options, **(layers or {}))
         return Run(config, weights=self.weights, **images).complete().image
 

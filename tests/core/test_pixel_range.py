@@ -13,12 +13,12 @@ FAST = {"weights": "random-single", "device": "cpu", "precision": "fp32", "size"
 STYLE_LAYERS = ("conv_2", "conv_4", "conv_8")
 
 
-def _dark_transfer(photo, pixel_range: str, optimizer: str = "lbfgs") -> tuple[list, object]:
+def _dark_transfer(photo, pixel_range: str, **options) -> tuple[list, object]:
     """A transfer whose style is the photo at a twentieth of its brightness: unbounded, the
     optimizer reaches for pixels below 0 to match it."""
     dark = (photo * 0.05).astype(np.uint8)
-    run = Run(Config.for_task("transfer", steps=30, style_weight=5, optimizer=optimizer,
-                              pixel_range=pixel_range, **FAST), content=photo, style=dark)
+    run = Run(Config.for_task("transfer", steps=30, style_weight=5, pixel_range=pixel_range,
+                              **FAST, **options), content=photo, style=dark)
     extremes = [(float(step.pixels.min()), float(step.pixels.max())) for step in run]
     return extremes, run.result()
 
@@ -38,9 +38,12 @@ def test_free_pixels_leave_the_range_and_lose_style_when_shown_bounded_ones_neve
     assert distance(result) < 0.8 * distance(free_result)
 
 
-def test_adam_is_bounded_too(photo):
-    extremes, _ = _dark_transfer(photo, "bounded", optimizer="adam")
+@pytest.mark.parametrize("options", [{"optimizer": "adam"},
+                                     {"parametrization": "decorrelated"}], ids=str)
+def test_adam_and_decorrelated_colour_are_bounded_too(photo, options):
+    extremes, result = _dark_transfer(photo, "bounded", **options)
     assert all(low >= 0 and high <= 1 for low, high in extremes)
+    assert result.history[-1]["total"] < result.history[0]["total"]
 
 
 def test_a_pixel_is_held_only_where_descent_leaves_the_range():

@@ -36,6 +36,8 @@ POOLINGS = ("auto", "max", "avg", "blur")
 #: how a weights file wants its pixels (core/weights.py: PIXEL_FORMATS); auto: by its sha256
 WEIGHTS_FORMATS = ("auto", "torchvision", "caffe")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+#: what the optimizer steps in (core/parametrization.py)
+PARAMETRIZATIONS = ("auto", "rgb", "decorrelated")
 MEMORY_MODES = ("auto", "fast", "lean")
 #: where a run starts; "image": any image given beside the inputs (init_image, --init PATH)
 INITS = ("content", "noise", "style", "image")
@@ -81,12 +83,13 @@ WEIGHTS_HELP = ("imagenet (torchvision VGG-19), random[:SEED] (untrained: two ne
 @dataclass(frozen=True)
 class RandomKind:
     """An untrained network (``weights`` spec before ``:SEED``): how its kernels are drawn
-    (core/weights.py), its pooling, how many VGG-19s run side by side (their features
-    concatenated, core/vgg.py), and the coarsest scale ``scales="auto"`` goes down to when
-    a run starts from noise."""
+    (core/weights.py), its pooling, what the optimizer steps in (core/parametrization.py),
+    how many VGG-19s run side by side (their features concatenated, core/vgg.py), and the
+    coarsest scale ``scales="auto"`` goes down to when a run starts from noise."""
 
     init: str  # "orthogonal" or "kaiming"
     pooling: str
+    parametrization: str
     networks: int
     label: str
     coarsest_from_noise: int
@@ -95,11 +98,13 @@ class RandomKind:
 #: every untrained network by its spec; ``random`` is the one measured best
 #: (benchmarks/untrained.py), the others reproduce earlier versions' results
 RANDOM_KINDS = {
-    "random": RandomKind("orthogonal", "avg", 2, "random",
+    "random": RandomKind("orthogonal", "avg", "decorrelated", 2, "random",
                          COARSEST_UNTRAINED_FROM_NOISE),
-    "random-single": RandomKind("orthogonal", "avg", 1, "random, one network",
+    "random-single": RandomKind("orthogonal", "avg", "decorrelated", 1,
+                                "random, one network",
                                 COARSEST_UNTRAINED_FROM_NOISE),
-    "random-kaiming": RandomKind("kaiming", "max", 1, "random, Kaiming (0.1)", COARSEST),
+    "random-kaiming": RandomKind("kaiming", "max", "rgb", 1, "random, Kaiming (0.1)",
+                                 COARSEST),
 }
 
 
@@ -161,6 +166,13 @@ class Config:
         "an image shows, so the result is the image optimized; free: unbounded, as before "
         "2026-11-30 (the result is then clipped to [0, 1], and a transfer with a dark style "
         "loses most of it there)", choices=PIXEL_RANGES)
+    parametrization: str = _option(
+        "auto", "parametrization", "what the optimizer steps in: rgb (the pixels) or "
+        "decorrelated (colour along natural images' principal colour axes, chroma in smaller "
+        "steps: deep layers' textures without pixel-scale colour noise); auto: decorrelated "
+        "for textures and transfers from noise on the untrained networks random and "
+        "random-single, rgb otherwise",
+        choices=PARAMETRIZATIONS)
     init: str | None = _option(None, "start from", "start from the content image, noise, the "
                                "style image or another image (resized to the working shape); "
                                "default: the content for a transfer, else noise",
@@ -229,8 +241,9 @@ class Config:
         _check_choice("task", self.task, TASKS)
         if self.init is None:
             object.__setattr__(self, "init", "content" if self.task == "transfer" else "noise")
-        for name in ("optimizer", "pixel_range", "init", "colour", "style_loss", "pooling",
-                     "precision", "memory", "weights_format", "region_mask"):
+        for name in ("optimizer", "pixel_range", "parametrization", "init", "colour",
+                     "style_loss", "pooling", "precision", "memory", "weights_format",
+                     "region_mask"):
             _check_choice(name, getattr(self, name), OPTIONS[name].choices)
         self._check_layers()
         if self.task != "transfer" and self.init == "content":
@@ -330,6 +343,19 @@ class Config:
         network from noise: its :attr:`RandomKind.coarsest_from_noise`)."""
         kind = random_kind(self.weights)
         return kind.coarsest_from_noise if kind and self.init == "noise" else COARSEST
+
+    @property
+    def stepping_in(self) -> str:
+        """The parametrization the optimizer steps in (``parametrization``; auto: the
+        untrained network's :attr:`RandomKind.parametrization` where it matches a style from
+        noise, else rgb).  A content target pins every pixel's colour, so reconstructions
+        and runs from an image have no colour noise to keep out, and they lose a little in
+        decorrelated colour (benchmarks/untrained.py: conv_8 56.0 dB against 60.8)."""
+        if self.parametrization != "auto":
+            return self.parametrization
+        kind = random_kind(self.weights)
+        from_noise = self.init == "noise" and bool(self.style_layers)
+        return kind.parametrization if kind and from_noise else "rgb"
 
     @property
     def networks(self) -> int:

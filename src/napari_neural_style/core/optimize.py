@@ -9,7 +9,8 @@ evaluation of the loss and its gradient, so ``steps`` is what the user pays for.
 Pixels stay in the range an image can show, [0, 1] (``bounded``): the optimization is
 projected, as L-BFGS-B bounds it.  A pixel at a bound whose gradient points out of the range
 is held (its gradient zeroed, so the optimizer's direction leaves it alone), and each step's
-image is clamped to the range.  Unbounded, the optimizer pushes pixels far outside it (to -11
+image is clamped to the range (in the variables of the :mod:`.parametrization` the optimizer
+steps in).  Unbounded, the optimizer pushes pixels far outside it (to -11
 in a transfer with a dark style) and the image a user sees, clipped, is not the one optimized.
 """
 
@@ -24,6 +25,7 @@ import torch
 
 from .config import DEFAULT_LEARNING_RATES, OPTIMIZERS
 from .objective import Losses
+from .parametrization import RGB, basis
 from .solvers import LBFGS, Adam
 
 #: pixels of every image -> (loss tensor, Losses) for every image, from one shared pass
@@ -62,56 +64,62 @@ def make_optimizer(pixels: torch.Tensor, optimizer: str, learning_rate: float | 
 
 def optimize_batch(evaluate: Evaluate, images: Sequence[torch.Tensor], steps: int,
                    optimizers: Sequence[str], learning_rates: Sequence[float | None],
-                   lbfgs_history: int = 20, bounded: bool = True) -> Iterator[list[Step]]:
+                   lbfgs_history: int = 20, bounded: bool = True,
+                   parametrization: str = "rgb") -> Iterator[list[Step]]:
     """Minimize each image's loss over its pixels (``images`` are left untouched), within
-    [0, 1] if ``bounded`` (the starting images clamped to it first).
+    [0, 1] if ``bounded`` (the starting images clamped to it first), stepping in the
+    ``parametrization``'s variables (:mod:`.parametrization`).
 
     Yields ``steps + 1`` lists: step 0 holds the starting images, step ``k`` the images after
     ``k`` gradient evaluations.
     """
-    # L-BFGS moves the flattened image along a flat direction: standard strides
-    pixels = [image.detach().clone(memory_format=torch.contiguous_format) for image in images]
-    if bounded:
-        clamp_to_range(pixels)
-    for p in pixels:
-        p.requires_grad_(True)
-    solvers = [make_optimizer(p, name, rate, lbfgs_history)
-               for p, name, rate in zip(pixels, optimizers, learning_rates, strict=True)]
+    space = basis(parametrization)
+    variables = [starting_variable(space, image, bounded) for image in images]
+    solvers = [make_optimizer(variable, name, rate, lbfgs_history)
+               for variable, name, rate in zip(variables, optimizers, learning_rates, strict=True)]
     start = time.perf_counter()
     with torch.enable_grad():  # grad mode is thread-local: a worker thread may have it off
         for step in range(steps):
+            pixels = [space.pixels(variable, bounded) for variable in variables]
             for p in pixels:
                 p.grad = None
             evaluated = evaluate(pixels)
             torch.stack([total for total, _ in evaluated]).sum().backward()
             before = [p.detach().clone() for p in pixels]
-            if bounded:
-                hold_at_bounds(pixels)
-            for solver in solvers:
+            held = hold_at_bounds(pixels) if bounded else [None] * len(pixels)
+            for variable, p, mask, solver in zip(variables, pixels, held, solvers, strict=True):
+                space.pull_gradient(variable, p, mask)
                 solver.step()
-            if bounded:
-                clamp_to_range(pixels)
+                if bounded:
+                    space.project(variable)
             elapsed = time.perf_counter() - start
             yield [Step(step, steps, losses, elapsed, evaluated_pixels)
                    for (_, losses), evaluated_pixels in zip(evaluated, before, strict=True)]
         with torch.no_grad():
+            pixels = [space.pixels(variable, bounded).detach() for variable in variables]
             evaluated = evaluate(pixels)
     elapsed = time.perf_counter() - start
     yield [Step(steps, steps, losses, elapsed, p.detach().clone())
            for (_, losses), p in zip(evaluated, pixels, strict=True)]
 
 
-def clamp_to_range(pixels: Sequence[torch.Tensor]) -> None:
-    """Project every image onto [0, 1], in place."""
-    with torch.no_grad():
-        for p in pixels:
-            p.clamp_(0, 1)
+def starting_variable(space: RGB, image: torch.Tensor, bounded: bool) -> torch.Tensor:
+    """The optimizer's variable for a starting ``image`` (a copy, in range if ``bounded``)."""
+    # L-BFGS moves the flattened image along a flat direction: standard strides
+    variable = space.variable(image.detach().clone(memory_format=torch.contiguous_format))
+    if bounded:
+        space.project(variable)
+    return variable.requires_grad_(True)
 
 
-def hold_at_bounds(pixels: Sequence[torch.Tensor]) -> None:
+def hold_at_bounds(pixels: Sequence[torch.Tensor]) -> list[torch.Tensor]:
     """Zero the gradient of every pixel at 0 that descent would lower and at 1 that it would
-    raise: the bounds active there (L-BFGS-B's active set), so the next direction keeps them."""
+    raise: the bounds active there (L-BFGS-B's active set), so the next direction keeps them.
+    Returns where they are held."""
+    masks = []
     with torch.no_grad():
         for p in pixels:
             held = ((p <= 0) & (p.grad > 0)) | ((p >= 1) & (p.grad < 0))
             p.grad.masked_fill_(held, 0)
+            masks.append(held)
+    return masks

@@ -50,8 +50,9 @@ from .weights import Weights, resolve_weights
 
 #: settings every run of a batch must share (one network, one image size, one schedule)
 SHARED = ("size", "pooling", "weights", "weights_format", "device", "steps", "precision",
-          "memory", "scales", "coarse_steps", "lbfgs_history", "pixel_range", "colour",
-          "style_scale", "style_loss", "style_blend", "regions", "region_mask", "feather")
+          "memory", "scales", "coarse_steps", "lbfgs_history", "pixel_range", "parametrization",
+          "colour", "style_scale", "style_loss", "style_blend", "regions", "region_mask",
+          "feather")
 #: one style image, or several (blended: ``Config.style_blend``)
 Styles = np.ndarray | Sequence[np.ndarray] | None
 PRECISION_NAMES = {None: "fp32", torch.bfloat16: "bf16", torch.float16: "fp16"}
@@ -326,7 +327,8 @@ class BatchRun:
         for steps in optimize_batch(evaluate, starts, self.counts[number],
                                     [config.optimizer for config in self.configs],
                                     [config.learning_rate for config in self.configs],
-                                    first.lbfgs_history, first.pixel_range == "bounded"):
+                                    first.lbfgs_history, first.pixel_range == "bounded",
+                                    first.stepping_in):
             if lean and engine.device.type == "cpu":
                 # lean trades time for memory: what glibc's heap keeps of a step's freed maps
                 # goes back (at 512 px the peak is 50 MB lower, a step ~6 % slower, its

@@ -55,7 +55,8 @@ WEIGHT_SOURCES = [
 RUN_SETTINGS = ("content_layers", "style_layers", "content_weight", "style_weight",
                 "tv_weight", "style_loss", "style_scale", "region_mask", "feather", "init",
                 "colour", "steps", "seed", "optimizer", "learning_rate", "lbfgs_history",
-                "pixel_range", "precision", "memory", "scales", "coarse_steps")
+                "pixel_range", "parametrization", "precision", "memory", "scales",
+                "coarse_steps")
 #: settings shown only while a Labels layer gives the regions
 REGION_SETTINGS = ("region_mask", "feather")
 #: settings whose default is None ("default": the engine decides), as text, and their type
