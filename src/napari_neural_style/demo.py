@@ -64,9 +64,10 @@ def run_headless(out: Path, size: int, steps: int, weights_spec: str) -> list[Pa
         content = load_sample(content_name) if content_name else None
         style = load_sample(style_name) if style_name else None
         run = Run(config, content=content, style=style, weights=weights)
+        total = run.total_steps  # over every scale (coarse to fine runs several)
         for step in run:
-            if step.step % max(1, steps // 5) == 0 or step.step == steps:
-                print(f"demo: {title}: step {step.step}/{steps} loss {step.losses.total:.4g}",
+            if step.step % max(1, total // 5) == 0 or step.step == total:
+                print(f"demo: {title}: step {step.step}/{total} loss {step.losses.total:.4g}",
                       file=sys.stderr)
         result = run.result()
         stem = config.task

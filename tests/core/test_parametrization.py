@@ -116,3 +116,23 @@ def test_a_deep_texture_has_less_colour_noise_stepping_in_decorrelated_colour(te
     # and the texture's own statistics are still matched
     for result in results.values():
         assert result.history[-1]["total"] < 0.5 * result.history[0]["total"]
+
+
+def _start(texture, **options) -> torch.Tensor:
+    """The pixels a texture run from noise starts at."""
+    config = Config.for_task("texture", style_layers="conv_1", size=32, steps=1,
+                             weights="random-single", **FAST, **options)
+    return next(iter(Run(config, style=texture))).pixels[0]
+
+
+def test_decorrelated_colour_starts_from_grey_noise_that_the_seed_draws(texture):
+    """In decorrelated colour the optimizer is slow to take out the chroma of an rgb noise
+    (slowest at the border), so the start has none: every pixel lies on the luminance axis."""
+    luminance = DecorrelatedColour().matrix[:, 0]
+    start = _start(texture) - 0.5
+    assert start.shape[0] == 3
+    off_axis = start - torch.einsum("c,chw->hw", luminance, start) * luminance[:, None, None]
+    assert off_axis.abs().max() < 1e-6 and start.std() > 0.1
+    assert not torch.equal(_start(texture, seed=1), _start(texture))
+    rgb = _start(texture, parametrization="rgb") - 0.5
+    assert (rgb - torch.einsum("c,chw->hw", luminance, rgb) * luminance[:, None, None]).std() > 0.1

@@ -41,6 +41,7 @@ from .errors import InputError, NeuralStyleError, OutOfMemory, setting
 from .images import resize, to_numpy, to_tensor
 from .objective import BatchObjective, Objective, Temporal
 from .optimize import Step, optimize_batch
+from .parametrization import basis
 from .quality import quality
 from .regions import RegionPlan, checked_labels, checked_style_labels, region_masks
 from .result import ORDINARY_ENDINGS, Result
@@ -388,13 +389,14 @@ class BatchRun:
     def _initial(config: Config, engine: Engine, content: torch.Tensor | None,
                  shape: tuple[int, int]) -> torch.Tensor:
         """Where a config starts at the first scale: the content (already at ``shape``), the
-        (first) style or the start image resized to ``shape``, or seeded noise."""
+        (first) style or the start image resized to ``shape``, or seeded noise (of the
+        parametrization the optimizer steps in)."""
         if config.init == "content":
             return content
         if config.init in ("style", "image"):
             return resize(engine.styles[0] if config.init == "style" else engine.start, shape)
         generator = torch.Generator().manual_seed(config.seed)
-        return torch.rand((1, 3, *shape), generator=generator).to(engine.device)
+        return basis(config.stepping_in).noise(generator, shape).to(engine.device)
 
     @staticmethod
     def _upsampled(config: Config, pixels: torch.Tensor, shape: tuple[int, int],
