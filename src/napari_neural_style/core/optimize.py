@@ -65,42 +65,54 @@ def make_optimizer(pixels: torch.Tensor, optimizer: str, learning_rate: float | 
 def optimize_batch(evaluate: Evaluate, images: Sequence[torch.Tensor], steps: int,
                    optimizers: Sequence[str], learning_rates: Sequence[float | None],
                    lbfgs_history: int = 20, bounded: bool = True,
-                   parametrization: str = "rgb") -> Iterator[list[Step]]:
+                   parametrizations: Sequence[str] | None = None) -> Iterator[list[Step]]:
     """Minimize each image's loss over its pixels (``images`` are left untouched), within
-    [0, 1] if ``bounded`` (the starting images clamped to it first), stepping in the
-    ``parametrization``'s variables (:mod:`.parametrization`).
+    [0, 1] if ``bounded`` (the starting images clamped to it first), each stepping in the
+    variables of its parametrization (:mod:`.parametrization`; None: rgb for every image).
 
     Yields ``steps + 1`` lists: step 0 holds the starting images, step ``k`` the images after
     ``k`` gradient evaluations.
     """
-    space = basis(parametrization)
-    variables = [starting_variable(space, image, bounded) for image in images]
+    spaces = [basis(name) for name in parametrizations or ["rgb"] * len(images)]
+    variables = [starting_variable(space, image, bounded)
+                 for space, image in zip(spaces, images, strict=True)]
     solvers = [make_optimizer(variable, name, rate, lbfgs_history)
                for variable, name, rate in zip(variables, optimizers, learning_rates, strict=True)]
     start = time.perf_counter()
     with torch.enable_grad():  # grad mode is thread-local: a worker thread may have it off
         for step in range(steps):
-            pixels = [space.pixels(variable, bounded) for variable in variables]
+            pixels = [space.pixels(variable, bounded)
+                      for space, variable in zip(spaces, variables, strict=True)]
             for p in pixels:
                 p.grad = None
             evaluated = evaluate(pixels)
             torch.stack([total for total, _ in evaluated]).sum().backward()
             before = [p.detach().clone() for p in pixels]
-            held = hold_at_bounds(pixels) if bounded else [None] * len(pixels)
-            for variable, p, mask, solver in zip(variables, pixels, held, solvers, strict=True):
-                space.pull_gradient(variable, p, mask)
-                solver.step()
-                if bounded:
-                    space.project(variable)
+            descend(spaces, variables, pixels, solvers, bounded)
             elapsed = time.perf_counter() - start
             yield [Step(step, steps, losses, elapsed, evaluated_pixels)
                    for (_, losses), evaluated_pixels in zip(evaluated, before, strict=True)]
         with torch.no_grad():
-            pixels = [space.pixels(variable, bounded).detach() for variable in variables]
+            pixels = [space.pixels(variable, bounded).detach()
+                      for space, variable in zip(spaces, variables, strict=True)]
             evaluated = evaluate(pixels)
     elapsed = time.perf_counter() - start
     yield [Step(steps, steps, losses, elapsed, p.detach().clone())
            for (_, losses), p in zip(evaluated, pixels, strict=True)]
+
+
+def descend(spaces: Sequence[RGB], variables: Sequence[torch.Tensor],
+            pixels: Sequence[torch.Tensor], solvers: Sequence[LBFGS | Adam],
+            bounded: bool) -> None:
+    """One optimizer step for every image, from the gradient its pixels were left with:
+    held at the bounds, carried back to its variable, and projected into range after."""
+    held = hold_at_bounds(pixels) if bounded else [None] * len(pixels)
+    for space, variable, p, mask, solver in zip(spaces, variables, pixels, held, solvers,
+                                                strict=True):
+        space.pull_gradient(variable, p, mask)
+        solver.step()
+        if bounded:
+            space.project(variable)
 
 
 def starting_variable(space: RGB, image: torch.Tensor, bounded: bool) -> torch.Tensor:

@@ -51,9 +51,8 @@ from .weights import Weights, resolve_weights
 
 #: settings every run of a batch must share (one network, one image size, one schedule)
 SHARED = ("size", "pooling", "weights", "weights_format", "device", "steps", "precision",
-          "memory", "scales", "coarse_steps", "lbfgs_history", "pixel_range", "parametrization",
-          "colour", "style_scale", "style_loss", "style_blend", "regions", "region_mask",
-          "feather")
+          "memory", "scales", "coarse_steps", "lbfgs_history", "pixel_range", "colour",
+          "style_scale", "style_loss", "style_blend", "regions", "region_mask", "feather")
 #: one style image, or several (blended: ``Config.style_blend``)
 Styles = np.ndarray | Sequence[np.ndarray] | None
 PRECISION_NAMES = {None: "fp32", torch.bfloat16: "bf16", torch.float16: "fp16"}
@@ -96,9 +95,10 @@ class BatchRun:
     """Runs of several configs on the same images, optimized together.
 
     The configs must share the settings of :data:`SHARED`; they may differ in task, layers,
-    loss weights, seed, init, optimizer and learning rate.  Targets are computed once for all (one
-    forward pass per input image), every step is one forward and backward pass for the whole
-    batch, and each image keeps its own optimizer, so it ends where it would have alone.
+    loss weights, seed, init, optimizer, learning rate and parametrization.  Targets are
+    computed once for all (one forward pass per input image), every step is one forward and
+    backward pass for the whole batch, and each image keeps its own optimizer (in its own
+    parametrization), so it ends where it would have alone.
     Iterating yields the list of :class:`~.optimize.Step` s per step; closing the iterator
     cancels, and :meth:`results` then reports the partial images as cancelled.
     """
@@ -329,7 +329,7 @@ class BatchRun:
                                     [config.optimizer for config in self.configs],
                                     [config.learning_rate for config in self.configs],
                                     first.lbfgs_history, first.pixel_range == "bounded",
-                                    first.stepping_in):
+                                    [config.stepping_in for config in self.configs]):
             if lean and engine.device.type == "cpu":
                 # lean trades time for memory: what glibc's heap keeps of a step's freed maps
                 # goes back (at 512 px the peak is 50 MB lower, a step ~6 % slower, its
