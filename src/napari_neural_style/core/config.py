@@ -221,8 +221,9 @@ class Config:
                            "trained weights, as trained; avg for the untrained network), max, avg "
                            "(smoother, Gatys et al.) or blur (average pooling anti-aliased: "
                            "blurred before it subsamples)", choices=POOLINGS)
-    precision: str = _option("auto", "precision", "network precision; auto: bf16 on GPUs and "
-                             "on CPUs where it runs faster (measured once), else fp32",
+    precision: str = _option("auto", "precision", "network precision; auto: bf16 on GPUs "
+                             "that have it and on CPUs where it runs faster (measured once), "
+                             "else fp32 (fp16 ends at a higher loss)",
                              choices=PRECISIONS)
     memory: str = _option(
         "auto", "memory", "fast keeps every activation for the backward pass; lean recomputes "

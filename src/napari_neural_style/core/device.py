@@ -146,9 +146,12 @@ def bf16_time_ratio(size: int = 128, repeats: int = 5) -> float:
 def resolve_precision(spec: str, device: torch.device) -> torch.dtype | None:
     """The autocast dtype for the network (None: float32 throughout).
 
-    ``auto``: bf16 on CUDA devices that support it (else fp16), bf16 on CPUs where it runs
-    clearly faster (:func:`cpu_has_fast_bf16`), float32 elsewhere (MPS and other CPUs) -- it
-    never picks what the device lacks or runs slower.  Gram matrices and losses are
+    ``auto``: bf16 on CUDA devices that support it, bf16 on CPUs where it runs clearly faster
+    (:func:`cpu_has_fast_bf16`), float32 elsewhere (MPS, other CPUs, and GPUs without bf16:
+    fp16's narrow range loses small gradients, and on an H200 its seed transfer ended 1.31x
+    the float32 loss at 512 px, 1.49x at 1024, where bf16's was within 0.3 %;
+    ``benchmarks/precision.py``) -- it never picks what the device lacks, runs slower or
+    ends worse.  Gram matrices and losses are
     accumulated in float32 whatever the choice.
     """
     import torch
@@ -163,11 +166,31 @@ def resolve_precision(spec: str, device: torch.device) -> torch.dtype | None:
         if device.type == "mps":
             raise DeviceError("bf16 autocast is not supported on MPS; use fp32 or auto")
         return torch.bfloat16
-    if device.type == "cuda":
-        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    if device.type == "cuda":  # fp16 without loss scaling ends higher: see the docstring
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else None
     if device.type == "cpu" and cpu_has_fast_bf16():
         return torch.bfloat16
     return None
+
+
+#: whether cuDNN times its algorithms at each new shape (``torch.backends.cudnn.benchmark``).
+#: Off: on an H200 its heuristics' choice stepped as fast (0.99x at 512 px, 0.91x at 1024)
+#: and the timing trials cost more than they saved (a 512 px run's loop 0.41x without them,
+#: 1024 px 0.69x; ``benchmarks/cudnn_autotune.py``)
+CUDNN_AUTOTUNE = False
+
+
+def prepare_cuda(device: torch.device) -> None:
+    """cuDNN's settings for a run on ``device``, whose memory peak starts here.
+
+    TF32 is off: ``fp32`` means float32 (cuDNN's default TF32 convolutions keep 10 mantissa
+    bits, ~1e-3 relative error); bf16 and fp16 runs take autocast, which TF32 does not touch.
+    """
+    import torch
+
+    torch.backends.cudnn.benchmark = CUDNN_AUTOTUNE
+    torch.backends.cudnn.allow_tf32 = False
+    torch.cuda.reset_peak_memory_stats(device)
 
 
 def peak_memory_mb(device: torch.device) -> dict:

@@ -33,6 +33,7 @@ from .device import (
     is_out_of_memory,
     peak_memory_mb,
     preferred_memory_format,
+    prepare_cuda,
     release_freed_memory,
     resolve_device,
     resolve_precision,
@@ -295,8 +296,7 @@ class BatchRun:
         memory_format = preferred_memory_format(device)
         autocast = resolve_precision(first.precision, device)
         if device.type == "cuda":
-            torch.backends.cudnn.benchmark = True  # fixed shapes: let cuDNN pick its fastest
-            torch.cuda.reset_peak_memory_stats(device)
+            prepare_cuda(device)
         encoder = VGGEncoder(self.weights, self.layers("layers"), first.pooling,
                              memory_format).to(device)
         encoder.autocast = autocast
