@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # The GPU figures of docs/performance.md in one run, for a machine with a CUDA GPU and this
-# project installed (a few minutes): per-step time and step overhead at 512 and 1024 px,
-# fp32 / bf16 / fp16 at 1024 px, and the 512 px time to quality (issue 15, goal 6). Stops at
-# once, saying so, where CUDA is not available.
+# project importable (about four minutes on an H200): per-step time and step overhead at 512
+# and 1024 px, fp32 / bf16 / fp16 at 1024 px, cuDNN's autotuner on / off at 512 px, and the
+# 512 px time to quality (issue 15, goal 6) twice: with the reference computed in the same
+# process, then read back, so the contender starts in a process that ran nothing before.
+# Stops at once, saying so, where CUDA is not available.  The GPU tests are separate:
+# python -m pytest tests/core/test_gpu.py
 set -euo pipefail
 cd "$(dirname "$0")"
 python -c "import sys, torch; torch.cuda.is_available() or sys.exit('gpu.sh: no CUDA device')
@@ -10,4 +13,7 @@ print(torch.__version__, torch.cuda.get_device_name())"
 python step_overhead.py --device cuda --size 512 --rounds 3 --steps 10
 python step_overhead.py --device cuda --size 1024 --rounds 3 --steps 10
 python precision.py --device cuda --size 1024 --steps 30
-python time_to_quality.py --device cuda --size 512
+python cudnn_autotune.py --sizes 512
+rm -f "$(python -c 'import tempfile; print(tempfile.gettempdir())')"/time_to_quality-512-300-content-cuda.npz
+python time_to_quality.py --device cuda --size 512 --keep-reference
+python time_to_quality.py --device cuda --size 512 --keep-reference

@@ -16,8 +16,12 @@ import time
 import torch
 
 from common import peak_rss_mb, sample_pair, say
-from napari_neural_style.core.device import preferred_memory_format, resolve_device
-from napari_neural_style.core.tasks import Config, Run
+from napari_neural_style.core.device import (
+    preferred_memory_format,
+    resolve_device,
+    resolve_precision,
+)
+from napari_neural_style.core.tasks import PRECISION_NAMES, Config, Run
 from napari_neural_style.core.vgg import VGGEncoder
 from napari_neural_style.core.weights import resolve_weights
 
@@ -39,10 +43,13 @@ def main() -> None:
     network = VGGEncoder(weights, config.layers, memory_format=memory_format).bodies[0].to(device)
     height, width = content.shape[:2]
     image = torch.rand(1, 3, height, width, device=device)
+    autocast = resolve_precision(config.precision, device)
 
     def bare_forward_backward() -> None:
         pixels = image.clone().requires_grad_(True)
-        network(pixels.contiguous(memory_format=memory_format)).sum().backward()
+        with torch.autocast(device.type, dtype=autocast, enabled=autocast is not None):
+            features = network(pixels.contiguous(memory_format=memory_format))
+        features.float().sum().backward()
         if device.type == "cuda":
             torch.cuda.synchronize()
 
@@ -63,11 +70,14 @@ def main() -> None:
     steps.close()
 
     bare_s, step_s = statistics.median(bare), statistics.median(optimize)
-    say(f"step_overhead: {args.size} px on {device}, {memory_format}, layers up to conv_16")
+    say(f"step_overhead: {args.size} px on {device}, {memory_format}, "
+        f"{PRECISION_NAMES[autocast]}, layers up to conv_16")
     say(f"  bare forward+backward  {bare_s:.3f} s (median of {len(bare)})")
     say(f"  optimization step      {step_s:.3f} s (median of {len(optimize)})")
     say(f"  ratio step / bare      {step_s / bare_s:.3f}   (goal <= 1.10)")
     say(f"  peak RSS               {peak_rss_mb():.0f} MB")
+    if device.type == "cuda":
+        say(f"  peak CUDA memory       {torch.cuda.max_memory_allocated(device) / 2**20:.0f} MB")
 
 
 if __name__ == "__main__":

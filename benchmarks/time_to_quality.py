@@ -12,6 +12,7 @@ contender / reference time <= 0.35.
 
     python benchmarks/time_to_quality.py [--size 256] [--scales auto] [--coarse-steps N]
         [--init noise] [--lbfgs-history 20] [--precision fp32] [--keep-reference]
+        [--device cuda] [--cudnn-autotune off]
 """
 
 from __future__ import annotations
@@ -19,12 +20,13 @@ from __future__ import annotations
 import argparse
 import tempfile
 from pathlib import Path
-from statistics import mean
+from statistics import mean, median
 
 import numpy as np
 import torch
 
 from common import sample_pair, say
+from napari_neural_style.core import device as engine_device
 from napari_neural_style.core.config import Config, format_scales, parse_scales
 from napari_neural_style.core.images import to_tensor
 from napari_neural_style.core.losses import content_loss
@@ -71,6 +73,8 @@ def main() -> None:
                         help="of the contender (the reference keeps the default)")
     parser.add_argument("--precision", default="auto", help="the contender's (fp32: as "
                         "the defaults run on a CPU without AMX)")
+    parser.add_argument("--cudnn-autotune", choices=("on", "off"), default="on",
+                        help="cuDNN's autotuner for the contender (CUDA; cudnn_autotune.py)")
     parser.add_argument("--keep-reference", action="store_true",
                         help="keep the reference's result in the temporary folder, and use "
                         "one kept there by an earlier run (for a series of contenders)")
@@ -82,6 +86,7 @@ def main() -> None:
         Config.for_task("transfer", steps=args.steps, scales=(1.0,), precision="fp32",
                         **common), content, style, args.keep_reference)
 
+    engine_device.CUDNN_AUTOTUNE = args.cudnn_autotune == "on"
     # the contender may run past --steps at full size; its coarse scales take what they take
     # in a run of --steps
     coarse_steps = args.coarse_steps if args.coarse_steps is not None else Config.for_task(
@@ -92,8 +97,14 @@ def main() -> None:
                                     lbfgs_history=args.lbfgs_history,
                                     **common),
                     content=content, style=style)
-    reached = None
+    reached, shape, since = None, None, 0.0
+    # seconds of each scale's first step (its targets, the first passes at a new shape) and
+    # of the others
+    first_steps, other_steps = [], []
     for step in contender:
+        (other_steps if step.pixels.shape == shape else first_steps).append(
+            step.elapsed - since)
+        shape, since = step.pixels.shape, step.elapsed
         at_full_size = tuple(step.pixels.shape[-2:]) == contender.output_shape
         if at_full_size and step.losses.total <= target:
             reached = step
@@ -110,6 +121,9 @@ def main() -> None:
         f"{coarse_steps} steps at each coarse scale), precision "
         f"{contender.result().precision}: reached {reached.losses.total:.5f} after "
         f"{reached.step} steps in {reached.elapsed:.1f} s")
+    say(f"  of which each scale's first step {', '.join(f'{t:.2f}' for t in first_steps)} "
+        f"s, the other {len(other_steps)} {sum(other_steps):.2f} s (median "
+        f"{median(other_steps) * 1000:.1f} ms)")
     say(f"  time: {reached.elapsed:.1f} / {reference_seconds:.1f} s = "
         f"{reached.elapsed / reference_seconds:.2f}   (goals: <= 60 s at 512 px, <= 0.35)")
     network, config = Network(common["weights"]), contender.config
