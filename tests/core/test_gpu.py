@@ -15,6 +15,7 @@ import torch
 
 from helpers import fail_evaluation, stop_when
 from napari_neural_style.core.config import Config, FrameSettings
+from napari_neural_style.core.device import cuda_has_bf16
 from napari_neural_style.core.errors import OutOfMemory
 from napari_neural_style.core.frames import FrameRun
 from napari_neural_style.core.sweeps import Sweep
@@ -60,15 +61,15 @@ def test_a_float32_transfer_on_cuda_follows_the_cpu_run(photo, texture):
 
 
 @pytest.mark.parametrize("precision", ["auto", "fp16"])
-def test_half_precision_on_cuda_runs_in_half_and_lowers_the_loss(photo, texture, precision):
+def test_auto_and_fp16_precision_on_cuda_lower_the_loss(photo, texture, precision):
     common = {**SEED_RUN, "size": 128, "steps": 40, "device": GPU, "scales": (1.0,)}
     full = transfer(photo, texture, **common)
     half = transfer(photo, texture, **{**common, "precision": precision})
-    expected = "fp16" if precision == "fp16" or not torch.cuda.is_bf16_supported() else "bf16"
-    assert half.precision == expected
+    expected = {"fp16": "fp16", "auto": "bf16" if cuda_has_bf16(torch.device(GPU)) else "fp32"}
+    assert half.precision == expected[precision]
     assert np.isfinite(half.image).all()
     assert half.history[-1]["total"] < half.history[0]["total"] / 2
-    if expected == "bf16":
+    if half.precision != "fp16":
         assert half.history[-1]["total"] == pytest.approx(full.history[-1]["total"], rel=0.1)
 
 

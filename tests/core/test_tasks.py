@@ -189,8 +189,14 @@ def test_precision_modes(photo, monkeypatch):
     assert resolve_precision("auto", torch.device("mps")) is None
     monkeypatch.setattr(device_module, "cpu_has_fast_bf16", lambda: True)
     assert resolve_precision("auto", torch.device("cpu")) is torch.bfloat16
-    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda: False)
-    assert resolve_precision("auto", torch.device("cuda")) is None  # fp16 ends worse
+    monkeypatch.setattr(torch.version, "hip", None)
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device=None: (8, 0))
+    assert resolve_precision("auto", torch.device("cuda")) is torch.bfloat16
+    # a V100 or T4: torch.cuda.is_bf16_supported() says yes (emulated), auto keeps float32
+    # (fp16 ends worse, device.resolve_precision)
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *_, **__: True)
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device=None: (7, 5))
+    assert resolve_precision("auto", torch.device("cuda")) is None
 
 
 def test_stopping_at_a_coarse_scale_gives_a_full_size_result(photo):

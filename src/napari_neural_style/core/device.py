@@ -146,13 +146,13 @@ def bf16_time_ratio(size: int = 128, repeats: int = 5) -> float:
 def resolve_precision(spec: str, device: torch.device) -> torch.dtype | None:
     """The autocast dtype for the network (None: float32 throughout).
 
-    ``auto``: bf16 on CUDA devices that support it, bf16 on CPUs where it runs clearly faster
-    (:func:`cpu_has_fast_bf16`), float32 elsewhere (MPS, other CPUs, and GPUs without bf16:
-    fp16's narrow range loses small gradients, and on an H200 its seed transfer ended 1.31x
-    the float32 loss at 512 px, 1.49x at 1024, where bf16's was within 0.3 %;
-    ``benchmarks/precision.py``) -- it never picks what the device lacks, runs slower or
-    ends worse.  Gram matrices and losses are
-    accumulated in float32 whatever the choice.
+    ``auto``: bf16 on CUDA devices that have it (:func:`cuda_has_bf16`), bf16 on CPUs where
+    it runs clearly faster (:func:`cpu_has_fast_bf16`), float32 elsewhere (MPS, other CPUs,
+    and GPUs without bf16: fp16's narrow range loses small gradients, and on an H200 its seed
+    transfer ended 1.31x the float32 loss at 512 px, 1.49x at 1024, where bf16's was within
+    0.3 %; ``benchmarks/precision.py``) -- it never picks what the device lacks or emulates,
+    runs slower or ends worse.  Gram matrices and losses are accumulated in float32 whatever
+    the choice.
     """
     import torch
 
@@ -167,7 +167,7 @@ def resolve_precision(spec: str, device: torch.device) -> torch.dtype | None:
             raise DeviceError("bf16 autocast is not supported on MPS; use fp32 or auto")
         return torch.bfloat16
     if device.type == "cuda":  # fp16 without loss scaling ends higher: see the docstring
-        return torch.bfloat16 if torch.cuda.is_bf16_supported() else None
+        return torch.bfloat16 if cuda_has_bf16(device) else None
     if device.type == "cpu" and cpu_has_fast_bf16():
         return torch.bfloat16
     return None
@@ -191,6 +191,15 @@ def prepare_cuda(device: torch.device) -> None:
     torch.backends.cudnn.benchmark = CUDNN_AUTOTUNE
     torch.backends.cudnn.allow_tf32 = False
     torch.cuda.reset_peak_memory_stats(device)
+
+
+def cuda_has_bf16(device: torch.device) -> bool:
+    """Whether the GPU computes in bf16 itself: ROCm's, and NVIDIA's from Ampere (compute
+    capability 8) on.  ``torch.cuda.is_bf16_supported()`` says yes for older ones too, which
+    only emulate it, far slower than float32."""
+    import torch
+
+    return bool(torch.version.hip) or torch.cuda.get_device_capability(device)[0] >= 8
 
 
 def peak_memory_mb(device: torch.device) -> dict:
