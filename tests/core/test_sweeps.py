@@ -123,3 +123,48 @@ def test_a_batch_of_different_depths_matches_separate_runs(photo):
         np.testing.assert_allclose(result.image, alone.image, atol=2e-3)
         assert result.history[-1]["content_per_layer"].keys() == \
             alone.history[-1]["content_per_layer"].keys()
+
+
+def test_a_batch_out_of_memory_runs_again_in_halves_down_to_one(photo, monkeypatch):
+    """On a GPU a sweep is one batch; one that does not fit runs again as halves, each as a
+    separate run would, and only a single run that does not fit is an error."""
+    from helpers import CPU_OUT_OF_MEMORY
+    from napari_neural_style.core.errors import OutOfMemory
+    from napari_neural_style.core.objective import BatchObjective
+
+    evaluate, batch_sizes = BatchObjective.__call__, []
+
+    def fits_up_to(limit):
+        batch_sizes.clear()
+
+        def evaluating(self, pixels):
+            batch_sizes.append(len(pixels))
+            if len(pixels) > limit and len(batch_sizes) > 2:  # after two steps
+                raise CPU_OUT_OF_MEMORY
+            return evaluate(self, pixels)
+        monkeypatch.setattr(BatchObjective, "__call__", evaluating)
+
+    monkeypatch.setattr(Sweep, "_groups", lambda self: [list(range(len(self.configs)))])
+    seeds = [1, 2, 3]
+    fits_up_to(1)
+    sweep = Sweep(Config("reconstruct", "conv_4", **FAST), "seed", seeds, content=photo)
+    with pytest.warns(RuntimeWarning) as warned:
+        events = list(sweep)
+    assert [str(warning.message).split(": try")[0] for warning in warned] == [
+        "out of memory on cpu at 32 px (3 images at once)",
+        "out of memory on cpu at 32 px (2 images at once)"]
+    assert str(warned[0].message).endswith("running the sweep's 3 values in groups of 2 "
+                                           "instead")
+    assert sweep.groups == [[0], [1], [2]]  # 3 -> 1 + 2 -> 1 + 1 + 1
+    assert sorted(e.index for e in events if isinstance(e, SweepSlice)) == [0, 1, 2]
+    result = sweep.result()
+    assert not result.cancelled and [r.steps_done for r in result.results] == [4, 4, 4]
+    for index, seed in enumerate(seeds):  # each as a separate run gives it
+        alone = Run(Config("reconstruct", "conv_4", seed=seed, **FAST), content=photo)
+        assert np.array_equal(result.stack[index], alone.complete().image)
+
+    fits_up_to(0)  # not even one run fits: the error, and the values' steps so far
+    sweep = Sweep(Config("reconstruct", "conv_4", **FAST), "seed", [1], content=photo)
+    with pytest.raises(OutOfMemory, match="out of memory on cpu"):
+        list(sweep)
+    assert sweep.result().cancelled

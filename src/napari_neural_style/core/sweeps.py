@@ -10,20 +10,22 @@
 Every value is one work item, run in this process or, given a dask ``client``, as one task
 on a cluster (core/cluster.py); a finished value comes back as a :class:`SweepSlice` at once.
 On a GPU in this process the runs go through the network together, one batch (a GPU gains
-from a larger batch).  On a CPU each runs alone: a CPU gains little from a batch, and a run
+from a larger batch); a batch that runs out of memory is run again as two halves, down to one
+run at a time.  On a CPU each runs alone: a CPU gains little from a batch, and a run
 alone gives exactly the image it gives as a cluster task or a separate run (batched images
 differ in the last bits, which L-BFGS amplifies).  The weights are resolved once.
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
 import numpy as np
 
 from .config import Config
-from .errors import InputError, setting
+from .errors import InputError, OutOfMemory, setting
 from .images import to_numpy
 from .optimize import Step
 from .result import Result
@@ -81,6 +83,7 @@ class Sweep:
         # made here so that bad inputs fail before anything runs
         self.runs = [BatchRun([self.configs[i] for i in group], **self.images)
                      for group in self.groups]
+        self.weights = None  # the first group resolves them for every group
         self.snapshots: dict[int, np.ndarray] = {}  # steps sweep: image after k steps
         self.finished: dict[int, Result] = {}  # by index of the value, as they end
 
@@ -112,21 +115,43 @@ class Sweep:
                 else:
                     yield from self._slices([index])
             return
-        weights = None
-        for number, (group, run) in enumerate(zip(self.groups, self.runs, strict=True)):
-            run.weights = weights  # resolved once, by the first group
-            steps = iter(run)
+        number = 0
+        while number < len(self.groups):
             try:
-                for batch in photographs(steps, self.photographed, self.snapshots):
-                    yield SweepStep(number, len(self.groups), batch[0].step, batch[0].total,
-                                    tuple(group), tuple(step.losses for step in batch))
-            finally:
-                steps.close()
-                weights = run.weights
-                if run.outcome is not None:
-                    for index, result in zip(group, run.results(), strict=True):
-                        self.keep(index, result)
-            yield from self._slices(group)
+                yield from self._run_group(number)
+            except OutOfMemory as error:
+                if len(self.groups[number]) == 1:
+                    raise
+                self._split(number, error)
+                continue  # the same number: the group's first half
+            number += 1
+
+    def _run_group(self, number: int) -> Iterator[SweepStep | SweepSlice]:
+        group, run = self.groups[number], self.runs[number]
+        run.weights = self.weights  # resolved once, by the first group
+        steps = iter(run)
+        try:
+            for batch in photographs(steps, self.photographed, self.snapshots):
+                yield SweepStep(number, len(self.groups), batch[0].step, batch[0].total,
+                                tuple(group), tuple(step.losses for step in batch))
+        finally:
+            steps.close()
+            self.weights = run.weights
+            if run.outcome is not None:  # kept even if it ran out of memory: a retry replaces
+                for index, result in zip(group, run.results(), strict=True):
+                    self.keep(index, result)
+        yield from self._slices(group)
+
+    def _split(self, number: int, error: OutOfMemory) -> None:
+        """Group ``number`` ran out of memory together: run it again as two halves (each as a
+        separate run would), saying so."""
+        group = self.groups[number]
+        halves = [group[:len(group) // 2], group[len(group) // 2:]]
+        warnings.warn(f"{error}; running the sweep's {len(group)} values in groups of "
+                      f"{len(halves[1])} instead", RuntimeWarning, stacklevel=4)
+        self.groups[number:number + 1] = halves
+        self.runs[number:number + 1] = [
+            BatchRun([self.configs[i] for i in half], **self.images) for half in halves]
 
     def keep(self, index: int, result: Result, snapshots: dict | None = None) -> None:
         """Keep run ``index``'s result (and the images it photographed); a ``steps`` sweep's
