@@ -60,11 +60,18 @@ class DecorrelatedColour(RGB):
         matrix = torch.tensor(COLOUR_COVARIANCE_SQRT)
         self.matrix = matrix / torch.linalg.vector_norm(matrix, dim=0).max()
         self.inverse = torch.linalg.inv(self.matrix)
+        self._placed: dict[tuple, torch.Tensor] = {}
 
-    @staticmethod
-    def _apply(matrix: torch.Tensor, image: torch.Tensor) -> torch.Tensor:
-        """``matrix`` times every pixel's colour of an ``(N, 3, H, W)`` image."""
-        return torch.einsum("cd,ndhw->nchw", matrix.to(image), image)
+    def _apply(self, which: str, image: torch.Tensor, transposed: bool = False) -> torch.Tensor:
+        """``self.matrix`` or ``self.inverse`` (``which``), or its transpose, times every
+        pixel's colour of an ``(N, 3, H, W)`` image.  The matrix is copied to the image's
+        device once: a copy from the host at every step would make a GPU wait for its queue,
+        as L-BFGS's factors did (core/solvers.py)."""
+        key = (which, image.device, image.dtype)
+        if key not in self._placed:
+            self._placed[key] = getattr(self, which).to(image)
+        return torch.einsum("dc,ndhw->nchw" if transposed else "cd,ndhw->nchw",
+                            self._placed[key], image)
 
     def noise(self, generator: torch.Generator, shape: tuple[int, int]) -> torch.Tensor:
         """Grey noise, ``0.5 + M (u, 0, 0)`` for ``u`` uniform in [-0.5, 0.5]: the optimizer
@@ -77,12 +84,12 @@ class DecorrelatedColour(RGB):
         return 0.5 + luminance * self.matrix[:, 0, None, None]
 
     def variable(self, pixels: torch.Tensor) -> torch.Tensor:
-        return self._apply(self.inverse, pixels.detach())
+        return self._apply("inverse", pixels.detach())
 
     def pixels(self, variable: torch.Tensor, bounded: bool = False) -> torch.Tensor:
         """``M z``, a leaf of its own: :meth:`pull_gradient` carries its gradient back.
         Bounded, clamped too: :meth:`project` went back through ``M^-1``, which rounds."""
-        pixels = self._apply(self.matrix, variable.detach())
+        pixels = self._apply("matrix", variable.detach())
         return (pixels.clamp(0, 1) if bounded else pixels).requires_grad_(True)
 
     def pull_gradient(self, variable: torch.Tensor, pixels: torch.Tensor,
@@ -91,7 +98,7 @@ class DecorrelatedColour(RGB):
         each ``z`` moves all three channels, and a held channel pushed out again and again
         by steps that the projection undoes makes L-BFGS's memory of its steps wrong (a
         transfer's loss fell as in ``rgb``, then jumped 6x near step 280)."""
-        gradient = self._apply(self.matrix.T, pixels.grad)
+        gradient = self._apply("matrix", pixels.grad, transposed=True)
         if held is not None:
             gradient.masked_fill_(held.any(1, keepdim=True), 0)
         variable.grad = gradient
@@ -99,7 +106,7 @@ class DecorrelatedColour(RGB):
     @torch.no_grad()
     def project(self, variable: torch.Tensor) -> None:
         """``z <- M^-1 clamp(M z, 0, 1)``: the nearest pixels in range, in the variable."""
-        variable.copy_(self._apply(self.inverse, self._apply(self.matrix, variable).clamp(0, 1)))
+        variable.copy_(self._apply("inverse", self._apply("matrix", variable).clamp(0, 1)))
 
 
 def basis(name: str) -> RGB:
