@@ -28,12 +28,14 @@ each, float32.
   the content image, so in rgb on every network) of the astronaut with each style.  On the
   judge: how far the Gram error to the style falls from the content image's (goal >= 3x),
   and the content error at conv_9 relative to an unrelated photograph's (the cat; goal <=
-  0.5).  ``--style-weight`` shows the trade between the two.
+  0.5).  ``--style-weight`` with several values traces the trade between the two (the
+  front every setting of the network was found to lie on), ``--init noise`` starts the
+  transfers from noise.
 
     python benchmarks/untrained.py [--size 128] [--steps 300] [--parts recon,texture,transfer]
         [--networks kaiming-max,kaiming-avg,random-single,random-rgb,random,random-blur]
         [--seeds 3] [--textures gravel,brick,grass] [--style-loss gram|meancov]
-        [--style-weight 0.5]
+        [--style-weight 0.5[,0.6,...]] [--init content|noise]
 """
 
 from __future__ import annotations
@@ -76,18 +78,18 @@ class Network:
 
     def __init__(self, name: str, seed: int = 0, **options):
         spec, self.pooling, self.parametrization, judge = NETWORKS[name]
-        self.options = options  # of every run: style loss, style weight
+        self.options = options  # of every run: the style loss
         self.name, self.spec = name, spec
         self.weights = resolve_weights(f"{spec}:{seed}")
         self.judge = resolve_weights(f"{judge}:{seed + 1}")
 
-    def run(self, task: str, size: int, steps: int, scales=None, layers: dict | None = None,
+    def run(self, task: str, size: int, steps: int, scales=None, settings: dict | None = None,
             **images: np.ndarray) -> np.ndarray:
         """The image a ``task`` run (float32, the default scales unless ``scales``) gives."""
         config = Config.for_task(task, size=size, steps=steps, scales=scales,
                                  pooling=self.pooling, parametrization=self.parametrization,
                                  weights=self.spec, device="cpu",
-                                 precision="fp32", **self.options, **(layers or {}))
+                                 precision="fp32", **self.options, **(settings or {}))
         return Run(config, weights=self.weights, **images).complete().image
 
     def features(self, layers, image: torch.Tensor, judge: bool = True) -> dict:
@@ -122,7 +124,7 @@ def reconstruction(networks: list[Network], size: int, steps: int) -> None:
         figures = []
         for name in RECONSTRUCT_LAYERS:
             image = network.run("reconstruct", size, steps, scales, content=content,
-                                layers={"content_layers": name})
+                                settings={"content_layers": name})
             figures.append(f"{name} {psnr(image, content):.1f}")
         say(f"{network.name:12s} reconstruction PSNR dB, {label}: {', '.join(figures)}")
 
@@ -141,7 +143,7 @@ def texture(networks: list[Network], size: int, steps: int,
             layers, ratios, fine_ratios = parse_layers(group), [], []
             for network in networks:
                 result = to_tensor(network.run("texture", size, steps, style=to_numpy(left),
-                                               layers={"style_layers": layers}), size)
+                                               settings={"style_layers": layers}), size)
                 ratios.append(network.over_floor(layers, result, left, right))
                 fine_ratios.append(network.over_floor(fine, result, left, right))
             figures.append(f"{group} {summary(ratios)}")
@@ -158,14 +160,19 @@ def summary(ratios: list[float]) -> str:
     return f"{mean(ratios):.2f}{each}"
 
 
-def transfer(networks: list[Network], size: int, steps: int) -> None:
+def transfer(networks: list[Network], size: int, steps: int,
+             style_weights: tuple[float, ...] = (Config.style_weight,),
+             init: str = "content") -> None:
     network, content = networks[0], to_tensor(load_sample("astronaut"), size)
     for sample in STYLES:
         style = to_tensor(rgb(load_sample(sample)), size)
-        result = to_tensor(network.run("transfer", size, steps, content=to_numpy(content),
-                                       style=to_numpy(style)), size)
-        say(f"{network.name:12s} transfer x {sample}: "
-            f"{transfer_figures(network, content, style, result)}")
+        for weight in style_weights:
+            result = to_tensor(network.run("transfer", size, steps,
+                                           settings={"style_weight": weight, "init": init},
+                                           content=to_numpy(content), style=to_numpy(style)),
+                               size)
+            say(f"{network.name:12s} transfer x {sample}, style weight {weight:g}: "
+                f"{transfer_figures(network, content, style, result)}")
 
 
 def transfer_figures(network: Network, content: torch.Tensor, style: torch.Tensor,
@@ -199,12 +206,16 @@ def main() -> None:
     parser.add_argument("--textures", default=",".join(TEXTURES))
     parser.add_argument("--style-loss", default="gram", help="what textures and transfers "
                         "optimise (judged by the Gram error all the same)")
-    parser.add_argument("--style-weight", type=float, default=Config.style_weight,
-                        help="of the transfers (the seed's by default)")
+    parser.add_argument("--style-weight", default=str(Config.style_weight),
+                        help="of the transfers, one or several, comma-separated (the seed's "
+                        "by default)")
+    parser.add_argument("--init", default="content", help="where the transfers start")
     args = parser.parse_args()
-    parts = {"recon": reconstruction, "transfer": transfer,
+    style_weights = tuple(float(weight) for weight in args.style_weight.split(","))
+    parts = {"recon": reconstruction,
+             "transfer": partial(transfer, style_weights=style_weights, init=args.init),
              "texture": partial(texture, textures=tuple(args.textures.split(",")))}
-    options = {"style_loss": args.style_loss, "style_weight": args.style_weight}
+    options = {"style_loss": args.style_loss}
     for part in args.parts.split(","):
         for name in args.networks.split(","):
             start = time.perf_counter()
