@@ -12,7 +12,7 @@ contender / reference time <= 0.35.
 
     python benchmarks/time_to_quality.py [--size 256] [--scales auto] [--coarse-steps N]
         [--init noise] [--lbfgs-history 20] [--precision fp32] [--keep-reference]
-        [--device cuda] [--cudnn-autotune off]
+        [--device cuda] [--cudnn-autotune on]
 """
 
 from __future__ import annotations
@@ -73,8 +73,10 @@ def main() -> None:
                         help="of the contender (the reference keeps the default)")
     parser.add_argument("--precision", default="auto", help="the contender's (fp32: as "
                         "the defaults run on a CPU without AMX)")
-    parser.add_argument("--cudnn-autotune", choices=("on", "off"), default="on",
-                        help="cuDNN's autotuner for the contender (CUDA; cudnn_autotune.py)")
+    parser.add_argument("--cudnn-autotune", choices=("on", "off"),
+                        default="on" if engine_device.CUDNN_AUTOTUNE else "off",
+                        help="cuDNN's autotuner for the contender (CUDA; cudnn_autotune.py; "
+                        "the engine's setting by default)")
     parser.add_argument("--keep-reference", action="store_true",
                         help="keep the reference's result in the temporary folder, and use "
                         "one kept there by an earlier run (for a series of contenders)")
