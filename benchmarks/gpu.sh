@@ -14,6 +14,5 @@ python step_overhead.py --device cuda --size 512 --rounds 3 --steps 10
 python step_overhead.py --device cuda --size 1024 --rounds 3 --steps 10
 python precision.py --device cuda --size 1024 --steps 30
 python cudnn_autotune.py --sizes 512
-rm -f "$(python -c 'import tempfile; print(tempfile.gettempdir())')"/time_to_quality-512-300-content-cuda.npz
-python time_to_quality.py --device cuda --size 512 --keep-reference
+python time_to_quality.py --device cuda --size 512 --keep-reference=new
 python time_to_quality.py --device cuda --size 512 --keep-reference

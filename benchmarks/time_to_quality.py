@@ -11,7 +11,7 @@ layer and the mean Gram error at the style layers, each relative (core/losses.py
 contender / reference time <= 0.35.
 
     python benchmarks/time_to_quality.py [--size 256] [--scales auto] [--coarse-steps N]
-        [--init noise] [--lbfgs-history 20] [--precision fp32] [--keep-reference]
+        [--init noise] [--lbfgs-history 20] [--precision fp32] [--keep-reference[=new]]
         [--device cuda] [--cudnn-autotune on]
 """
 
@@ -44,12 +44,13 @@ def judged(network: Network, image: torch.Tensor, content: torch.Tensor,
 
 
 def reference_run(config: Config, content: np.ndarray, style: np.ndarray,
-                  keep: bool) -> tuple[np.ndarray, float, float]:
+                  keep: str | None) -> tuple[np.ndarray, float, float]:
     """The reference's image, final loss and seconds; with ``keep``, kept in the temporary
-    folder and read back by later runs of the same size, steps and start."""
+    folder, where ``keep="reuse"`` reads back one an earlier run of the same size, steps and
+    start kept (``"new"`` runs it again all the same)."""
     kept = Path(tempfile.gettempdir()) / (
         f"time_to_quality-{config.size}-{config.steps}-{config.init}-{config.device}.npz")
-    if keep and kept.is_file():
+    if keep == "reuse" and kept.is_file():
         found = np.load(kept)
         return found["image"], float(found["loss"]), float(found["seconds"])
     result = Run(config, content=content, style=style).complete()
@@ -77,9 +78,10 @@ def main() -> None:
                         default="on" if engine_device.CUDNN_AUTOTUNE else "off",
                         help="cuDNN's autotuner for the contender (CUDA; cudnn_autotune.py; "
                         "the engine's setting by default)")
-    parser.add_argument("--keep-reference", action="store_true",
+    parser.add_argument("--keep-reference", nargs="?", const="reuse", choices=("reuse", "new"),
                         help="keep the reference's result in the temporary folder, and use "
-                        "one kept there by an earlier run (for a series of contenders)")
+                        "one kept there by an earlier run (for a series of contenders); "
+                        "=new runs a new one and keeps it")
     args = parser.parse_args()
     content, style = sample_pair(args.size)
     common = {"size": args.size, "weights": "random-single", "device": args.device,
