@@ -81,8 +81,7 @@ class Sweep:
                        "labels": labels, "style_labels": style_labels}
         self.groups = self._groups()
         # made here so that bad inputs fail before anything runs
-        self.runs = [BatchRun([self.configs[i] for i in group], **self.images)
-                     for group in self.groups]
+        self.runs = [self._batch(group) for group in self.groups]
         self.weights = None  # the first group resolves them for every group
         self.snapshots: dict[int, np.ndarray] = {}  # steps sweep: image after k steps
         self.finished: dict[int, Result] = {}  # by index of the value, as they end
@@ -150,8 +149,11 @@ class Sweep:
         warnings.warn(f"{error}; running the sweep's {len(group)} values in groups of "
                       f"{len(halves[1])} instead", RuntimeWarning, stacklevel=4)
         self.groups[number:number + 1] = halves
-        self.runs[number:number + 1] = [
-            BatchRun([self.configs[i] for i in half], **self.images) for half in halves]
+        self.runs[number:number + 1] = [self._batch(half) for half in halves]
+
+    def _batch(self, group: list[int]) -> BatchRun:
+        """One run of the values ``group`` together."""
+        return BatchRun([self.configs[i] for i in group], **self.images)
 
     def keep(self, index: int, result: Result, snapshots: dict | None = None) -> None:
         """Keep run ``index``'s result (and the images it photographed); a ``steps`` sweep's
