@@ -168,10 +168,13 @@ def transfer(networks: list[Network], size: int, steps: int,
     for sample in STYLES:
         style = to_tensor(rgb(load_sample(sample)), size)
         for weight in style_weights:
-            figures = [transfer_figures(network, content, style, to_tensor(network.run(
-                "transfer", size, steps, settings={"style_weight": weight, "init": init},
-                content=to_numpy(content), style=to_numpy(style)), size))
-                for network in networks]
+            figures = []
+            for network in networks:
+                result = network.run("transfer", size, steps,
+                                     settings={"style_weight": weight, "init": init},
+                                     content=to_numpy(content), style=to_numpy(style))
+                figures.append(transfer_figures(network, content, style,
+                                                to_tensor(result, size)))
             falls, own_falls, ratios = zip(*figures, strict=True)
             say(f"{networks[0].name:12s} transfer x {sample}, style weight {weight:g}: Gram "
                 f"error's fall (x) {summary(falls)}, on the own networks {summary(own_falls)}"
