@@ -6,9 +6,11 @@ Networks (``--networks``): ``random-kaiming`` with max pooling (the untrained ne
 stepping in the pixels themselves, ``parametrization="rgb"``, where ``random`` steps in
 decorrelated colour from noise) and ``random-blur`` (the pair with blur pooling, ``--pooling
 blur``), each from seed 0.  Every quality figure is judged twice: on the network the image
-was optimised against, and on a *judge*, one network from seed 1 (for the pairs:
-``random-single:1``, with average pooling), which it never saw (a result that only fools its
-own network scores badly there).
+was optimised against, and on a *judge*, one network from seed 1 which it never saw (a
+result that only fools its own network scores badly there): for every orthogonal network,
+whatever its pooling, ``random-single:1`` with average pooling, so that they compare (until
+2026-12-01 ``random-blur``'s judge ran with blur pooling); for the Kaiming ones
+``random-kaiming:1`` with their own pooling.
 
 Every run takes the network's default scales (``scales="auto"``: the orthogonal networks from
 noise run coarse to fine from 32 px, the others at one scale), ``--steps`` L-BFGS steps at
@@ -59,13 +61,16 @@ from napari_neural_style.core.vgg_layers import parse_layers
 from napari_neural_style.core.weights import resolve_weights
 from napari_neural_style.samples import load_sample
 
-#: name -> (weights spec, pooling, parametrization, the judge's spec: always one network)
-NETWORKS = {"kaiming-max": ("random-kaiming", "max", "auto", "random-kaiming"),
-            "kaiming-avg": ("random-kaiming", "avg", "auto", "random-kaiming"),
-            "random-single": ("random-single", "auto", "auto", "random-single"),
-            "random-rgb": ("random", "auto", "rgb", "random-single"),
-            "random": ("random", "auto", "auto", "random-single"),
-            "random-blur": ("random", "blur", "auto", "random-single")}
+#: the judge of the orthogonal networks: one, with average pooling
+JUDGE = ("random-single", "avg")
+#: name -> (weights spec, pooling, parametrization, the judge: one network's spec and its
+#: pooling, the same for every variant of the orthogonal networks so that they compare)
+NETWORKS = {"kaiming-max": ("random-kaiming", "max", "auto", ("random-kaiming", "max")),
+            "kaiming-avg": ("random-kaiming", "avg", "auto", ("random-kaiming", "avg")),
+            "random-single": ("random-single", "auto", "auto", JUDGE),
+            "random-rgb": ("random", "auto", "rgb", JUDGE),
+            "random": ("random", "auto", "auto", JUDGE),
+            "random-blur": ("random", "blur", "auto", JUDGE)}
 RECONSTRUCT_LAYERS = ("conv_1", "conv_2", "conv_4", "conv_8", "conv_12")
 TEXTURE_GROUPS = ("conv_1-2", "conv_3-4", "conv_5-8", "conv_9-12")
 TEXTURES = ("gravel", "brick", "grass")
@@ -78,7 +83,7 @@ class Network:
     """One kind of untrained network: the one optimised against (seed 0) and its judge."""
 
     def __init__(self, name: str, seed: int = 0, **options):
-        spec, self.pooling, self.parametrization, judge = NETWORKS[name]
+        spec, self.pooling, self.parametrization, (judge, self.judge_pooling) = NETWORKS[name]
         self.options = options  # of every run: the style loss
         self.name, self.spec = name, spec
         self.weights = resolve_weights(f"{spec}:{seed}")
@@ -94,7 +99,8 @@ class Network:
         return Run(config, weights=self.weights, **images).complete().image
 
     def features(self, layers, image: torch.Tensor, judge: bool = True) -> dict:
-        encoder = VGGEncoder(self.judge if judge else self.weights, layers, self.pooling)
+        encoder = (VGGEncoder(self.judge, layers, self.judge_pooling) if judge
+                   else VGGEncoder(self.weights, layers, self.pooling))
         with torch.no_grad():
             return encoder(image)
 
