@@ -2,15 +2,14 @@
 
 Networks (``--networks``): ``random-kaiming`` with max pooling (the untrained network of
 0.1), the same with average pooling, ``random-single`` (orthogonal kernels, average pooling:
-``pooling=auto``), ``random`` (two such networks side by side, with blur pooling:
-``pooling=auto`` since 2026-12-01), ``random-avg`` (the pair with average pooling, what
-``random`` was until then) and ``random-rgb`` (the pair stepping in the pixels themselves,
-``parametrization="rgb"``, where ``random`` steps in decorrelated colour from noise), each
-from seed 0.  Every quality figure is judged twice: on the network the image
+``pooling=auto``), ``random`` (two such networks side by side), ``random-rgb`` (the pair
+stepping in the pixels themselves, ``parametrization="rgb"``, where ``random`` steps in
+decorrelated colour from noise) and ``random-blur`` (the pair with blur pooling, ``--pooling
+blur``), each from seed 0.  Every quality figure is judged twice: on the network the image
 was optimised against, and on a *judge*, one network from seed 1 which it never saw (a
 result that only fools its own network scores badly there): for every orthogonal network,
 whatever its pooling, ``random-single:1`` with average pooling, so that they compare (until
-2026-12-01 the pair with blur pooling was judged with blur pooling); for the Kaiming ones
+2026-12-01 ``random-blur``'s judge ran with blur pooling); for the Kaiming ones
 ``random-kaiming:1`` with their own pooling.
 
 Every run takes the network's default scales (``scales="auto"``: the orthogonal networks from
@@ -37,7 +36,7 @@ each, float32.
   transfers from noise.
 
     python benchmarks/untrained.py [--size 128] [--steps 300] [--parts recon,texture,transfer]
-        [--networks kaiming-max,kaiming-avg,random-single,random-rgb,random,random-avg]
+        [--networks kaiming-max,kaiming-avg,random-single,random-rgb,random,random-blur]
         [--seeds 3] [--textures gravel,brick,grass] [--style-loss gram|meancov]
         [--style-weight 0.5[,0.6,...]] [--init content|noise]
 """
@@ -71,7 +70,7 @@ NETWORKS = {"kaiming-max": ("random-kaiming", "max", "auto", ("random-kaiming", 
             "random-single": ("random-single", "auto", "auto", JUDGE),
             "random-rgb": ("random", "auto", "rgb", JUDGE),
             "random": ("random", "auto", "auto", JUDGE),
-            "random-avg": ("random", "avg", "auto", JUDGE)}
+            "random-blur": ("random", "blur", "auto", JUDGE)}
 RECONSTRUCT_LAYERS = ("conv_1", "conv_2", "conv_4", "conv_8", "conv_12")
 TEXTURE_GROUPS = ("conv_1-2", "conv_3-4", "conv_5-8", "conv_9-12")
 TEXTURES = ("gravel", "brick", "grass")

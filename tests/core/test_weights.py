@@ -119,9 +119,9 @@ def test_random_weights_are_seeded_and_labelled():
         resolve_weights("random-kaiming:1.5")
 
 
-def test_the_untrained_network_is_two_orthogonal_networks_with_blur_pooling():
+def test_the_untrained_network_is_two_orthogonal_networks_with_average_pooling():
     weights = resolve_weights("random")
-    assert weights.pooling == "blur" and len(weights.members) == 2
+    assert weights.pooling == "avg" and len(weights.members) == 2
     assert weights.describe()["networks"] == 2 and "2 networks" in weights.label
     for state in weights.members:
         for index, (out_channels, _) in conv_shapes().items():
@@ -168,8 +168,7 @@ def test_random_kaiming_is_the_untrained_network_of_0_1():
 def test_auto_pooling_follows_the_weights(photo):
     from napari_neural_style.core.tasks import reconstruct
 
-    for spec, pooling in (("random", "blur"), ("random-single", "avg"),
-                          ("random-kaiming", "max")):
+    for spec, pooling in (("random", "avg"), ("random-kaiming", "max")):
         result = reconstruct(photo, "conv_4", size=32, steps=1, weights=spec, device="cpu")
         assert result.config.pooling == "auto" and result.provenance()["pooling"] == pooling
     forced = reconstruct(photo, "conv_4", size=32, steps=1, weights="random", pooling="max",

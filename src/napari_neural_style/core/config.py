@@ -98,7 +98,7 @@ class RandomKind:
 #: every untrained network by its spec; ``random`` is the one measured best
 #: (benchmarks/untrained.py), the others reproduce earlier versions' results
 RANDOM_KINDS = {
-    "random": RandomKind("orthogonal", "blur", "decorrelated", 2, "random",
+    "random": RandomKind("orthogonal", "avg", "decorrelated", 2, "random",
                          COARSEST_UNTRAINED_FROM_NOISE),
     "random-single": RandomKind("orthogonal", "avg", "decorrelated", 1,
                                 "random, one network",
@@ -218,9 +218,9 @@ class Config:
         "VGG-19 converted for neural-style-pt, vgg19-d01eb7cb.pth); auto: known files by "
         "their sha256, others as torchvision", choices=WEIGHTS_FORMATS)
     pooling: str = _option("auto", "pooling", "auto: what the weights work best with (max for "
-                           "trained weights, as trained; blur for the untrained pair, avg for "
-                           "its single network), max, avg (smoother, Gatys et al.) or blur "
-                           "(average pooling anti-aliased: blurred before it subsamples)", choices=POOLINGS)
+                           "trained weights, as trained; avg for the untrained network), max, avg "
+                           "(smoother, Gatys et al.) or blur (average pooling anti-aliased: "
+                           "blurred before it subsamples)", choices=POOLINGS)
     precision: str = _option("auto", "precision", "network precision; auto: bf16 on GPUs "
                              "that have it and on CPUs where it runs faster (measured once), "
                              "else fp32 (fp16 ends at a higher loss)",

@@ -51,9 +51,8 @@ class BlurPool(nn.Module):
     An untrained network's random kernels see pixel-scale patterns; 2x2 averages alias them
     into the deep layers, and synthesis then uses them to meet deep statistics (colour noise
     in deep-layer textures).  Blurred first, they reach the deep layers less: the untrained
-    pair's deep textures come closer to their floor, and its transfers take more style, on a
-    judge with average pooling (docs/performance.md, "Blur pooling"), so the pair runs with
-    it (``pooling="auto"``).  The backward pass keeps nothing of its own: the
+    pair's deep textures come closer to their floor on a judge with average pooling
+    (docs/performance.md, "Blur pooling").  The backward pass keeps nothing of its own: the
     filter is a constant and its input is the ReLU's output, which is kept anyway.
     """
 

@@ -12,9 +12,8 @@ Resolution order for ``weights="imagenet"`` (the default):
 
 ``weights="random"`` (or ``"random:SEED"``) is untrained, seeded (He et al. 2016 show such
 networks still reconstruct and synthesize): two VGG-19s side by side with orthogonal kernels,
-run with blur pooling (``pooling="auto"``: average pooling anti-aliased), the settings
-measured best for it (benchmarks/untrained.py).  ``"random-single[:SEED]"`` is its first
-network alone, with average pooling (what ``random`` was on 2026-11-29);
+run with average pooling (``pooling="auto"``), the settings measured best for it
+(benchmarks/untrained.py).  ``"random-single[:SEED]"`` is its first network alone;
 ``"random-kaiming[:SEED]"`` the untrained network of version 0.1 (Kaiming-normal kernels, max
 pooling), kept so that its results can be reproduced (:data:`~.config.RANDOM_KINDS`).  None is
 ever chosen silently: results made with them carry ``random`` in their labels and metadata.
@@ -83,7 +82,7 @@ class Weights:
     sha256: str
     label: str  # short human description, e.g. "ImageNet (vgg19-dcbb9e9d.pth)"
     path: str | None = None
-    #: what ``pooling="auto"`` runs them with: max as trained, blur or avg untrained
+    #: what ``pooling="auto"`` runs them with: max as trained, avg for the untrained network
     pooling: str = "max"
     #: the pixels they expect (:data:`PIXEL_FORMATS`)
     format: str = "torchvision"
@@ -297,11 +296,8 @@ def random_weights(seed: int = DEFAULT_RANDOM_SEED, kind: str = "random") -> Wei
     and a transfer's style error, judged on another network, falling 7.2x against 4.8x.
     Two such networks side by side, the second drawn on from the same generator: a texture
     that matches the statistics of two draws over-fits neither, and comes closer to its
-    floor on a third it never saw (gravel conv_5-8: 1.29x against 3.59x).  The pair runs
-    with blur pooling (:class:`~.vgg.BlurPool`; its transfers take more style on each of
-    three draws, its deep textures carry less pixel-scale noise).
-    ``random-single`` is the first alone, with average pooling (what ``random`` was on
-    2026-11-29).
+    floor on a third it never saw (gravel conv_5-8: 1.29x against 3.59x).
+    ``random-single`` is the first alone (what ``random`` was on 2026-11-29).
     ``random-kaiming``: one network, Kaiming-normal (fan-out), as torchvision initialises
     VGG-19.
     """
