@@ -35,7 +35,7 @@ def ratios(image: np.ndarray, labels: np.ndarray, styles: list[np.ndarray], seed
            layers: tuple[str, ...]) -> list[float]:
     """Per region, (distance to the other style) / (distance to its own), on network
     ``seed``."""
-    encoder = VGGEncoder(random_weights(seed), layers, "avg")
+    encoder = VGGEncoder(random_weights(seed), layers, "auto")  # the pooling runs use
     with torch.no_grad():
         result = encoder(to_tensor(image))
         grams = [{name: Moments.of(value).second for name, value in
@@ -43,7 +43,7 @@ def ratios(image: np.ndarray, labels: np.ndarray, styles: list[np.ndarray], seed
     masks = region_masks(labels, image.shape[:2], [1, 2], 0, torch.device("cpu"))
     found = []
     for label, own in ((1, 0), (2, 1)):
-        carried = layer_masks(masks[label], layers, "simple")
+        carried = layer_masks(masks[label], layers, "simple", encoder.pooling)
         guided = {name: Moments.of(result[name], carried[name]).second for name in layers}
         own_distance, other_distance = (
             np.mean([float(relative_mse(guided[name], gram[name])) for name in layers])

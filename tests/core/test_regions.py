@@ -91,7 +91,7 @@ def _sample(name: str, size: int) -> np.ndarray:
 def _distances(image, labels, styles, seed: int) -> list[tuple[float, float]]:
     """Per region: (distance to its own style's Grams, to the other's), mean over layers, on
     the untrained network of ``seed``."""
-    encoder = VGGEncoder(random_weights(seed), LAYERS, "avg")
+    encoder = VGGEncoder(random_weights(seed), LAYERS, "auto")  # the pooling runs use
     with torch.no_grad():
         result = encoder(to_tensor(image))
         grams = [{name: Moments.of(value).second for name, value in encoder(to_tensor(style))
@@ -99,7 +99,7 @@ def _distances(image, labels, styles, seed: int) -> list[tuple[float, float]]:
     masks = region_masks(labels, image.shape[:2], [1, 2], 0, torch.device("cpu"))
     found = []
     for label, own in ((1, 0), (2, 1)):
-        carried = layer_masks(masks[label], LAYERS, "simple")
+        carried = layer_masks(masks[label], LAYERS, "simple", encoder.pooling)
         guided = {name: Moments.of(result[name], carried[name]).second for name in LAYERS}
         found.append(tuple(float(np.mean([relative_mse(guided[name], gram[name]).item()
                                           for name in LAYERS]))
