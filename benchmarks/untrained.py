@@ -31,14 +31,18 @@ each, float32.
   judge: how far the Gram error to the style falls from the content image's (goal >= 3x),
   and the content error at conv_9 relative to an unrelated photograph's (the cat; goal <=
   0.5).  These figures change with the draw too (one style's fall was 2.65x to 8.49x over
-  three pairs), so they are the mean over the same ``--seeds`` pairs.  ``--style-weight``
-  with several values traces the trade between the two, ``--init noise`` starts the
-  transfers from noise.
+  three pairs), so they are the mean over the same ``--seeds`` pairs.  Neither figure sees
+  a face lost under the style (blur pooling's transfers lost one at a content error of 0.39,
+  docs/performance.md), so each transfer also prints its *structure*: the SSIM of its
+  luminance to the content's (scikit-image; 1 is the content's own structure), and
+  ``--save DIR`` writes every result to look at.  ``--style-weight`` with several values
+  traces the trade between style and content, ``--init noise`` starts the transfers from
+  noise.
 
     python benchmarks/untrained.py [--size 128] [--steps 300] [--parts recon,texture,transfer]
         [--networks kaiming-max,kaiming-avg,random-single,random-rgb,random,random-blur]
         [--seeds 3] [--textures gravel,brick,grass] [--style-loss gram|meancov]
-        [--style-weight 0.5[,0.6,...]] [--init content|noise]
+        [--style-weight 0.5[,0.6,...]] [--init content|noise] [--save DIR]
 """
 
 from __future__ import annotations
@@ -46,6 +50,7 @@ from __future__ import annotations
 import argparse
 import time
 from functools import partial
+from pathlib import Path
 from statistics import mean
 
 import numpy as np
@@ -53,6 +58,7 @@ import torch
 
 from common import say
 from napari_neural_style.core.config import Config
+from napari_neural_style.core.image_files import write_image
 from napari_neural_style.core.images import resize, to_numpy, to_tensor
 from napari_neural_style.core.losses import content_loss, gram_matrix, style_loss
 from napari_neural_style.core.tasks import Run
@@ -169,28 +175,36 @@ def summary(ratios: list[float]) -> str:
 
 def transfer(networks: list[Network], size: int, steps: int,
              style_weights: tuple[float, ...] = (Config.style_weight,),
-             init: str = "content") -> None:
+             init: str = "content", save: Path | None = None) -> None:
     content = to_tensor(load_sample("astronaut"), size)
     for sample in STYLES:
         style = to_tensor(rgb(load_sample(sample)), size)
         for weight in style_weights:
             figures = []
-            for network in networks:
+            for pair, network in enumerate(networks):
                 result = network.run("transfer", size, steps,
                                      settings={"style_weight": weight, "init": init},
                                      content=to_numpy(content), style=to_numpy(style))
+                if save:
+                    write_image(save / f"{network.name}-{sample}-{weight:g}-{init}-pair{pair}"
+                                       ".png", result)
                 figures.append(transfer_figures(network, content, style,
                                                 to_tensor(result, size)))
-            falls, own_falls, ratios = zip(*figures, strict=True)
+            falls, own_falls, ratios, structures = zip(*figures, strict=True)
             say(f"{networks[0].name:12s} transfer x {sample}, style weight {weight:g}: Gram "
                 f"error's fall (x) {summary(falls)}, on the own networks {summary(own_falls)}"
-                f"; content error / unrelated photo's {summary(ratios)}")
+                f"; content error / unrelated photo's {summary(ratios)}; structure (SSIM) "
+                f"{summary(structures)}")
 
 
 def transfer_figures(network: Network, content: torch.Tensor, style: torch.Tensor,
-                     result: torch.Tensor) -> tuple[float, float, float]:
+                     result: torch.Tensor) -> tuple[float, float, float, float]:
     """How far a seed transfer's Gram error to ``style`` falls from ``content``'s, on the judge
-    and on its own network, and its content error over an unrelated photograph's (the cat)."""
+    and on its own network, its content error over an unrelated photograph's (the cat), and
+    its structure: the SSIM of its luminance to the content's."""
+    from skimage.color import rgb2gray
+    from skimage.metrics import structural_similarity
+
     unrelated = resize(to_tensor(load_sample("chelsea"), max(content.shape[-2:])),
                        tuple(content.shape[-2:]))
     config = Config.for_task("transfer")
@@ -202,7 +216,10 @@ def transfer_figures(network: Network, content: torch.Tensor, style: torch.Tenso
     (name,) = config.content_layers
     ours, theirs, other = (network.features([name], image)[name]
                            for image in (result, content, unrelated))
-    return fall, own_fall, float(content_loss(ours, theirs)) / float(content_loss(other, theirs))
+    structure = structural_similarity(rgb2gray(to_numpy(result)), rgb2gray(to_numpy(content)),
+                                      data_range=1.0)
+    return (fall, own_fall, float(content_loss(ours, theirs)) / float(content_loss(other, theirs)),
+            float(structure))
 
 
 def main() -> None:
@@ -220,10 +237,13 @@ def main() -> None:
                         help="of the transfers, one or several, comma-separated (the seed's "
                         "by default)")
     parser.add_argument("--init", default="content", help="where the transfers start")
+    parser.add_argument("--save", type=Path, help="a folder to write every transfer's result "
+                        "to")
     args = parser.parse_args()
     style_weights = tuple(float(weight) for weight in args.style_weight.split(","))
     parts = {"recon": reconstruction,
-             "transfer": partial(transfer, style_weights=style_weights, init=args.init),
+             "transfer": partial(transfer, style_weights=style_weights, init=args.init,
+                                 save=args.save),
              "texture": partial(texture, textures=tuple(args.textures.split(",")))}
     options = {"style_loss": args.style_loss}
     for part in args.parts.split(","):
