@@ -23,33 +23,10 @@ import torch
 
 from napari_neural_style.core.config import DEFAULT_STYLE_LAYERS
 from napari_neural_style.core.images import to_numpy, to_tensor
-from napari_neural_style.core.losses import Moments, relative_mse
-from napari_neural_style.core.regions import layer_masks, region_masks
+from napari_neural_style.core.quality import region_style_distances
 from napari_neural_style.core.tasks import transfer
-from napari_neural_style.core.vgg import VGGEncoder
 from napari_neural_style.core.weights import random_weights
 from napari_neural_style.samples import load_sample
-
-
-def ratios(image: np.ndarray, labels: np.ndarray, styles: list[np.ndarray], seed: int,
-           layers: tuple[str, ...]) -> list[float]:
-    """Per region, (distance to the other style) / (distance to its own), on network
-    ``seed``."""
-    encoder = VGGEncoder(random_weights(seed), layers, "auto")  # the pooling runs use
-    with torch.no_grad():
-        result = encoder(to_tensor(image))
-        grams = [{name: Moments.of(value).second for name, value in
-                  encoder(to_tensor(style)).items()} for style in styles]
-    masks = region_masks(labels, image.shape[:2], [1, 2], 0, torch.device("cpu"))
-    found = []
-    for label, own in ((1, 0), (2, 1)):
-        carried = layer_masks(masks[label], layers, "simple", encoder.pooling)
-        guided = {name: Moments.of(result[name], carried[name]).second for name in layers}
-        own_distance, other_distance = (
-            np.mean([float(relative_mse(guided[name], gram[name])) for name in layers])
-            for gram in (grams[own], grams[1 - own]))
-        found.append(other_distance / own_distance)
-    return found
 
 
 def main() -> None:
@@ -86,9 +63,12 @@ def main() -> None:
           f"step, {total['two regions'] / total['one style']:.2f}x in all")
     image = results["two regions"].image
     for seed, role in ((0, "used"), (1, "not used")):
-        found = ratios(image, labels, styles, seed, DEFAULT_STYLE_LAYERS)
+        distances = region_style_distances(random_weights(seed), to_tensor(image), labels,
+                                           [to_tensor(style) for style in styles],
+                                           DEFAULT_STYLE_LAYERS)
+        immuno, gravel = distances[1], distances[2]  # each: to immuno's Grams, to gravel's
         print(f"  network seed {seed} ({role}): other/own distance, region 1 (immuno) "
-              f"{found[0]:.1f}x, region 2 (gravel) {found[1]:.1f}x")
+              f"{immuno[1] / immuno[0]:.1f}x, region 2 (gravel) {gravel[0] / gravel[1]:.1f}x")
 
 
 if __name__ == "__main__":

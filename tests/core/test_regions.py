@@ -7,7 +7,8 @@ import torch
 from napari_neural_style.core.config import Config
 from napari_neural_style.core.errors import InputError
 from napari_neural_style.core.images import to_numpy, to_tensor
-from napari_neural_style.core.losses import GramTarget, Moments, relative_mse
+from napari_neural_style.core.losses import GramTarget, Moments
+from napari_neural_style.core.quality import region_style_distances
 from napari_neural_style.core.regions import layer_masks, region_masks, resized_labels
 from napari_neural_style.core.tasks import Run, transfer
 from napari_neural_style.core.vgg import VGGEncoder
@@ -88,25 +89,6 @@ def _sample(name: str, size: int) -> np.ndarray:
     return to_numpy(to_tensor(load_sample(name), size))
 
 
-def _distances(image, labels, styles, seed: int) -> list[tuple[float, float]]:
-    """Per region: (distance to its own style's Grams, to the other's), mean over layers, on
-    the untrained network of ``seed``."""
-    encoder = VGGEncoder(random_weights(seed), LAYERS, "auto")  # the pooling runs use
-    with torch.no_grad():
-        result = encoder(to_tensor(image))
-        grams = [{name: Moments.of(value).second for name, value in encoder(to_tensor(style))
-                  .items()} for style in styles]
-    masks = region_masks(labels, image.shape[:2], [1, 2], 0, torch.device("cpu"))
-    found = []
-    for label, own in ((1, 0), (2, 1)):
-        carried = layer_masks(masks[label], LAYERS, "simple", encoder.pooling)
-        guided = {name: Moments.of(result[name], carried[name]).second for name in LAYERS}
-        found.append(tuple(float(np.mean([relative_mse(guided[name], gram[name]).item()
-                                          for name in LAYERS]))
-                           for gram in (grams[own], grams[1 - own])))
-    return found
-
-
 def test_each_region_takes_its_own_style_on_two_networks():
     size = 96
     content = _sample("astronaut", size)
@@ -115,8 +97,12 @@ def test_each_region_takes_its_own_style_on_two_networks():
     result = transfer(content, styles, "conv_9", LAYERS, labels=labels, regions=TWO,
                       style_weight=5, **{**FAST, "size": size, "steps": 100})
     for seed in (0, 1):  # the network it was made with, and one it never saw
-        for own, other in _distances(result.image, labels, styles, seed):
-            assert other > 10 * own, (seed, own, other)
+        distances = region_style_distances(random_weights(seed), to_tensor(result.image),
+                                           labels, [to_tensor(style) for style in styles],
+                                           LAYERS)
+        for label, own in ((1, 0), (2, 1)):
+            other = distances[label][1 - own]
+            assert other > 10 * distances[label][own], (seed, label, distances)
     assert result.provenance()["params"]["regions"] == TWO
     distances = result.quality["region_gram_distance"]
     assert set(distances) == {"1", "2"} and set(distances["1"]) == set(result.quality["layers"])

@@ -14,10 +14,11 @@ size are left out.
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 from .losses import Moments, blend, content_loss, relative_mse, second_moment
-from .regions import RegionPlan, layer_masks
+from .regions import RegionPlan, layer_masks, region_masks
 from .vgg import VGGEncoder
 from .vgg_layers import min_image_side
 from .weights import Weights
@@ -64,6 +65,28 @@ def quality(weights: Weights, pooling: str, pixels: torch.Tensor, content: torch
     regional = {"region_gram_distance": region_distance} if regions else {}
     return {"layers": list(layers), "content_error": content_error,
             "gram_distance": gram_distance, **regional}
+
+
+def region_style_distances(weights: Weights, pixels: torch.Tensor, labels: np.ndarray,
+                           styles: list[torch.Tensor],
+                           layers: tuple[str, ...]) -> dict[int, list[float]]:
+    """How much each region took each style: ``{label: [d_s for each style s]}`` for the
+    labels 1, 2, ... present in ``labels``, ``d_s`` the mean over ``layers`` (among
+    :data:`QUALITY_LAYERS`) of ``region_gram_distance``, the guided Gram of ``pixels`` over
+    the region against style ``s``'s, on ``weights`` with their own pooling.  A region that
+    took its own style is near it and far from the others'."""
+    present = [int(label) for label in np.unique(labels) if label > 0]
+    masks = region_masks(labels, tuple(pixels.shape[-2:]), present, 0, pixels.device)
+    found: dict[int, list[float]] = {label: [] for label in masks}
+    for style in range(len(styles)):
+        plan = RegionPlan(tuple((label, style, 1.0) for label in masks), masks, "simple",
+                          pooling=weights.pooling)
+        distances = quality(weights, weights.pooling, pixels, None, styles,
+                            regions=plan)["region_gram_distance"]
+        for label in masks:
+            found[label].append(float(np.mean([distances[str(label)][name]
+                                               for name in layers])))
+    return found
 
 
 def _style_moments(encoder: VGGEncoder, styles: list[torch.Tensor],
