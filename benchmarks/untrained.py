@@ -27,7 +27,8 @@ each, float32.
   2k, judge 2k + 1) and prints their mean.  Each texture is also judged at conv_1-2, where
   the pixel-scale colour noise that deep groups leave free shows (``--textures`` picks).
 * transfer: the seed's transfer (content conv_9, style conv_2,4,8,16, weights 1 / 0.5, from
-  the content image, so in rgb on every network) of the astronaut with each style.  On the
+  the content image, so in rgb on every network) of the astronaut with each style
+  (immunohistochemistry and the Hubble deep field; ``--styles`` picks).  On the
   judge: how far the Gram error to the style falls from the content image's (goal >= 3x),
   and the content error at conv_9 relative to an unrelated photograph's (the cat; goal <=
   0.5).  These figures change with the draw too (one style's fall was 2.65x to 8.49x over
@@ -41,7 +42,8 @@ each, float32.
 
     python benchmarks/untrained.py [--size 128] [--steps 300] [--parts recon,texture,transfer]
         [--networks kaiming-max,kaiming-avg,random-single,random-rgb,random,random-blur]
-        [--seeds 3] [--textures gravel,brick,grass] [--style-loss gram|meancov]
+        [--seeds 3] [--textures gravel,brick,grass]
+        [--styles immunohistochemistry,hubble_deep_field] [--style-loss gram|meancov]
         [--style-weight 0.5[,0.6,...]] [--init content|noise] [--save DIR]
 """
 
@@ -175,9 +177,10 @@ def summary(ratios: list[float]) -> str:
 
 def transfer(networks: list[Network], size: int, steps: int,
              style_weights: tuple[float, ...] = (Config.style_weight,),
-             init: str = "content", save: Path | None = None) -> None:
+             init: str = "content", save: Path | None = None,
+             styles: tuple[str, ...] = STYLES) -> None:
     content = to_tensor(load_sample("astronaut"), size)
-    for sample in STYLES:
+    for sample in styles:
         style = to_tensor(rgb(load_sample(sample)), size)
         for weight in style_weights:
             figures = []
@@ -231,6 +234,7 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=3, help="pairs of networks (optimised "
                         "against, judge) the textures and transfers are judged with")
     parser.add_argument("--textures", default=",".join(TEXTURES))
+    parser.add_argument("--styles", default=",".join(STYLES), help="of the transfers")
     parser.add_argument("--style-loss", default="gram", help="what textures and transfers "
                         "optimise (judged by the Gram error all the same)")
     parser.add_argument("--style-weight", default=str(Config.style_weight),
@@ -243,7 +247,7 @@ def main() -> None:
     style_weights = tuple(float(weight) for weight in args.style_weight.split(","))
     parts = {"recon": reconstruction,
              "transfer": partial(transfer, style_weights=style_weights, init=args.init,
-                                 save=args.save),
+                                 save=args.save, styles=tuple(args.styles.split(","))),
              "texture": partial(texture, textures=tuple(args.textures.split(",")))}
     options = {"style_loss": args.style_loss}
     for part in args.parts.split(","):
