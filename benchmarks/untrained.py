@@ -31,8 +31,10 @@ each, float32.
   (immunohistochemistry and the Hubble deep field; ``--styles`` picks).  On the
   judge: how far the Gram error to the style falls from the content image's (goal >= 3x),
   and the content error at conv_9 relative to an unrelated photograph's (the cat; goal <=
-  0.5).  These figures change with the draw too (one style's fall was 2.65x to 8.49x over
-  three pairs), so they are the mean over the same ``--seeds`` pairs.  Neither figure sees
+  0.5).  Beside them, a yardstick for the 3x: the fall that each half of the style image
+  itself reaches (a piece of the style is still not the whole one's mixture).  These
+  figures change with the draw too (one style's fall was 2.65x to 8.49x over three pairs),
+  so they are the mean over the same ``--seeds`` pairs.  Neither figure sees
   a face lost under the style (blur pooling's transfers lost one at a content error of 0.39,
   docs/performance.md), so each transfer also prints its *structure*: the SSIM of its
   luminance to the content's (scikit-image; 1 is the content's own structure), and
@@ -182,6 +184,10 @@ def transfer(networks: list[Network], size: int, steps: int,
     content = to_tensor(load_sample("astronaut"), size)
     for sample in styles:
         style = to_tensor(rgb(load_sample(sample)), size)
+        reaches = [halves_fall(network, content, style) for network in networks]
+        say(f"{networks[0].name:12s} x {sample}: a half of the style itself falls "
+            f"{summary([mean(each) for each in reaches])} (the least half "
+            f"{summary([min(each) for each in reaches])})")
         for weight in style_weights:
             figures = []
             for pair, network in enumerate(networks):
@@ -198,6 +204,19 @@ def transfer(networks: list[Network], size: int, steps: int,
                 f"error's fall (x) {summary(falls)}, on the own networks {summary(own_falls)}"
                 f"; content error / unrelated photo's {summary(ratios)}; structure (SSIM) "
                 f"{summary(structures)}")
+
+
+def halves_fall(network: Network, content: torch.Tensor,
+                style: torch.Tensor) -> list[float]:
+    """How far the judged Gram error to ``style`` falls from ``content``'s for each half of
+    the style itself (left, right, top, bottom, at the style's scale): where an image that is
+    a piece of the style lands on the transfers' figure."""
+    layers = Config.for_task("transfer").style_layers
+    height, width = style.shape[-2:]
+    halves = (style[..., :, :width // 2], style[..., :, width // 2:],
+              style[..., :height // 2, :], style[..., height // 2:, :])
+    start = network.gram_error(layers, content, style)
+    return [start / network.gram_error(layers, half.contiguous(), style) for half in halves]
 
 
 def transfer_figures(network: Network, content: torch.Tensor, style: torch.Tensor,
