@@ -9,7 +9,8 @@ At a fixed set of layers (whatever the run optimized), a result's
   its own style's,
 
 the same relative errors as the losses (:mod:`.losses`).  Layers too deep for the image
-size are left out.
+size are left out.  :func:`region_style_distances` measures each region against every
+style, to tell whether it took its own.
 """
 
 from __future__ import annotations
