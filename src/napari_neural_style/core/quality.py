@@ -72,22 +72,24 @@ def region_style_distances(weights: Weights, pixels: torch.Tensor, labels: np.nd
                            styles: list[torch.Tensor],
                            layers: tuple[str, ...]) -> dict[int, list[float]]:
     """How much each region took each style: ``{label: [d_s for each style s]}`` for the
-    labels 1, 2, ... present in ``labels``, ``d_s`` the mean over ``layers`` (among
-    :data:`QUALITY_LAYERS`) of ``region_gram_distance``, the guided Gram of ``pixels`` over
-    the region against style ``s``'s, on ``weights`` with their own pooling.  A region that
-    took its own style is near it and far from the others'."""
+    labels 1, 2, ... present in ``labels``, ``d_s`` the mean over ``layers`` of the guided
+    Gram of ``pixels`` over the region against style ``s``'s Gram (``region_gram_distance``
+    against every style, not only the region's own), on ``weights`` with their own pooling.
+    A region that took its own style is near it and far from the others'.  One pass over
+    ``pixels`` and each style."""
     present = [int(label) for label in np.unique(labels) if label > 0]
     masks = region_masks(labels, tuple(pixels.shape[-2:]), present, 0, pixels.device)
-    found: dict[int, list[float]] = {label: [] for label in masks}
-    for style in range(len(styles)):
-        plan = RegionPlan(tuple((label, style, 1.0) for label in masks), masks, "simple",
-                          pooling=weights.pooling)
-        distances = quality(weights, weights.pooling, pixels, None, styles,
-                            regions=plan)["region_gram_distance"]
-        for label in masks:
-            found[label].append(float(np.mean([distances[str(label)][name]
-                                               for name in layers])))
-    return found
+    encoder = VGGEncoder(weights, layers, "auto").to(pixels.device)
+    carried = {label: layer_masks(mask, layers, "simple", encoder.pooling)
+               for label, mask in masks.items()}
+    guided = encoder.reduced(pixels, lambda name, features: {
+        label: second_moment(features, each[name]) for label, each in carried.items()})
+    moments = _style_moments(encoder, styles, torch.contiguous_format)
+    return {label: [float(np.mean([float(relative_mse(guided[name][label],
+                                                      moments[name][style].second))
+                                   for name in layers]))
+                    for style in range(len(styles))]
+            for label in masks}
 
 
 def _style_moments(encoder: VGGEncoder, styles: list[torch.Tensor],
