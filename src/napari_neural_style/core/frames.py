@@ -4,7 +4,7 @@ without flicker (Ruder et al. 2016, "Artistic style transfer for videos").
 Frames are the 2-D images along one axis of an array.  With ``temporal="flow"`` frame ``t``
 starts from the result of frame ``t-1`` warped onto it by the optical flow between the
 content frames (scikit-image's TV-L1; where the warp is unreliable, from the content), and a
-temporal loss (:class:`~.objective.Temporal`) pulls it towards that warped result where the
+temporal loss (:class:`~.terms.Temporal`) pulls it towards that warped result where the
 flow is reliable: not where the forward-backward check fails,
 ``|f + b|^2 > 0.01 (|f|^2 + |b|^2) + 0.5`` (Ruder's criterion, ``b`` the backward flow where
 ``f`` points), nor where a pixel has just entered the frame.  Later frames, started that
@@ -28,10 +28,10 @@ import torch
 from .config import Config, FrameSettings
 from .errors import InputError
 from .images import to_numpy, to_tensor
-from .objective import Temporal
 from .optimize import Step
 from .result import Result
 from .tasks import Run, Styles
+from .terms import Temporal
 from .weights import Weights
 
 
@@ -181,8 +181,8 @@ class FrameRun:
         forward, reliable_pixels = self.motion(index)
         warped = warp(previous.image, forward)
         mask = reliable_pixels.astype(np.float32)
-        temporal = Temporal(to_tensor(warped), torch.from_numpy(mask)[None, None],
-                            self.settings.temporal_weight)
+        temporal = Temporal(weight=self.settings.temporal_weight, warped=to_tensor(warped),
+                            reliable=torch.from_numpy(mask)[None, None])
         config = replace(self.config, init="image", scales=(1.0,),
                          steps=self.settings.frame_steps or self.config.steps)
         # where the warp cannot be trusted (pixels just come into view), start from the

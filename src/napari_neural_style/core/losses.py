@@ -20,14 +20,23 @@ EPS = 1e-8
 
 def relative_mse(value: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """``mean((value - target)^2) / (mean(target^2) + eps)``, accumulated in float32, for a
-    constant ``target``.
+    constant ``target``: :func:`relative` of :func:`mean_squared_error`."""
+    return relative(mean_squared_error(value, target), target)
 
-    One map-sized temporary, not three: ``mse_loss`` squares the difference where it makes
-    it, and the target's mean square is a norm (at 512 px a block-1 map is 67 MB).
-    """
+
+def mean_squared_error(value: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """``mean((value - target)^2)`` in float32, for a constant ``target``: a mean over
+    positions.  One map-sized temporary, not three: ``mse_loss`` squares the difference
+    where it makes it (at 512 px a block-1 map is 67 MB)."""
     value, target = torch.broadcast_tensors(value.float(), target.detach().float())
-    return F.mse_loss(value, target) / (
-        torch.linalg.vector_norm(target).square() / target.numel() + EPS)
+    return F.mse_loss(value, target)
+
+
+def relative(error: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """``error / (mean(target^2) + eps)``: a squared error in units of the target's own mean
+    square (its norm, not a map-sized square)."""
+    target = target.detach().float()
+    return error / (torch.linalg.vector_norm(target).square() / target.numel() + EPS)
 
 
 def gram_matrix(features: torch.Tensor) -> torch.Tensor:
@@ -152,9 +161,24 @@ def blend(moments: list[Moments], proportions: tuple[float, ...] | None = None) 
         sum(weight * each.second for weight, each in zip(weights, moments, strict=True)))
 
 
+class StyleTarget:
+    """A style statistic to match: :meth:`statistic` of features (a mean over the positions
+    a mask weighs, so tiles and regions combine), :meth:`score` of it against the target."""
+
+    def statistic(self, features: torch.Tensor, mask: torch.Tensor | None = None):
+        raise NotImplementedError
+
+    def score(self, statistic) -> torch.Tensor:
+        raise NotImplementedError
+
+    def loss(self, features: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        return self.score(self.statistic(features, mask))
+
+
 @dataclass(frozen=True)
-class GramTarget:
-    """The seed's style statistic: the Gram matrix of the style's features."""
+class GramTarget(StyleTarget):
+    """The seed's style statistic: the Gram matrix of the style's features,
+    ``L = mean((G - A)^2) / mean(A^2)`` (:func:`style_loss`)."""
 
     gram: torch.Tensor
 
@@ -162,15 +186,17 @@ class GramTarget:
     def of(cls, moments: Moments) -> GramTarget:
         return cls(moments.second)
 
-    def loss(self, features: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
-        """:func:`style_loss`, over the positions ``mask`` weighs if given."""
-        if mask is None:
-            return style_loss(features, self.gram)
-        return relative_mse(second_moment(features, mask), self.gram)
+    def statistic(self, features: torch.Tensor,
+                  mask: torch.Tensor | None = None) -> torch.Tensor:
+        """The Gram matrix, over the positions ``mask`` weighs if given."""
+        return gram_matrix(features) if mask is None else second_moment(features, mask)
+
+    def score(self, statistic: torch.Tensor) -> torch.Tensor:
+        return relative_mse(statistic, self.gram)
 
 
 @dataclass(frozen=True)
-class MeanCovTarget:
+class MeanCovTarget(StyleTarget):
     """Mean ``mu_t`` and covariance ``C_t`` of the style's features (a Gaussian fit), for the
     squared 2-Wasserstein distance between Gaussians, relative to the target's own size:
 
@@ -193,11 +219,14 @@ class MeanCovTarget:
         cov = moments.covariance
         return cls(moments.mean, cov, symmetric_sqrt(cov.double()).float())
 
-    def loss(self, features: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
-        moments = Moments.of(features, mask)
-        cov = moments.covariance
+    def statistic(self, features: torch.Tensor,
+                  mask: torch.Tensor | None = None) -> Moments:
+        return Moments.of(features, mask)
+
+    def score(self, statistic: Moments) -> torch.Tensor:
+        cov = statistic.covariance
         cross = sqrtm_newton_schulz(self.cov_sqrt @ cov @ self.cov_sqrt)
-        distance = (moments.mean - self.mean).pow(2).sum() + \
+        distance = (statistic.mean - self.mean).pow(2).sum() + \
             torch.trace(cov + self.cov - 2 * cross)
         return distance / (self.mean.pow(2).sum() + torch.trace(self.cov) + EPS)
 

@@ -37,7 +37,7 @@ import torch
 import torch.nn.functional as F
 
 from .errors import InputError
-from .losses import STYLE_TARGETS, Moments
+from .losses import STYLE_TARGETS, Moments, StyleTarget
 from .vgg import BlurPool
 from .vgg_layers import LAYERS, deepest, layer
 
@@ -183,16 +183,22 @@ def _eroded(mask: torch.Tensor, window: int, stride: int) -> torch.Tensor:
 
 
 @dataclass(frozen=True)
-class GuidedTarget:
+class GuidedTarget(StyleTarget):
     """The style target of one layer with regions: ``sum_r s_r L(T_r, features over m_r)``,
     ``parts`` holding ``(m_r, s_r = a_r w_r, T_r)`` (see the module docstring)."""
 
-    parts: tuple[tuple[torch.Tensor, float, object], ...]
+    parts: tuple[tuple[torch.Tensor, float, StyleTarget], ...]
+    device: torch.device  # where a layer every region vanished from scores its zero
 
-    def loss(self, features: torch.Tensor) -> torch.Tensor:
-        zero = features.new_zeros((), dtype=torch.float32)
-        return sum((scale * target.loss(features, mask) for mask, scale, target in self.parts),
-                   zero)
+    def statistic(self, features: torch.Tensor, mask: torch.Tensor | None = None) -> tuple:
+        """Each region's statistic, over its mask."""
+        return tuple(target.statistic(features, part_mask)
+                     for part_mask, _, target in self.parts)
+
+    def score(self, statistic: tuple) -> torch.Tensor:
+        zero = torch.zeros((), dtype=torch.float32, device=self.device)
+        return sum((scale * target.score(each) for (_, scale, target), each
+                    in zip(self.parts, statistic, strict=True)), zero)
 
 
 @dataclass(frozen=True)
@@ -239,4 +245,5 @@ class RegionPlan:
                 # a small region vanishes in deep layers, in the content or in the style
                 if statistic is not None and float(carried.sum()) > 1e-6:
                     parts[name].append((carried, share * weight, make(statistic)))
-        return {name: GuidedTarget(tuple(each)) for name, each in parts.items()}
+        device = next(iter(self.masks.values())).device if self.masks else torch.device("cpu")
+        return {name: GuidedTarget(tuple(each), device) for name, each in parts.items()}

@@ -40,12 +40,13 @@ from .device import (
 )
 from .errors import InputError, NeuralStyleError, OutOfMemory, setting
 from .images import resize, to_numpy, to_tensor
-from .objective import BatchObjective, Objective, Temporal
+from .objective import BatchObjective, Objective
 from .optimize import Step, optimize_batch
 from .parametrization import basis
 from .quality import quality
 from .regions import RegionPlan, checked_labels, checked_style_labels, region_masks
 from .result import ORDINARY_ENDINGS, Result
+from .terms import Temporal
 from .vgg import VGGEncoder
 from .vgg_layers import min_image_side
 from .weights import Weights, resolve_weights
@@ -356,9 +357,9 @@ class BatchRun:
             self.layers("style_layers"), memory_format=engine.memory_format,
             style_loss=first.style_loss, style_blend=first.style_blend,
             regions=self._regions(engine, tuple(content.shape[-2:]), size)
-            if first.regions else None, style_targets=cache.get(size))
+            if first.regions else None, style_targets=cache.get(size),
+            temporal=self.temporal and self.temporal.to(engine.device))
         cache[size] = shared.style_targets
-        shared.temporal = self.temporal and self.temporal.to(engine.device)
         return BatchObjective([shared.select(config) for config in self.configs])
 
     def _regions(self, engine: Engine, shape: tuple[int, int], size: int) -> RegionPlan:

@@ -37,27 +37,38 @@ def histories(layers) -> list[tuple[str, list[dict]]]:
 
 
 def terms(history: list[dict]) -> dict[str, tuple[list[int], list[float]]]:
-    """``{term: (steps, values)}``: total, ``content <layer>``, ``style <layer>``, and TV when
-    it was used.  A value of exactly 0 (a term at its target, e.g. the content loss of a run
-    that starts from the content image) has no place on a log axis and is left out."""
+    """``{curve: (steps, values)}`` of every term a loss record holds (core/terms.py writes
+    them): ``total``; a number, one curve by its name (``tv``); numbers per layer, one curve
+    each (``style conv_2``), where ``content_per_layer`` stands for ``content`` and replaces
+    its mean.  A value of exactly 0 (a term at its target, e.g. the content loss of a run
+    that starts from the content image, or a term not used) has no place on a log axis and
+    is left out."""
     curves: dict[str, tuple[list[int], list[float]]] = {}
-
-    def add(term: str, step: int, value: float) -> None:
-        steps, values = curves.setdefault(term, ([], []))
-        if value > 0:
-            steps.append(step)
-            values.append(value)
-
     for record in history:
-        step = record["step"]
-        add("total", step, record["total"])
-        for name, value in record.get("content_per_layer", {}).items():
-            add(f"content {name}", step, value)
-        for name, value in record["style"].items():
-            add(f"style {name}", step, value)
-        if record["tv"]:
-            add("tv", step, record["tv"])
+        for curve, value in _curve_values(record):
+            if value > 0:
+                steps, values = curves.setdefault(curve, ([], []))
+                steps.append(record["step"])
+                values.append(value)
     return curves
+
+
+def _curve_values(record: dict):
+    """(curve, value) of each term in one loss record."""
+    for key, value in record.items():
+        if key in NOT_TERMS or f"{key}{PER_LAYER}" in record:
+            continue
+        if isinstance(value, dict):
+            for name, each in value.items():
+                yield f"{key.removesuffix(PER_LAYER)} {name}", each
+        else:
+            yield key, value
+
+
+#: a loss record's entries that are not terms
+NOT_TERMS = ("step", "size")
+#: the suffix of a term's layers recorded beside its mean
+PER_LAYER = "_per_layer"
 
 
 class LossCurvesWidget(QWidget):

@@ -172,11 +172,8 @@ class TaskWidget(PluginWidget):
         if not self.ui_alive():
             return
         losses = update.losses
-        parts = [f"step {update.step}/{update.total}", f"loss {losses.total:.4g}"]
-        if losses.content:
-            parts.append(f"content {losses.content_mean:.3g}")
-        if losses.style:
-            parts.append(f"style {losses.style_mean:.3g}")
+        parts = [f"step {update.step}/{update.total}", f"loss {losses.total:.4g}",
+                 *(f"{name} {losses.mean(name):.3g}" for name in losses.terms)]
         if update.step:
             parts.append(f"{update.elapsed / update.step:.2f} s/step")
         self.status.value = " | ".join(parts)
