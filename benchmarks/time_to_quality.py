@@ -27,10 +27,11 @@ import torch
 
 from common import sample_pair, say
 from napari_neural_style.core import device as engine_device
-from napari_neural_style.core.config import Config, format_scales, parse_scales
+from napari_neural_style.core.config import Config
 from napari_neural_style.core.images import to_tensor
 from napari_neural_style.core.losses import content_loss
 from napari_neural_style.core.tasks import Run
+from napari_neural_style.core.text_fields import format_scales, parse_scales
 from untrained import Network
 
 

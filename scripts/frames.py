@@ -15,7 +15,8 @@ import numpy as np
 from PIL import Image
 
 from figures import grid, picture_options
-from napari_neural_style.core.config import Config, FrameSettings
+from napari_neural_style.core.config import Config
+from napari_neural_style.core.frame_settings import FrameSettings
 from napari_neural_style.core.frames import FrameRun
 from napari_neural_style.samples import load_sample, moving_sample
 

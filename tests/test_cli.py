@@ -139,7 +139,8 @@ def test_precision_memory_scales_and_peak_memory_in_metrics(images, tmp_path):
 
 @pytest.mark.parametrize("task", ["reconstruct", "texture", "transfer"])
 def test_every_cli_default_is_the_config_default(task):
-    from napari_neural_style.cli import INPUT_NAMES, build_parser, config_from
+    from napari_neural_style.cli.parser import build_parser, config_from
+    from napari_neural_style.core.command_line import INPUT_NAMES
     from napari_neural_style.core.config import Config
 
     inputs = ["in.png"] * len(INPUT_NAMES[task])
@@ -195,7 +196,8 @@ def test_a_recorded_run_runs_again_to_the_same_image(images, tmp_path, capsys):
 def test_a_config_written_as_a_command_line_reads_back_the_same():
     import shlex
 
-    from napari_neural_style.cli import build_parser, command_line, config_from
+    from napari_neural_style.cli.parser import build_parser, config_from
+    from napari_neural_style.core.command_line import command_line
     from napari_neural_style.core.config import Config
 
     configs = [Config.for_task("transfer", style_weight=2.5, scales=(0.5, 1.0), seed=4,
@@ -238,7 +240,8 @@ def test_several_styles_blend_from_the_command_line(images, tmp_path, capsys):
 def test_a_blend_copies_as_a_command_line():
     import shlex
 
-    from napari_neural_style.cli import build_parser, command_line, config_from
+    from napari_neural_style.cli.parser import build_parser, config_from
+    from napari_neural_style.core.command_line import command_line
     from napari_neural_style.core.config import Config
 
     config = Config.for_task("transfer", style_blend=(1, 2), style_scale=(1, 0.5))
@@ -305,7 +308,8 @@ def test_a_style_per_region_from_the_command_line(images, tmp_path, capsys):
 def test_regions_copy_as_a_command_line():
     import shlex
 
-    from napari_neural_style.cli import build_parser, command_line, config_from
+    from napari_neural_style.cli.parser import build_parser, config_from
+    from napari_neural_style.core.command_line import command_line
     from napari_neural_style.core.config import Config
 
     config = Config.for_task("transfer", regions=((1, 1, 0.5), (2, 0, 1.0), (0, None, 0.0)))

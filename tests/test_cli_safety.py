@@ -91,16 +91,16 @@ def test_out_of_memory_before_the_first_step_writes_nothing(tmp_path, content, c
 
 
 def test_a_failed_write_lands_in_a_rescue_file(tmp_path, content, capsys, monkeypatch):
-    from napari_neural_style.core import image_files
+    from napari_neural_style.cli import output
 
-    out, write = tmp_path / "r.png", image_files.write_image
+    out, write = tmp_path / "r.png", output.write_image
 
     def disk_full(path, *args, **kwargs):
         if path == out:
             raise OSError(28, "No space left on device")
         return write(path, *args, **kwargs)
 
-    monkeypatch.setattr(image_files, "write_image", disk_full)
+    monkeypatch.setattr(output, "write_image", disk_full)
     assert main(["reconstruct", content, "-o", str(out), "--steps", "2", *FAST]) == 1
     (rescue,) = tmp_path.glob("r-rescued-*.tif")
     assert read_provenance(rescue)["steps"] == 2 and not out.exists()

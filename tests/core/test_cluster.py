@@ -11,8 +11,10 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from napari_neural_style.core.config import Config, FrameSettings, cluster_backend
+from napari_neural_style.core.cluster_backend import cluster_backend
+from napari_neural_style.core.config import Config
 from napari_neural_style.core.errors import ClusterError, InputError, WeightsError
+from napari_neural_style.core.frame_settings import FrameSettings
 from napari_neural_style.core.frames import FrameRun
 from napari_neural_style.core.sweep_spec import SweepSlice, SweepWaiting
 from napari_neural_style.core.sweeps import Sweep

@@ -3,8 +3,9 @@
 import numpy as np
 import pytest
 
-from napari_neural_style.core.config import Config, FrameSettings
+from napari_neural_style.core.config import Config
 from napari_neural_style.core.errors import InputError
+from napari_neural_style.core.frame_settings import FrameSettings
 from napari_neural_style.core.frames import (
     FrameRun,
     frames_along,

@@ -14,9 +14,10 @@ import pytest
 import torch
 
 from helpers import fail_evaluation, stop_when
-from napari_neural_style.core.config import Config, FrameSettings
+from napari_neural_style.core.config import Config
 from napari_neural_style.core.device import cuda_has_bf16
 from napari_neural_style.core.errors import OutOfMemory
+from napari_neural_style.core.frame_settings import FrameSettings
 from napari_neural_style.core.frames import FrameRun
 from napari_neural_style.core.sweeps import Sweep
 from napari_neural_style.core.tasks import Run, synthesize_texture, transfer

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from napari_neural_style.core.config import working_shape
 from napari_neural_style.core.errors import InputError
+from napari_neural_style.core.geometry import working_shape
 from napari_neural_style.core.images import (
     to_rgb_float,
     to_tensor,

@@ -83,7 +83,7 @@ def test_rgb_is_the_pixels_themselves():
 ])
 def test_auto_steps_in_decorrelated_colour_for_a_style_from_noise_on_the_untrained_network(
         options, expected):
-    assert Config.for_task(**options).stepping_in == expected
+    assert Config.for_task(**options).resolved_parametrization == expected
 
 
 def test_an_unknown_parametrization_is_refused():
@@ -101,7 +101,7 @@ def _colour_noise(image: np.ndarray) -> float:
     return float(np.mean((chroma - uniform_filter(chroma, size=(3, 3, 1))) ** 2))
 
 
-def test_a_deep_texture_has_less_colour_noise_stepping_in_decorrelated_colour(texture):
+def test_a_deep_texture_has_less_colour_noise_resolved_parametrization_decorrelated_colour(texture):
     """The untrained network's conv_5-8 does not tell pixel-scale colour noise from the
     texture's grain; in rgb the optimizer leaves it in, in decorrelated colour much less."""
     results = {}

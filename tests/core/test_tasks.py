@@ -114,7 +114,7 @@ def test_images_already_at_working_size_optimize_too(photo):
 
 
 def test_coarse_to_fine_runs_each_scale_and_ends_at_full_size(photo):
-    from napari_neural_style.core.config import auto_scales
+    from napari_neural_style.core.geometry import auto_scales
 
     # 8 steps a scale: L-BFGS without a line search may still jump up in its first few
     run = Run(Config("transfer", "conv_4", "conv_2,conv_4", size=64, steps=8,

@@ -350,7 +350,7 @@ def test_a_result_fills_the_widget_and_copies_as_a_command_line(qtbot, viewer_wi
 
     from qtpy.QtWidgets import QApplication
 
-    from napari_neural_style.cli import build_parser, config_from
+    from napari_neural_style.cli.parser import build_parser, config_from
 
     viewer = viewer_with_images
     widget = dock(viewer, "transfer", steps=3, style_weight=2.5, seed=5, init="noise",
@@ -383,7 +383,7 @@ def test_the_layer_choice_is_spelled_out_and_presets_are_one_click_away(make_nap
     assert widget.style_layers_chosen.value == (
         "chosen: conv_2 (conv1_2), conv_4 (conv2_2), conv_8 (conv3_4), conv_16 (conv5_4)")
     assert widget.content_layers_chosen.value == "chosen: conv_9 (conv4_1)"
-    from napari_neural_style.plugin.form import layer_presets
+    from napari_neural_style.plugin.fields import layer_presets
 
     widget.style_layers_presets.value = dict(layer_presets("style_layers"))["conv_5-8"]
     assert widget.style_layers.value == ["conv_5", "conv_6", "conv_7", "conv_8"]

@@ -21,8 +21,9 @@ import math
 import os
 from dataclasses import asdict, dataclass
 
-from .config import Config, working_shape
+from .config import Config
 from .errors import setting
+from .geometry import working_shape
 from .machine import bf16_ratio_key, cpu_model, package_version, recalled, remember
 from .vgg_layers import BLOCK_CHANNELS, CONV_LAYERS, deepest
 

@@ -25,8 +25,9 @@ from itertools import pairwise
 import numpy as np
 import torch
 
-from .config import Config, FrameSettings
+from .config import Config
 from .errors import InputError
+from .frame_settings import FrameSettings
 from .images import to_numpy, to_tensor
 from .optimize import Step
 from .result import Result
@@ -154,7 +155,7 @@ class FrameRun:
 
     def __iter__(self) -> Iterator[tuple[int | None, Step | None]]:
         if self.client is not None:
-            from .config import cluster_backend
+            from .cluster_backend import cluster_backend
 
             jobs = [(self.config, self._images(index)) for index in range(len(self.frames))]
             for index in cluster_backend().run_tasks(self.client, jobs, self._keep,

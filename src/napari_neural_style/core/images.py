@@ -11,8 +11,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .config import MIN_SOURCE_SIDE, working_shape
+from .config import MIN_SOURCE_SIDE
 from .errors import InputError
+from .geometry import working_shape
 
 
 def to_rgb_float(array: np.ndarray, name: str = "image") -> np.ndarray:

@@ -63,7 +63,7 @@ class Result:
             "device": self.device,
             "precision": self.precision,
             "pooling": self.pooling,
-            "parametrization": self.config.stepping_in,  # what the optimizer stepped in
+            "parametrization": self.config.resolved_parametrization,
             # the scales that ran (what scales="auto" chose), coarse to fine
             "scale_sizes": list(dict.fromkeys(record["size"] for record in self.history)),
             "peak_memory": self.peak_memory,

@@ -103,7 +103,7 @@ class Sweep:
 
     def __iter__(self) -> Iterator[SweepStep | SweepSlice | SweepWaiting]:
         if self.client is not None:
-            from .config import cluster_backend
+            from .cluster_backend import cluster_backend
 
             jobs = [(config, self.images) for config in self.configs]
             running: dict[int, tuple[int, int]] = {}

@@ -26,8 +26,8 @@ from .config import (
     DEFAULT_CONTENT_LAYERS,
     DEFAULT_RECONSTRUCT_LAYER,
     DEFAULT_STYLE_LAYERS,
+    OPTIONS,
     Config,
-    working_shape,
 )
 from .device import (
     is_out_of_memory,
@@ -39,6 +39,7 @@ from .device import (
     resolve_precision,
 )
 from .errors import InputError, NeuralStyleError, OutOfMemory, setting
+from .geometry import working_shape
 from .images import resize, to_numpy, to_tensor
 from .objective import BatchObjective, Objective
 from .optimize import Step, optimize_batch
@@ -51,10 +52,8 @@ from .vgg import VGGEncoder
 from .vgg_layers import min_image_side
 from .weights import Weights, resolve_weights
 
-#: settings every run of a batch must share (one network, one image size, one schedule)
-SHARED = ("size", "pooling", "weights", "weights_format", "device", "steps", "precision",
-          "memory", "scales", "coarse_steps", "lbfgs_history", "pixel_range", "colour",
-          "style_scale", "style_loss", "style_blend", "regions", "region_mask", "feather")
+#: settings every run of a batch must share (``Option.shared``)
+SHARED = tuple(name for name, option in OPTIONS.items() if option.shared)
 #: one style image, or several (blended: ``Config.style_blend``)
 Styles = np.ndarray | Sequence[np.ndarray] | None
 PRECISION_NAMES = {None: "fp32", torch.bfloat16: "bf16", torch.float16: "fp16"}
@@ -330,7 +329,7 @@ class BatchRun:
                                     [config.optimizer for config in self.configs],
                                     [config.learning_rate for config in self.configs],
                                     first.lbfgs_history, first.pixel_range == "bounded",
-                                    [config.stepping_in for config in self.configs]):
+                                    [config.resolved_parametrization for config in self.configs]):
             if lean and engine.device.type == "cpu":
                 # lean trades time for memory: what glibc's heap keeps of a step's freed maps
                 # goes back (at 512 px the peak is 50 MB lower, a step ~6 % slower, its
@@ -397,7 +396,7 @@ class BatchRun:
         if config.init in ("style", "image"):
             return resize(engine.styles[0] if config.init == "style" else engine.start, shape)
         generator = torch.Generator().manual_seed(config.seed)
-        return basis(config.stepping_in).noise(generator, shape).to(engine.device)
+        return basis(config.resolved_parametrization).noise(generator, shape).to(engine.device)
 
     @staticmethod
     def _upsampled(config: Config, pixels: torch.Tensor, shape: tuple[int, int],

@@ -43,9 +43,9 @@ from pathlib import Path
 
 import torch
 
-from .config import RANDOM_KINDS
 from .errors import WeightsError, setting
 from .vgg_layers import BLOCK_CHANNELS, BLOCK_SIZES
+from .weight_kinds import RANDOM_KINDS
 
 ENV_VAR = "NAPARI_NEURAL_STYLE_WEIGHTS"
 DEFAULT_RANDOM_SEED = 0

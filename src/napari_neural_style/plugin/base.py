@@ -17,11 +17,11 @@ from napari.layers import Image, Labels
 from napari.qt.threading import thread_worker
 from napari.utils.notifications import show_error
 
-from ..core.config import CLUSTER_HELP
+from ..core.cluster_backend import CLUSTER_HELP
 from ..core.errors import NeuralStyleError, reword
 from ..samples import SAMPLES
-from .form import in_widget_message, in_widget_words, wrapping_label
 from .inputs import COMPOSITE
+from .messages import in_widget_message, in_widget_words, wrapping_label
 
 METADATA_KEY = "neural_style"
 #: colormap of signed differences, centred on zero

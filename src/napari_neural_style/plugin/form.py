@@ -1,257 +1,32 @@
-"""The settings of a run as widgets, built from :class:`~..core.config.Config`'s own options.
-
-Each widget takes its label, tooltip, choices, range and default from the Config field it
-stands for (the command line reads the same), so a widget only adds what is Qt's: its kind.
-:class:`RunForm` is the whole form of a task (input pickers, VGG layers, every setting); the
-task widgets and the sweep widget each own one.
+"""The whole form of a run: :class:`RunForm` holds the input pickers (content, styles, a
+start image, regions) and a widget per setting (:mod:`.fields`); the task widgets and the
+sweep widget each own one and read it with :meth:`RunForm.config`.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
-from pathlib import Path
 
-from magicgui.widgets import (
-    ComboBox,
-    Container,
-    FileEdit,
-    FloatSpinBox,
-    Label,
-    LineEdit,
-    PushButton,
-    Select,
-    SpinBox,
-    Widget,
-)
+from magicgui.widgets import ComboBox, Container, FloatSpinBox, PushButton, Widget
 from napari.layers import Image
 from napari.utils.notifications import show_info
-from qtpy.QtWidgets import QAbstractItemView, QSizePolicy
 
-from ..core.config import (
-    OPTIONS,
-    TASK_INPUTS,
-    TASK_LAYERS,
-    TEXT_FIELDS,
-    Config,
+from ..core.config import OPTIONS, TASK_INPUTS, TASK_LAYERS, Config
+from ..core.errors import NeuralStyleError
+from .fields import (
+    ENGINE_SETTINGS,
+    REGION_SETTINGS,
+    RUN_SETTINGS,
+    LayerChooser,
+    WeightsChooser,
+    setting_value,
+    setting_widget,
+    shown,
 )
-from ..core.device import available_devices
-from ..core.errors import NeuralStyleError, reword
-from ..core.sweep_spec import SWEEPS
-from ..core.vgg_layers import LAYERS, layer, parse_layers
 from .inputs import COLOURS, COMPOSITE, Inputs, Snapshot, composite, snapshot
+from .messages import UNLABELLED, wrapping_label
 from .regions import RegionTable
 from .settings import REMEMBERED, defaults_note, starting_values
-
-LAYER_CHOICES = [(entry.label, entry.name) for entry in LAYERS]
-WEIGHT_SOURCES = [
-    ("ImageNet (torchvision VGG-19)", "imagenet"),
-    ("weights file...", "file"),
-    ("untrained (random weights)", "random"),
-    ("untrained, one network (faster)", "random-single"),
-    ("untrained, as in 0.1 (Kaiming, max pooling)", "random-kaiming"),
-]
-#: the settings a task widget shows, in order
-RUN_SETTINGS = ("content_layers", "style_layers", "content_weight", "style_weight",
-                "tv_weight", "style_loss", "style_scale", "region_mask", "feather", "init",
-                "colour", "steps", "seed", "optimizer", "learning_rate", "lbfgs_history",
-                "pixel_range", "parametrization", "precision", "memory", "scales",
-                "coarse_steps")
-#: settings shown only while a Labels layer gives the regions
-REGION_SETTINGS = ("region_mask", "feather")
-#: settings whose default is None ("default": the engine decides), as text, and their type
-OPTIONAL_NUMBERS = {"learning_rate": float, "coarse_steps": int}
-#: what every widget that runs the network shows
-ENGINE_SETTINGS = ("size", "pooling", "device")
-#: steps of the spin boxes, where one unit is too fine
-INCREMENTS = {"size": 16, "content_weight": 0.1, "style_weight": 0.1, "tv_weight": 0.01}
-
-
-def shown(name: str, value):
-    """Config field ``name``'s ``value`` as its widget shows it (:func:`setting_value` reads
-    it back)."""
-    if name.endswith("_layers"):
-        return list(value)
-    if name in OPTIONAL_NUMBERS:
-        return "default" if value is None else str(value)
-    return TEXT_FIELDS[name][1](value) if name in TEXT_FIELDS else value
-
-
-def setting_widget(name: str, value) -> Widget:
-    """A widget for Config field ``name`` showing ``value``."""
-    option = OPTIONS[name]
-    common = {"name": name, "label": option.label, "tooltip": option.help}
-    value = shown(name, value)
-    if name.endswith("_layers"):
-        select = Select(choices=LAYER_CHOICES, value=value, **common)
-        select.native.setMinimumHeight(80)  # five rows, however tall the dock
-        select.native.setMaximumHeight(110)
-        return select
-    if name == "device":
-        return ComboBox(choices=available_devices(), value=value, **common)
-    if option.choices is not None:
-        return ComboBox(choices=list(option.choices), value=value, **common)
-    if name in TEXT_FIELDS or name in OPTIONAL_NUMBERS:
-        return LineEdit(value=value, **common)
-    kind = SpinBox if isinstance(value, int) else FloatSpinBox
-    return kind(value=value, min=option.low, max=option.high,
-                step=INCREMENTS.get(name, 1), **common)
-
-
-def setting_value(widget: Widget):
-    """The Config value a widget from :func:`setting_widget` shows."""
-    if widget.name.endswith("_layers"):
-        return tuple(widget.value)
-    if widget.name in TEXT_FIELDS:
-        return TEXT_FIELDS[widget.name][0](widget.value)
-    if widget.name in OPTIONAL_NUMBERS:
-        return _optional_number(widget.name, widget.value)
-    return widget.value
-
-
-def _optional_number(name: str, text: str):
-    """``"default"`` (or nothing) -> None, else the number ``text`` says."""
-    text = text.strip().lower()
-    if text in ("", "default"):
-        return None
-    try:
-        return OPTIONAL_NUMBERS[name](text)
-    except ValueError:
-        raise NeuralStyleError(f"{OPTIONS[name].label}: write a number or 'default', not "
-                               f"{text!r}") from None
-
-
-def in_widget_words(name: str, value: str) -> str:
-    """A setting named in a core message (``weights='random'``), as this form shows it."""
-    if name == "weights":
-        sources = {source: label for label, source in WEIGHT_SOURCES}
-        value = sources.get(value, sources["file"])
-    label = OPTIONS[name].label if name in OPTIONS else name
-    return f"'{label}: {value}'"
-
-
-#: no label beside a widget (magicgui shows the widget's name for an empty one)
-UNLABELLED = " "
-
-
-def in_widget_message(error: Exception) -> str:
-    """An error as the widgets say it: ours in their words, anything else by its type."""
-    if isinstance(error, NeuralStyleError):
-        return reword(str(error), in_widget_words)
-    return f"{type(error).__name__}: {error}"
-
-
-def wrapping_label(name: str, value: str, **options) -> Label:
-    """A Label whose text wraps at the dock's width instead of widening the dock (a long
-    error message once made it 2787 px wide and left the canvas none); unlabelled unless
-    given a ``label``."""
-    label = Label(name=name, value=value, **{"label": UNLABELLED, **options})
-    label.native.setWordWrap(True)
-    label.native.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-    return label
-
-
-def layer_presets(name: str) -> list[tuple[str, tuple[str, ...] | None]]:
-    """One-click VGG layer choices for ``content_layers`` or ``style_layers``: the seed's
-    sets, then each value a sweep of that setting visits (the paper's layers and groups)."""
-    presets = {layers[name]: f"the seed's {task}: {', '.join(layers[name])}"
-               for task, layers in TASK_LAYERS.items() if name in layers}
-    for value in SWEEPS[name].values:
-        presets.setdefault(parse_layers(value), value)
-    return [("presets...", None), *((label, layers) for layers, label in presets.items())]
-
-
-class LayerChooser:
-    """What a VGG layer list needs beside it: the choice spelled out in both namings (the list
-    shows 8 of 37 rows, so a choice can sit out of sight) and presets one click away."""
-
-    def __init__(self, select: Select):
-        self.select = select
-        self.presets = ComboBox(name=f"{select.name}_presets", label=UNLABELLED, value=None,
-                                choices=layer_presets(select.name),
-                                tooltip="the seed's layers, and the paper's layer groups")
-        self.summary = wrapping_label(f"{select.name}_chosen", "")
-        self.presets.changed.connect(self._preset_chosen)
-        select.changed.connect(self._show_choice)
-        self._show_choice()
-
-    @property
-    def widgets(self) -> list[Widget]:
-        return [self.presets, self.select, self.summary]
-
-    @property
-    def visible(self) -> bool:
-        return self.select.visible
-
-    @visible.setter
-    def visible(self, visible: bool) -> None:
-        for widget in self.widgets:
-            widget.visible = visible
-
-    def _preset_chosen(self) -> None:
-        if self.presets.value is not None:
-            self.select.value = list(self.presets.value)
-            self.presets.value = None
-
-    def _show_choice(self) -> None:
-        chosen = [layer(name) for name in self.select.value]
-        self.summary.value = "chosen: " + (", ".join(entry.label for entry in chosen)
-                                           or "none")
-        if chosen:  # the first chosen row in view
-            row = next(index for index, (_, name) in enumerate(LAYER_CHOICES)
-                       if name == chosen[0].name)
-            self.select.native.scrollToItem(self.select.native.item(row),
-                                            QAbstractItemView.ScrollHint.PositionAtTop)
-
-
-class WeightsChooser:
-    """Where the VGG-19 weights come from: ImageNet, a file, or the untrained network."""
-
-    def __init__(self):
-        self.source = ComboBox(name="weights", label="weights", choices=WEIGHT_SOURCES,
-                               value="imagenet", tooltip=OPTIONS["weights"].help)
-        self.file = FileEdit(name="weights_file", label="weights file", mode="r",
-                             filter="PyTorch state dict (*.pth *.pt)", visible=False)
-        option = OPTIONS["weights_format"]
-        self.format = ComboBox(name="weights_format", label=option.label, visible=False,
-                               choices=list(option.choices), value="auto", tooltip=option.help)
-        self.warning = wrapping_label(
-            "weights_warning",
-            "Untrained VGG-19: results are labelled 'random' (He et al. 2016).",
-            visible=False)
-        self.source.changed.connect(self._changed)
-
-    @property
-    def widgets(self) -> list[Widget]:
-        return [self.source, self.file, self.format, self.warning]
-
-    def _changed(self) -> None:
-        self.file.visible = self.format.visible = self.source.value == "file"
-        self.warning.visible = self.source.value.startswith("random")
-
-    def spec(self) -> str:
-        """``imagenet``, ``random`` or the chosen file's path."""
-        if self.source.value != "file":
-            return self.source.value
-        path = Path(self.file.value)
-        if not path.is_file():
-            raise NeuralStyleError("choose an existing weights file (.pth) first")
-        return os.fspath(path)
-
-    def options(self) -> dict[str, str]:
-        """``weights`` (:meth:`spec`) and ``weights_format``, as Config and the engine take
-        them."""
-        return {"weights": self.spec(),
-                "weights_format": self.format.value if self.source.value == "file" else "auto"}
-
-    def show(self, spec: str, file: str = "", weights_format: str = "auto") -> None:
-        """Show weights ``spec`` (``imagenet``, ``random``, ``file`` with ``file``, or a
-        path) and the file's ``weights_format``."""
-        known = {source for _, source in WEIGHT_SOURCES}
-        self.source.value = spec if spec in known else "file"
-        if spec not in known or file:
-            self.file.value = file or spec
-        self.format.value = weights_format
 
 
 def image_picker(name: str, label: str, choices: Callable, **options) -> ComboBox:

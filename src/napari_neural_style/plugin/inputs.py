@@ -13,8 +13,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..core.config import MIN_SOURCE_SIDE, upsampling, working_shape
+from ..core.config import MIN_SOURCE_SIDE
 from ..core.errors import InputError
+from ..core.geometry import upsampling, working_shape
 
 
 @dataclass(frozen=True)

@@ -14,16 +14,8 @@ from ..core.config import Config
 from ..core.errors import NeuralStyleError
 from ..core.vgg_layers import after_relu, downsampling, layer
 from .base import METADATA_KEY, Job, PluginWidget
-from .form import (
-    ENGINE_SETTINGS,
-    LAYER_CHOICES,
-    WeightsChooser,
-    colours_choice,
-    image_picker,
-    picked,
-    setting_value,
-    setting_widget,
-)
+from .fields import ENGINE_SETTINGS, LAYER_CHOICES, WeightsChooser, setting_value, setting_widget
+from .form import colours_choice, image_picker, picked
 from .inputs import Snapshot, random_mark, snapshot
 from .worker import look_inside
 

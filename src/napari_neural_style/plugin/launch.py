@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..core.config import RANDOM_KINDS
+from ..core.weight_kinds import RANDOM_KINDS
 
 PLUGIN = "napari-neural-style"
 

@@ -20,8 +20,8 @@ from qtpy.QtCore import QTimer
 
 from ..core.errors import NeuralStyleError
 from .base import METADATA_KEY
-from .form import in_widget_message
 from .inputs import COMPOSITE
+from .messages import in_widget_message
 from .worker import optimize
 
 SIZE = 128

@@ -16,8 +16,9 @@ from magicgui.widgets import ComboBox, FloatSpinBox, SpinBox
 from napari.layers import Image
 from napari.utils.notifications import show_warning
 
-from ..core.config import TEMPORAL_MODES, FrameSettings, working_shape
 from ..core.errors import NeuralStyleError
+from ..core.frame_settings import FRAME_OPTIONS, FrameSettings
+from ..core.geometry import working_shape
 from .base import METADATA_KEY, Job, PluginWidget, cluster_field, same
 from .form import RunForm, picked
 from .inputs import StackSnapshot, random_mark, stack_snapshot
@@ -40,16 +41,15 @@ class StackWidget(PluginWidget):
                              tooltip="the axis whose frames are styled; the stack's other "
                                      "axes stay at the slice on display")
         self.form.content.changed.connect(self.axis.reset_choices)
-        self.temporal = ComboBox(
-            name="temporal", label="frames", choices=TEMPORAL_MODES, value=defaults.temporal,
-            tooltip="flow: each frame starts from the previous result warped by the optical "
-                    "flow, and keeps close to it (no flicker); none: each frame on its own")
+        temporal, weight, steps = FRAME_OPTIONS.values()
+        self.temporal = ComboBox(name="temporal", label=temporal.label,
+                                 choices=list(temporal.choices), value=defaults.temporal,
+                                 tooltip=temporal.help)
         self.temporal_weight = FloatSpinBox(
-            name="temporal_weight", label="temporal weight", value=defaults.temporal_weight,
-            min=0, max=1e6, tooltip="pull towards the previous frame, warped")
-        self.frame_steps = SpinBox(
-            name="frame_steps", label="steps of later frames", value=0, min=0, max=100_000,
-            tooltip="steps of each frame after the first with flow (0: as steps)")
+            name="temporal_weight", label=weight.label, value=defaults.temporal_weight,
+            min=weight.low, max=weight.high, tooltip=weight.help)
+        self.frame_steps = SpinBox(name="frame_steps", label=steps.label, value=0, min=0,
+                                   max=steps.high, tooltip=f"{steps.help}; 0: as steps")
         self.cluster = cluster_field("every frame (with frames: none)")
         self.extend([*self.form.widgets, self.axis, self.temporal, self.temporal_weight,
                      self.frame_steps, self.cluster, *self.run_controls])

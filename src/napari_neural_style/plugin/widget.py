@@ -13,14 +13,15 @@ from napari.layers import Image
 from napari.utils.notifications import show_warning
 from qtpy.QtWidgets import QApplication
 
-from ..cli import command_line
+from ..core.command_line import command_line
 from ..core.config import Config
 from ..core.errors import NeuralStyleError, reword
 from ..core.estimate import cached_calibration, estimate
 from ..core.result import recorded_config
 from .base import METADATA_KEY, Job, PluginWidget, same
-from .form import RunForm, in_widget_words
+from .form import RunForm
 from .inputs import Inputs
+from .messages import in_widget_words
 from .preview import Preview
 from .settings import remember
 from .worker import Update, calibrate, optimize

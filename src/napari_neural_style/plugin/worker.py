@@ -130,7 +130,7 @@ def style_frames(config: Config, frames: np.ndarray, styles, settings,
     a status line while none finishes); return ``{"stack": (T, H, W, 3), "provenance": ...}``
     of the frames done (all, or those before Stop)."""
     with engine_work():
-        from ..core.config import cluster_backend
+        from ..core.cluster_backend import cluster_backend
         from ..core.frames import FrameRun
 
         client = cluster_backend().shared_client(cluster) if cluster else None
@@ -165,7 +165,7 @@ def sweep(config: Config, parameter: str, values: tuple, images: dict[str, np.nd
     seeds) the difference stacks.  ``cluster``: a dask cluster's address (``local``...) to
     run every value as a task there, or "" for this process."""
     with engine_work():
-        from ..core.config import cluster_backend
+        from ..core.cluster_backend import cluster_backend
         from ..core.errors import OutOfMemory
         from ..core.sweeps import Sweep, differences
 
