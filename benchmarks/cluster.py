@@ -25,11 +25,11 @@ import torch
 
 from common import say
 from napari_neural_style.core.config import Config
+from napari_neural_style.core.samples import load_sample
 from napari_neural_style.core.sweep_spec import SweepSlice
 from napari_neural_style.core.sweeps import Sweep
 from napari_neural_style.core.tasks import Run
 from napari_neural_style.core.weights import resolve_weights
-from napari_neural_style.samples import load_sample
 
 
 def timed(work) -> float:

@@ -16,7 +16,7 @@ import numpy as np
 def sample_pair(size: int) -> tuple[np.ndarray, np.ndarray]:
     """Content and style images (astronaut, hubble) at ``size`` px, longest side."""
     from napari_neural_style.core.images import to_numpy, to_tensor
-    from napari_neural_style.samples import load_sample
+    from napari_neural_style.core.samples import load_sample
 
     return (to_numpy(to_tensor(load_sample("astronaut"), size)),
             to_numpy(to_tensor(load_sample("hubble_deep_field"), size)))

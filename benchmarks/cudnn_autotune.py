@@ -24,7 +24,8 @@ import json, sys, time
 sys.path.insert(0, {benchmarks!r})
 from common import sample_pair
 from napari_neural_style.core import device as engine_device
-from napari_neural_style.core.tasks import Config, Run
+from napari_neural_style.core.config import Config
+from napari_neural_style.core.tasks import Run
 size, steps, precision, autotune = {size}, {steps}, {precision!r}, {autotune}
 engine_device.CUDNN_AUTOTUNE = autotune
 content, style = sample_pair(size)

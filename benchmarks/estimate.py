@@ -18,7 +18,7 @@ from common import say
 from napari_neural_style.core.config import Config
 from napari_neural_style.core.estimate import cached_calibration, estimate
 from napari_neural_style.core.probe import calibrate, in_fresh_process
-from napari_neural_style.samples import load_sample
+from napari_neural_style.core.samples import load_sample
 
 
 def main() -> None:

@@ -21,7 +21,7 @@ import torch
 from napari_neural_style.core.config import Config
 from napari_neural_style.core.frame_settings import FrameSettings
 from napari_neural_style.core.frames import FrameRun
-from napari_neural_style.samples import load_sample, moving_sample
+from napari_neural_style.core.samples import load_sample, moving_sample
 
 
 def main() -> None:

@@ -26,7 +26,7 @@ if roomy:
     libc.mallopt(-3, 32 << 20)
 from napari_neural_style.core.config import Config
 from napari_neural_style.core.tasks import Run
-from napari_neural_style.samples import load_sample
+from napari_neural_style.core.samples import load_sample
 run = Run(Config.for_task("transfer", size=size, steps=steps + 1, weights="random-single",
                           device="cpu", scales="1", precision="fp32"),
           content=load_sample("astronaut"), style=load_sample("hubble_deep_field"))

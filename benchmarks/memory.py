@@ -24,7 +24,7 @@ CHILD = """
 import json, resource, sys, time
 from napari_neural_style.core.config import Config
 from napari_neural_style.core.tasks import Run
-from napari_neural_style.samples import load_sample
+from napari_neural_style.core.samples import load_sample
 size, steps, memory, pooling = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4]
 if size:
     start = time.perf_counter()

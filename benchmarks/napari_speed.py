@@ -18,8 +18,8 @@ from qtpy.QtCore import QEventLoop
 
 from common import say
 from napari_neural_style.core.config import Config
+from napari_neural_style.core.samples import load_sample
 from napari_neural_style.core.tasks import Run
-from napari_neural_style.samples import load_sample
 
 
 def widget_seconds_per_step(viewer, size: int, steps: int) -> float:

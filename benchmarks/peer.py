@@ -27,8 +27,8 @@ import torch
 
 from common import say
 from napari_neural_style.core.image_files import write_image
+from napari_neural_style.core.samples import load_sample
 from napari_neural_style.core.weights import random_weights
-from napari_neural_style.samples import load_sample
 
 CONTENT, STYLE = "relu4_1", "relu1_2,relu2_2,relu3_4,relu5_4"
 

@@ -31,8 +31,8 @@ from common import say
 from napari_neural_style.core.config import Config
 from napari_neural_style.core.images import to_numpy, to_tensor
 from napari_neural_style.core.objective import Objective
+from napari_neural_style.core.samples import load_sample
 from napari_neural_style.core.vgg import VGGEncoder
-from napari_neural_style.samples import load_sample
 from untrained import STYLES, Network, rgb, transfer_figures
 
 

@@ -24,9 +24,9 @@ import torch
 from napari_neural_style.core.config import DEFAULT_STYLE_LAYERS
 from napari_neural_style.core.images import to_numpy, to_tensor
 from napari_neural_style.core.quality import region_style_distances
+from napari_neural_style.core.samples import load_sample
 from napari_neural_style.core.tasks import transfer
 from napari_neural_style.core.weights import random_weights
-from napari_neural_style.samples import load_sample
 
 
 def main() -> None:

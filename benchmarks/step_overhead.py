@@ -16,12 +16,14 @@ import time
 import torch
 
 from common import peak_rss_mb, sample_pair, say
+from napari_neural_style.core.batch import PRECISION_NAMES
+from napari_neural_style.core.config import Config
 from napari_neural_style.core.device import (
     preferred_memory_format,
     resolve_device,
     resolve_precision,
 )
-from napari_neural_style.core.tasks import PRECISION_NAMES, Config, Run
+from napari_neural_style.core.tasks import Run
 from napari_neural_style.core.vgg import VGGEncoder
 from napari_neural_style.core.weights import resolve_weights
 

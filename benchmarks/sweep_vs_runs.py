@@ -16,11 +16,13 @@ import statistics
 import time
 
 from common import say
+from napari_neural_style.core.batch import BatchRun
 from napari_neural_style.core.config import Config
+from napari_neural_style.core.run_inputs import RunInputs
+from napari_neural_style.core.samples import load_sample
 from napari_neural_style.core.sweeps import Sweep
-from napari_neural_style.core.tasks import BatchRun, Run
+from napari_neural_style.core.tasks import Run
 from napari_neural_style.core.weights import random_weights
-from napari_neural_style.samples import load_sample
 
 LAYERS = ("conv_1", "conv_2", "conv_4", "conv_8")
 
@@ -49,7 +51,7 @@ def main() -> None:
 
     def batched_all() -> None:
         random_weights.cache_clear()
-        BatchRun(configs, content=image).complete()
+        BatchRun(configs, RunInputs(content=image)).complete()
 
     timings: dict[str, list[float]] = {"separate": [], "sweep": [], "batched": []}
     functions = {"separate": separate, "sweep": sweep, "batched": batched_all}

@@ -65,11 +65,11 @@ from napari_neural_style.core.config import Config
 from napari_neural_style.core.image_files import write_image
 from napari_neural_style.core.images import resize, to_numpy, to_tensor
 from napari_neural_style.core.losses import content_loss, gram_matrix, style_loss
+from napari_neural_style.core.samples import load_sample
 from napari_neural_style.core.tasks import Run
 from napari_neural_style.core.vgg import VGGEncoder
 from napari_neural_style.core.vgg_layers import parse_layers
 from napari_neural_style.core.weights import resolve_weights
-from napari_neural_style.samples import load_sample
 
 #: the judge of the orthogonal networks: one, with average pooling
 JUDGE = ("random-single", "avg")

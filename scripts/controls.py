@@ -12,8 +12,8 @@ from __future__ import annotations
 from figures import grid, picture_options
 from napari_neural_style.core.config import COLOURS, STYLE_LOSSES, Config
 from napari_neural_style.core.images import to_numpy, to_tensor
+from napari_neural_style.core.samples import load_sample
 from napari_neural_style.core.tasks import Run
-from napari_neural_style.samples import load_sample
 
 STYLE_SCALES = (0.5, 1.0, 2.0)
 #: blend weights of the two styles, from all the first to all the second

@@ -20,11 +20,11 @@ from PIL import Image, ImageDraw
 
 from napari_neural_style.core.config import Config
 from napari_neural_style.core.images import to_numpy, to_tensor
+from napari_neural_style.core.samples import load_sample
 from napari_neural_style.core.sweep_spec import SWEEPS
 from napari_neural_style.core.sweeps import Sweep, differences
 from napari_neural_style.core.tasks import Run
 from napari_neural_style.demo import choose_weights
-from napari_neural_style.samples import load_sample
 
 CAPTION = 14
 

@@ -18,7 +18,7 @@ from figures import grid, picture_options
 from napari_neural_style.core.config import Config
 from napari_neural_style.core.frame_settings import FrameSettings
 from napari_neural_style.core.frames import FrameRun
-from napari_neural_style.samples import load_sample, moving_sample
+from napari_neural_style.core.samples import load_sample, moving_sample
 
 FRAMES = 8
 FRAME_STEPS = 40

@@ -16,8 +16,8 @@ import numpy as np
 from figures import grid, picture_options
 from napari_neural_style.core.config import Config
 from napari_neural_style.core.images import to_numpy, to_tensor
+from napari_neural_style.core.samples import load_sample
 from napari_neural_style.core.tasks import Run
-from napari_neural_style.samples import load_sample
 
 #: label -> (style sample or None: content only, weight)
 REGIONS = {1: ("immunohistochemistry", 1.0), 2: ("coffee", 1.0), 3: (None, 0.0)}

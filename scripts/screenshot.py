@@ -21,9 +21,9 @@ from pathlib import Path
 import numpy as np
 from qtpy.QtWidgets import QApplication
 
+from napari_neural_style.core.samples import load_sample
 from napari_neural_style.demo import choose_weights
 from napari_neural_style.plugin.launch import open_viewer
-from napari_neural_style.samples import load_sample
 
 
 def settle(condition=lambda: True, rounds: int = 50) -> None:

@@ -323,7 +323,7 @@ def test_every_frame_of_a_stack_from_the_command_line(images, tmp_path, capsys):
     import numpy as np
     import tifffile
 
-    from napari_neural_style.samples import moving_sample
+    from napari_neural_style.core.samples import moving_sample
 
     grey = moving_sample("astronaut", 3, 40)[..., 0]
     tifffile.imwrite(tmp_path / "movie.tif", np.moveaxis(grey, 0, -1),  # frames last
@@ -431,3 +431,22 @@ def test_the_estimate_of_a_stack_is_of_one_frame(images, tmp_path, capsys, monke
     assert main(["transfer", str(images / "content.png"), *common]) == 0
     frame_line = capsys.readouterr().err.strip().splitlines()[-1]
     assert stack_line == f"{frame_line} (each of 3 frames)"
+
+
+def test_every_option_of_a_task_has_its_flag():
+    """The checklist of a new setting: its Option is all the command line needs."""
+    from napari_neural_style.cli.parser import build_parser
+    from napari_neural_style.core.config import OPTIONS, TASKS
+    from napari_neural_style.core.frame_settings import FRAME_OPTIONS
+
+    commands = next(action for action in build_parser()._actions
+                    if action.dest == "command").choices
+    for task in TASKS:
+        flags = {flag for action in commands[task]._actions for flag in action.option_strings}
+        wanted = [name for name, option in OPTIONS.items() if task in option.tasks]
+        if task == "transfer":
+            wanted += list(FRAME_OPTIONS)
+        flag_of = {"regions": "--regions"}  # a label image and --region LABEL=STYLE
+        missing = [name for name in wanted
+                   if flag_of.get(name, f"--{name.replace('_', '-')}") not in flags]
+        assert not missing, (task, missing)

@@ -13,7 +13,7 @@ import pytest
 
 from helpers import CPU_OUT_OF_MEMORY, fail_evaluation
 from napari_neural_style.cli import main
-from napari_neural_style.core import tasks
+from napari_neural_style.core import batch
 from napari_neural_style.core.image_files import image_suffixes, read_provenance, write_image
 
 FAST = ["--size", "48", "--weights", "random", "--device", "cpu"]
@@ -43,7 +43,7 @@ def test_an_output_that_cannot_be_written_exits_2_before_any_work(
         tmp_path, content, capsys, monkeypatch, output, json_name, says):
     (tmp_path / "a-file").write_text("not a folder")
     (tmp_path / "a-folder").mkdir()
-    monkeypatch.setattr(tasks, "resolve_weights", pytest.fail)  # no work may start
+    monkeypatch.setattr(batch, "resolve_weights", pytest.fail)  # no work may start
     extra = ["--json", str(tmp_path / json_name)] if json_name else []
     assert main(["reconstruct", content, "-o", str(tmp_path / output), *extra, *FAST]) == 2
     (line,) = _lines(capsys)

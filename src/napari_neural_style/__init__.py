@@ -11,7 +11,7 @@ __version__ = "0.1.0"
 
 _LAZY = {
     "Config": "core.config",
-    "Result": "core.tasks",
+    "Result": "core.result",
     "Step": "core.optimize",
     "reconstruct": "core.tasks",
     "synthesize_texture": "core.tasks",

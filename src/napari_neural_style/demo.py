@@ -20,9 +20,10 @@ from .core.config import Config
 from .core.errors import WeightsError
 from .core.image_files import write_image
 from .core.images import to_numpy, to_tensor
-from .core.tasks import Result, Run
+from .core.result import Result
+from .core.samples import load_sample
+from .core.tasks import Run
 from .core.weights import Weights, resolve_weights
-from .samples import load_sample
 
 
 def choose_weights(spec: str) -> Weights:

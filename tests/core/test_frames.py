@@ -14,7 +14,7 @@ from napari_neural_style.core.frames import (
     warp,
 )
 from napari_neural_style.core.objective import Objective
-from napari_neural_style.samples import moving_sample
+from napari_neural_style.core.samples import moving_sample
 
 CONFIG = Config.for_task("transfer", size=48, steps=6, weights="random", device="cpu",
                          scales=(1.0,), style_layers="conv_1,conv_3", content_layers="conv_4")

@@ -19,9 +19,9 @@ from napari_neural_style.core.device import cuda_has_bf16
 from napari_neural_style.core.errors import OutOfMemory
 from napari_neural_style.core.frame_settings import FrameSettings
 from napari_neural_style.core.frames import FrameRun
+from napari_neural_style.core.samples import moving_sample
 from napari_neural_style.core.sweeps import Sweep
 from napari_neural_style.core.tasks import Run, synthesize_texture, transfer
-from napari_neural_style.samples import moving_sample
 
 GPU = "cuda"
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")

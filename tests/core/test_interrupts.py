@@ -5,9 +5,10 @@ import pytest
 import torch
 
 from helpers import CPU_OUT_OF_MEMORY, fail_evaluation
+from napari_neural_style.core.config import Config
 from napari_neural_style.core.device import is_out_of_memory
 from napari_neural_style.core.errors import OutOfMemory
-from napari_neural_style.core.tasks import Config, Run, transfer
+from napari_neural_style.core.tasks import Run, transfer
 
 FAST = {"weights": "random", "device": "cpu", "size": 48}
 

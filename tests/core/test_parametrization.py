@@ -7,6 +7,7 @@ import torch
 from napari_neural_style.core.config import Config
 from napari_neural_style.core.errors import InputError
 from napari_neural_style.core.parametrization import RGB, DecorrelatedColour, basis
+from napari_neural_style.core.run_inputs import RunInputs
 from napari_neural_style.core.tasks import Run
 
 FAST = {"device": "cpu", "precision": "fp32"}
@@ -141,14 +142,14 @@ def test_decorrelated_colour_starts_from_grey_noise_that_the_seed_draws(texture)
 def test_a_batch_steps_each_image_in_its_own_parametrization(photo):
     """Configs of one batch may differ in task, which ``auto`` follows: each image steps in
     its own parametrization and ends where it would alone."""
-    from napari_neural_style.core.tasks import BatchRun
+    from napari_neural_style.core.batch import BatchRun
 
     # 3 steps: L-BFGS's first steps jump, in decorrelated colour more, and the batch's
     # round-off (1e-7) grows to 0.09 by step 6 (two decorrelated configs alike)
     common = {"size": 32, "steps": 3, "weights": "random-single", **FAST}
     configs = [Config.for_task("texture", style_layers="conv_2,conv_4", **common),
                Config.for_task("reconstruct", content_layers="conv_4", **common)]
-    batched = BatchRun(configs, content=photo, style=photo).complete()
+    batched = BatchRun(configs, RunInputs(content=photo, style=photo)).complete()
     for config, result, expected in zip(configs, batched, ("decorrelated", "rgb"), strict=True):
         alone = Run(config, content=photo if config.task == "reconstruct" else None,
                     style=photo if config.task == "texture" else None).complete()

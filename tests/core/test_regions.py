@@ -10,10 +10,10 @@ from napari_neural_style.core.images import to_numpy, to_tensor
 from napari_neural_style.core.losses import GramTarget, Moments
 from napari_neural_style.core.quality import region_style_distances
 from napari_neural_style.core.regions import layer_masks, region_masks, resized_labels
+from napari_neural_style.core.samples import load_sample
 from napari_neural_style.core.tasks import Run, transfer
 from napari_neural_style.core.vgg import VGGEncoder
 from napari_neural_style.core.weights import random_weights
-from napari_neural_style.samples import load_sample
 
 FAST = {"weights": "random", "device": "cpu", "steps": 2, "size": 48}
 LAYERS = ("conv_2", "conv_4", "conv_8")

@@ -4,6 +4,7 @@ import pytest
 from helpers import stop_when
 from napari_neural_style.core.config import Config
 from napari_neural_style.core.errors import InputError
+from napari_neural_style.core.run_inputs import RunInputs
 from napari_neural_style.core.sweep_spec import (
     SWEEPS,
     SweepSlice,
@@ -113,11 +114,11 @@ def test_differences_are_zero_for_equal_slices_only():
 
 
 def test_a_batch_of_different_depths_matches_separate_runs(photo):
-    from napari_neural_style.core.tasks import BatchRun
+    from napari_neural_style.core.batch import BatchRun
 
     configs = [Config("reconstruct", layers, **FAST) for layers in ("conv_1", "conv_8",
                                                                    "conv_2,conv_4")]
-    batched = BatchRun(configs, content=photo).complete()
+    batched = BatchRun(configs, RunInputs(content=photo)).complete()
     for config, result in zip(configs, batched, strict=True):
         alone = Run(config, content=photo).complete()
         np.testing.assert_allclose(result.image, alone.image, atol=2e-3)

@@ -3,15 +3,10 @@ import pytest
 import torch
 
 from helpers import in_python, stop_when
+from napari_neural_style.core.config import Config
 from napari_neural_style.core.errors import DeviceError, InputError
 from napari_neural_style.core.images import to_numpy, to_tensor
-from napari_neural_style.core.tasks import (
-    Config,
-    Run,
-    reconstruct,
-    synthesize_texture,
-    transfer,
-)
+from napari_neural_style.core.tasks import Run, reconstruct, synthesize_texture, transfer
 
 FAST = {"weights": "random", "device": "cpu"}
 
@@ -211,8 +206,8 @@ def test_stopping_at_a_coarse_scale_gives_a_full_size_result(photo):
 def test_coarse_to_fine_from_the_content_carries_over_only_the_change(photo):
     import torch
 
+    from napari_neural_style.core.batch import BatchRun
     from napari_neural_style.core.images import resize
-    from napari_neural_style.core.tasks import BatchRun
 
     content = to_tensor(photo, 64)
     coarse_content = resize(content, (32, 32))
@@ -232,7 +227,8 @@ def test_coarse_to_fine_from_the_content_carries_over_only_the_change(photo):
 def test_a_run_left_open_at_exit_ends_quietly():
     script = (
         "import numpy as np\n"
-        "from napari_neural_style.core.tasks import Config, Run\n"
+        "from napari_neural_style.core.config import Config\n"
+        "from napari_neural_style.core.tasks import Run\n"
         "image = np.random.rand(64, 64, 3).astype(np.float32)\n"
         "steps = iter(Run(Config('transfer', 'conv_4', 'conv_2', size=64, steps=50,\n"
         "                        weights='random', device='cpu'), content=image, style=image))\n"

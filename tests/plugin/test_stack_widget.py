@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 from napari_helpers import PLUGIN, unchanged
 
+from napari_neural_style.core.samples import moving_sample
 from napari_neural_style.plugin.base import METADATA_KEY
-from napari_neural_style.samples import moving_sample
 
 pytestmark = pytest.mark.slow
 

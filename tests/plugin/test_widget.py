@@ -184,7 +184,7 @@ def test_closing_the_viewer_mid_run_ends_cleanly(qtbot, make_napari_viewer, phot
 
 
 def test_sample_data_loads(make_napari_viewer):
-    from napari_neural_style.samples import SAMPLES
+    from napari_neural_style.core.samples import SAMPLES
 
     viewer = make_napari_viewer()
     for name in [*SAMPLES, "transfer_pair"]:

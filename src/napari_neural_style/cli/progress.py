@@ -21,7 +21,7 @@ def with_progress(run, notes: list[str] = ()) -> Iterator:
     try:
         for step in run:
             if bar is None:  # set up: the weights are known, and worked
-                print(f"weights: {run.engine.weights.label}; device: {run.engine.device}",
+                print(f"weights: {run.setup.weights.label}; device: {run.setup.device}",
                       *(f"note: {note}" for note in notes), sep="\n", file=sys.stderr)
                 bar = tqdm(total=run.total_steps, unit="step", file=sys.stderr)
             bar.set_postfix(loss=f"{step.losses.total:.4g}", refresh=False)

@@ -4,11 +4,11 @@
 ``tcp://host:8786``) gives a ``distributed.Client``; :func:`run_tasks` sends each
 ``(config, images)`` job as one task and hands results back as they finish
 (``as_completed``).  Each array is scattered once, however many jobs share it.  On every
-worker process the :class:`Engines` plugin caches the weights, so the network is loaded once
+worker process the :class:`WorkerWeights` plugin caches the weights, so the network is loaded once
 per process and never pickled per task, and keeps torch to one thread per task: a worker runs
 as many tasks at once as it has threads (dask's meaning of ``nthreads``), each on one core
-(two torch processes each spinning every core of a 2-core machine were measured 3-10x slower
-per step).  A task asks for a ``GPU`` resource when its device is CUDA.
+(two torch processes each spinning every core make each other's steps several times
+slower).  A task asks for a ``GPU`` resource when its device is CUDA.
 
 Stopping sets a ``distributed.Event``: tasks not yet started end at once, running ones after
 their current step (they look every :data:`STOP_CHECK_SECONDS`), and their results so far
@@ -120,7 +120,7 @@ def describe(client) -> str:
     return f"{len(workers)} workers, {threads} threads{link}"
 
 
-class Engines(distributed.WorkerPlugin):
+class WorkerWeights(distributed.WorkerPlugin):
     """On every worker process: torch on one thread per task, and the weights of every run
     resolved once."""
 
@@ -150,8 +150,8 @@ class Engines(distributed.WorkerPlugin):
             return self._weights[key]
 
 
-#: glibc ``mallopt`` parameters, and the values the worker gets: freed memory is given back to
-#: the system only above 128 MiB, and blocks below 32 MiB come from the heap
+#: glibc ``mallopt`` parameters, and the values the worker gets (freed memory given back to
+#: the system only above the first, blocks below the second from the heap)
 M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
 TRIM_BYTES, MMAP_BYTES = 128 << 20, 32 << 20
 
@@ -160,9 +160,9 @@ def _roomy_malloc() -> None:
     """Undo dask's ``MALLOC_TRIM_THRESHOLD_=65536`` on its workers, for this process.
 
     The nanny sets it so that workers give freed memory back; it also freezes glibc's mmap
-    threshold at 128 KiB, so every feature map is a fresh ``mmap`` whose pages fault in anew
-    at every step: a 64 px, 20-step run took 1.43x as long (2.99 s against 2.09 s;
-    ``mallopt`` as here: 1.83 s).  Not glibc: nothing to do.
+    threshold at its default, so every feature map is a fresh ``mmap`` whose pages fault in
+    anew at every step, which slows every step (docs/performance.md).  Not glibc: nothing
+    to do.
     """
     if (library := glibc()) is not None:
         library.mallopt(M_TRIM_THRESHOLD, TRIM_BYTES)
@@ -171,19 +171,21 @@ def _roomy_malloc() -> None:
 
 def run_task(config: Config, images: dict, stop_name: str, photographed: tuple[int, ...],
              index: int = 0):
-    """On a worker: ``BatchRun([config], **images)`` to the end or until stopped; its result
-    (``ran_on`` this worker) and the images after the ``photographed`` steps.  ``(None, {})``
-    when stopped before it started.  Every :data:`STOP_CHECK_SECONDS` it says its step
-    (``{"index", "step", "total"}`` under the topic ``stop_name``) and looks whether it was
-    stopped."""
+    """On a worker: ``config`` run on ``images`` (:class:`~.run_inputs.RunInputs`) to the end
+    or until stopped; its result (``ran_on`` this worker) and the images after the
+    ``photographed`` steps.  ``(None, {})`` when stopped before it started.  Every
+    :data:`STOP_CHECK_SECONDS` it says its step (``{"index", "step", "total"}`` under the
+    topic ``stop_name``) and looks whether it was stopped."""
+    from .batch import BatchRun
+    from .run_inputs import RunInputs
     from .sweeps import photographs
-    from .tasks import BatchRun
 
     worker = distributed.get_worker()
     stop = distributed.Event(stop_name)
     if stop.is_set():
         return None, {}
-    run = BatchRun([config], weights=worker.plugins[PLUGIN_NAME].weights(config), **images)
+    run = BatchRun([config], RunInputs(**images),
+                   weights=worker.plugins[PLUGIN_NAME].weights(config))
     snapshots: dict[int, np.ndarray] = {}
     batches = iter(run)
     checked = time.monotonic()
@@ -208,7 +210,7 @@ def run_tasks(client, jobs: list[tuple[Config, dict]],
     :data:`HEARTBEAT_SECONDS` while none does, so a caller can stop).  ``running``, if given,
     follows the tasks under way: index -> ``(step, total)``, as they last said.  Closing the
     iterator (or a failed task) stops the others and keeps what they had done."""
-    client.register_plugin(Engines(), name=PLUGIN_NAME)
+    client.register_plugin(WorkerWeights(), name=PLUGIN_NAME)
     stop = distributed.Event(f"{PLUGIN_NAME}-stop-{uuid.uuid4().hex}", client=client)
     running = {} if running is None else running
     client.subscribe_topic(stop.name, lambda event: running.__setitem__(

@@ -1,7 +1,7 @@
 """Colour control (Gatys et al. 2017, "Controlling perceptual factors in neural style
 transfer"): whose colours a transfer's result takes.
 
-* ``style`` (the seed's): no control; the result takes the style's colours with its texture.
+* ``style`` (the default): no control; the result takes the style's colours with its texture.
 * ``luminance``: the transfer runs on luminance alone.  The style's luminance is first given
   the content's mean and spread, ``Y_s' = (Y_s - mean Y_s) / std Y_s * std Y_c + mean Y_c``;
   the result's luminance is then joined to the content's chrominance (I, Q of YIQ).

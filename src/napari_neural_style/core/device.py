@@ -82,14 +82,14 @@ def resolve_device(spec: str = "auto") -> torch.device:
 
 
 def preferred_memory_format(device: torch.device) -> torch.memory_format:
-    """channels_last on the CPU, where its convolutions run ~1.2-1.4x faster (benchmarks/)."""
+    """channels_last on the CPU, where its convolutions run faster."""
     import torch
 
     return torch.channels_last if device.type == "cpu" else torch.contiguous_format
 
 
 #: bf16 is taken on a CPU where a forward+backward of VGG's convolutions in bf16 takes at most
-#: this share of float32's time (measured here: 0.47-0.71 where it pays, 1.75 where it does not)
+#: this share of float32's time (docs/performance.md: where it pays and where it does not)
 BF16_TIME_TO_TAKE = 0.8
 
 
@@ -97,11 +97,10 @@ BF16_TIME_TO_TAKE = 0.8
 def cpu_has_fast_bf16() -> bool:
     """Whether bf16 autocast runs VGG's convolutions clearly faster than float32 on this CPU.
 
-    With AMX tiles it does (the step takes 0.3x, ``benchmarks/peer.py``); without AVX512-BF16
-    bf16 is emulated.  With AVX512-BF16 alone it depends on the CPU: bf16 took 1.75x float32's
-    time on one such CPU here and 0.47-0.57x on another (an AMD EPYC,
-    ``benchmarks/precision.py``), so there it is measured once (:func:`bf16_time_ratio`,
-    under a second) and kept per CPU (model and flags) and torch version (``core/machine.py``).
+    With AMX tiles it does; without AVX512-BF16 bf16 is emulated.  With AVX512-BF16 alone it
+    depends on the CPU (slower than float32 on some, faster on others), so there it is
+    measured once (:func:`bf16_time_ratio`, under a second) and kept per CPU (model and
+    flags) and torch version (``core/machine.py``).
     """
     flags = cpu_flags()
     if "amx_bf16" in flags or "avx512_bf16" not in flags:
@@ -148,10 +147,9 @@ def resolve_precision(spec: str, device: torch.device) -> torch.dtype | None:
 
     ``auto``: bf16 on CUDA devices that have it (:func:`cuda_has_bf16`), bf16 on CPUs where
     it runs clearly faster (:func:`cpu_has_fast_bf16`), float32 elsewhere (MPS, other CPUs,
-    and GPUs without bf16: fp16's narrow range loses small gradients, and on an H200 its seed
-    transfer ended 1.31x the float32 loss at 512 px, 1.49x at 1024, where bf16's was within
-    0.3 %; ``benchmarks/precision.py``) -- it never picks what the device lacks or emulates,
-    runs slower or ends worse.  Gram matrices and losses are accumulated in float32 whatever
+    and GPUs without bf16: fp16's narrow range loses small gradients, and its transfers end
+    at a clearly higher loss than float32's, where bf16's do not) -- it never picks what the
+    device lacks or emulates, runs slower or ends worse.  Gram matrices and losses are accumulated in float32 whatever
     the choice.
     """
     import torch
@@ -174,9 +172,8 @@ def resolve_precision(spec: str, device: torch.device) -> torch.dtype | None:
 
 
 #: whether cuDNN times its algorithms at each new shape (``torch.backends.cudnn.benchmark``).
-#: Off: on an H200 its heuristics' choice stepped as fast (0.99x at 512 px, 0.91x at 1024)
-#: and the timing trials cost more than they saved (a 512 px run's loop 0.41x without them,
-#: 1024 px 0.69x; ``benchmarks/cudnn_autotune.py``)
+#: Off: cuDNN's heuristics choose algorithms as fast for VGG's shapes, and the timing trials
+#: cost more than they save (docs/performance.md, "cuDNN's autotuner")
 CUDNN_AUTOTUNE = False
 
 
@@ -231,9 +228,8 @@ def release_freed_memory(device: torch.device) -> None:
 
     CUDA's allocator caches freed blocks; glibc keeps freed pages in its heap, where the next
     phase's maps, of other sizes, fit badly (a scale's steps after its targets, the quality
-    pass after the steps: at 512 px the pass came to 130 MB over the steps' peak).  Once a
-    phase it costs milliseconds; after every step it would cost the steps time, each page
-    faulting in again (``benchmarks/memory.py``).
+    pass after the steps).  Once a phase it costs milliseconds; after every step it would
+    cost the steps time, each page faulting in again.
     """
     if device.type == "cuda":
         import torch

@@ -11,7 +11,7 @@ output up to the deepest layer; with ``memory="lean"`` only each block's input a
 largest block's maps).  The constants come from a probe of two real runs at two sizes on
 this machine (:class:`Calibration`), kept (``core/machine.py``) per machine, torch version,
 device and precision setting.  Lean memory recomputes each block in the backward pass:
-:data:`LEAN_TIME` more per step (``benchmarks/memory_modes.py``: 1.35-1.44).
+:data:`LEAN_TIME` times a fast step's time (docs/performance.md, "Memory modes").
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from .geometry import working_shape
 from .machine import bf16_ratio_key, cpu_model, package_version, recalled, remember
 from .vgg_layers import BLOCK_CHANNELS, CONV_LAYERS, deepest
 
-#: a lean step's time / a fast step's (benchmarks/memory_modes.py, 512 and 1024 px)
+#: a lean step's time / a fast step's
 LEAN_TIME = 1.4
 #: sizes (longest side) the probe runs at, and its steps at each
 PROBE_SIZES = (256, 512)

@@ -31,7 +31,8 @@ from .frame_settings import FrameSettings
 from .images import to_numpy, to_tensor
 from .optimize import Step
 from .result import Result
-from .tasks import Run, Styles
+from .run_inputs import Styles
+from .tasks import Run
 from .terms import Temporal
 from .weights import Weights
 

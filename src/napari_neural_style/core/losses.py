@@ -3,7 +3,7 @@
 Every term is a *relative* squared error: the squared distance to the target divided by the
 target's own mean square.  A term is 0 at the target and about 1 for an unrelated image,
 whatever the layer, the image size or the scale of the network's activations (ImageNet or
-random weights alike).  That is why the seed's settings (content weight 1, style weight 0.5)
+random weights alike).  That is why the default weights (content weight 1, style weight 0.5)
 balance without anyone typing 1e6.
 """
 
@@ -27,7 +27,7 @@ def relative_mse(value: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
 def mean_squared_error(value: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """``mean((value - target)^2)`` in float32, for a constant ``target``: a mean over
     positions.  One map-sized temporary, not three: ``mse_loss`` squares the difference
-    where it makes it (at 512 px a block-1 map is 67 MB)."""
+    where it makes it (a block-1 map is the largest tensor of a step)."""
     value, target = torch.broadcast_tensors(value.float(), target.detach().float())
     return F.mse_loss(value, target)
 
@@ -56,7 +56,7 @@ class _Gram(torch.autograd.Function):
     the two large results; the symmetric form needs one product.  ``F`` is read in the layout
     the features already have, so channels_last maps need no copy either.  The features are
     kept for the backward pass as they came (bfloat16 under autocast), not as a float32 copy
-    twice their size (at 512 px, 60 MB over the seed's style layers), and the backward
+    twice their size, and the backward
     product runs in bfloat16 when they are, accumulating in float32.
     """
 
@@ -177,7 +177,7 @@ class StyleTarget:
 
 @dataclass(frozen=True)
 class GramTarget(StyleTarget):
-    """The seed's style statistic: the Gram matrix of the style's features,
+    """Gatys et al.'s style statistic: the Gram matrix of the style's features,
     ``L = mean((G - A)^2) / mean(A^2)`` (:func:`style_loss`)."""
 
     gram: torch.Tensor

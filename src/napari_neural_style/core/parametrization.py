@@ -8,7 +8,7 @@ Parameterizations").  With ``M`` the square root of natural images' colour covar
 of a given length in ``z`` changes luminance most and the two chroma directions several times
 less, as photographs vary.  An untrained network's deep layers do not tell a pixel-scale
 colour noise from the texture's own fine grain, so in ``rgb`` the optimizer leaves that noise
-in a texture; in ``decorrelated`` colour it rarely gets there (benchmarks/untrained.py).
+in a texture; in ``decorrelated`` colour it rarely gets there (docs/performance.md).
 
 Each basis gives the optimizer's variable for starting pixels (:meth:`variable`), the pixels
 the loss sees for that variable (:meth:`pixels`), the variable's gradient from the pixels'
@@ -54,7 +54,7 @@ class RGB:
 class DecorrelatedColour(RGB):
     """``x = M z`` at every pixel, ``M`` the colour covariance's square root scaled so that
     its luminance column has unit length (a step of the optimizer's length moves luminance as
-    far as it would in ``rgb``, the two chroma axes 3.6x and 7.5x less)."""
+    far as it would in ``rgb``, the two chroma axes several times less)."""
 
     def __init__(self):
         matrix = torch.tensor(COLOUR_COVARIANCE_SQRT)
@@ -96,8 +96,8 @@ class DecorrelatedColour(RGB):
                       held: torch.Tensor | None) -> None:
         """``dL/dz = M^T dL/dx``, and 0 at every pixel with a channel ``held`` at a bound:
         each ``z`` moves all three channels, and a held channel pushed out again and again
-        by steps that the projection undoes makes L-BFGS's memory of its steps wrong (a
-        transfer's loss fell as in ``rgb``, then jumped 6x near step 280)."""
+        by steps that the projection undoes makes L-BFGS's memory of its steps wrong, and
+        the loss jumps."""
         gradient = self._apply("matrix", pixels.grad, transposed=True)
         if held is not None:
             gradient.masked_fill_(held.any(1, keepdim=True), 0)

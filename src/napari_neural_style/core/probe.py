@@ -1,4 +1,4 @@
-"""The probe that calibrates ``core/estimate.py``: the seed's transfer at two small sizes,
+"""The probe that calibrates ``core/estimate.py``: the default transfer at two small sizes,
 each in a fresh Python process (so that its peak memory is its own), timed step by step.
 
 About 20-30 s on a 2-core CPU, once per machine, torch version, device and precision setting
@@ -34,7 +34,7 @@ def measure(config: Config) -> dict:
     its wall time, median step after the first two, setup, the rest of its time in steps
     (the first step's targets, the quality pass), working shape, and peak memory above what
     the process held before the run (peak RSS, or CUDA memory allocated)."""
-    from ..samples import load_sample
+    from .samples import load_sample
     from .tasks import Run
 
     content, style = load_sample("astronaut"), load_sample("hubble_deep_field")
@@ -68,7 +68,7 @@ def in_fresh_process(config: Config, python: str = sys.executable) -> dict:
 
 
 def probe_config(config: Config, size: int) -> Config:
-    """The seed's transfer at ``size`` px, one scale, fast memory, one untrained network
+    """The default transfer at ``size`` px, one scale, fast memory, one untrained network
     (the estimate multiplies its cost by a run's networks), on ``config``'s device and
     precision."""
     return replace(Config.for_task("transfer"), size=size, steps=PROBE_STEPS, scales=(1.0,),

@@ -45,7 +45,7 @@ def quality(weights: Weights, pooling: str, pixels: torch.Tensor, content: torch
     gram_distance: dict[str, float] = {}
     region_distance: dict[str, dict[str, float]] = {}
     # tap by tap, the result beside the content in one batch, so that no layer's features
-    # outlive its comparison: at 1024 px this pass peaked at 2.5 GB holding them all
+    # outlive its comparison (holding them all, a large image's pass peaks far higher)
     moments = _style_moments(encoder, styles, memory_format)
     masks = _region_masks(regions, layers)
     targets = {} if masks else {name: blend(each, style_blend).second

@@ -3,8 +3,8 @@
 Step for step what ``torch.optim.LBFGS(max_iter=1, tolerance_grad=0, tolerance_change=0)`` and
 ``torch.optim.Adam`` do to one CPU or GPU tensor (tests hold them equal bit for bit), written
 here because constructing any ``torch.optim`` optimizer imports ``torch._dynamo``, and with it
-triton: 150 MB of resident memory and a second of a two-core CPU in every process that runs
-(``benchmarks/memory.py``), more than a 512 px step's feature maps.  (Importing torchvision
+triton: more resident memory than a 512 px step's feature maps, and a second of a two-core
+CPU, in every process that runs.  (Importing torchvision
 does too: only a download of the ImageNet weights needs it, core/weights.py.)
 
 Each ``step()`` reads the gradient the caller left in ``pixels.grad`` and moves ``pixels`` in
@@ -76,8 +76,7 @@ class LBFGS:
         """``-H g`` by the two-loop recursion.
 
         The factors stay 0-dim tensors (``addcmul_``): as ``add_``'s ``alpha`` each would be
-        copied to the host, a wait for the GPU at every pair, and a 512 px step on an H200
-        took 11 ms instead of 7 (``benchmarks/step_overhead.py --device cuda``; the same bits).
+        copied to the host, a wait for the GPU at every pair (the same bits either way).
         """
         pairs = len(self.changes)
         alphas: list[torch.Tensor] = [None] * pairs

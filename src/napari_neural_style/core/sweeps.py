@@ -24,13 +24,14 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from .batch import BatchRun
 from .config import Config
 from .errors import InputError, OutOfMemory, setting
 from .images import to_numpy
 from .optimize import Step
 from .result import Result
+from .run_inputs import RunInputs, Styles
 from .sweep_spec import SweepSlice, SweepStep, SweepWaiting, sweepable
-from .tasks import BatchRun, Styles
 
 
 @dataclass
@@ -59,9 +60,8 @@ class Sweep:
     """
 
     def __init__(self, base: Config, parameter: str, values: tuple | list,
-                 content: np.ndarray | None = None, style: Styles = None,
-                 init_image: np.ndarray | None = None, labels: np.ndarray | None = None,
-                 style_labels: list | None = None, client=None):
+                 content: np.ndarray | None = None, style: Styles = None, client=None,
+                 **images):
         for name, needed in sweepable(parameter).overrides.items():
             if getattr(base, name) != needed:
                 raise InputError(f"a {parameter} sweep needs {setting(name, needed)} (the "
@@ -76,9 +76,8 @@ class Sweep:
         else:
             # Config parses layer specs such as "conv_1-2" itself
             self.configs = [replace(base, **{parameter: value}) for value in values]
-        #: the inputs as given, for tasks on a cluster
-        self.images = {"content": content, "style": style, "init_image": init_image,
-                       "labels": labels, "style_labels": style_labels}
+        #: the inputs as given (:class:`~.run_inputs.RunInputs`), for tasks on a cluster
+        self.images = vars(RunInputs(content, style, **images))
         self.groups = self._groups()
         # made here so that bad inputs fail before anything runs
         self.runs = [self._batch(group) for group in self.groups]
@@ -153,7 +152,7 @@ class Sweep:
 
     def _batch(self, group: list[int]) -> BatchRun:
         """One run of the values ``group`` together."""
-        return BatchRun([self.configs[i] for i in group], **self.images)
+        return BatchRun([self.configs[i] for i in group], RunInputs(**self.images))
 
     def keep(self, index: int, result: Result, snapshots: dict | None = None) -> None:
         """Keep run ``index``'s result (and the images it photographed); a ``steps`` sweep's

@@ -91,8 +91,7 @@ class _IndexFreeMaxPool(torch.autograd.Function):
     """2x2 max pooling that finds its maxima again in the backward pass instead of keeping
     them.
 
-    torch's keeps the argmax of every window as int64: four times the size of a bf16 map (at
-    512 px 63 MB over VGG's pools).  The input it needs instead is kept anyway: the ReLU
+    torch's keeps the argmax of every window as int64: four times the size of a bf16 map.  The input it needs instead is kept anyway: the ReLU
     before every VGG pool keeps its output, the same tensor.  Same gradient, bit for bit.
     """
 
@@ -191,8 +190,8 @@ class VGGEncoder(nn.Module):
                 reduce: Callable[[str, torch.Tensor], T]) -> dict[str, T]:
         """``{name: reduce(name, features)}`` for each tapped layer, in network order, without
         gradients: each tap is reduced as soon as it is made and let go before the next
-        layer runs, so the pass holds one layer's maps at a time (a full ``forward`` of a
-        1024 px image holds about 1 GB of taps at the nine quality layers).
+        layer runs, so the pass holds one layer's maps at a time (a full ``forward`` holds
+        every tap at once).
 
         ReLUs run in place here: ``reduce`` must not keep the features it is given.
         """
@@ -255,7 +254,7 @@ def _recomputed(run: Callable[[torch.Tensor], tuple[torch.Tensor, ...]],
     reentrancy).
 
     Written here because ``torch.utils.checkpoint``'s first call imports ``torch._dynamo``
-    (150 MB; see :mod:`.solvers`).  ``run`` enters its own autocast: the backward pass runs
+    (see :mod:`.solvers`).  ``run`` enters its own autocast: the backward pass runs
     outside the forward pass's.
     """
     saved: list[torch.Tensor | None] = []  # by the order run saves them in

@@ -29,7 +29,7 @@ class Layer:
     block_name: str  # paper name: convB_D, reluB_D or poolB
     index: int  # index into torchvision's vgg19().features
     kind: str  # "conv", "relu" or "pool"
-    pools_before: int  # how many 2x poolings the input went through before this tap
+    pools_before: int  # how many poolings (each halving the grid) came before this tap
 
     @property
     def label(self) -> str:

@@ -13,13 +13,14 @@ Resolution order for ``weights="imagenet"`` (the default):
 ``weights="random"`` (or ``"random:SEED"``) is untrained, seeded (He et al. 2016 show such
 networks still reconstruct and synthesize): two VGG-19s side by side with orthogonal kernels,
 run with average pooling (``pooling="auto"``), the settings measured best for it
-(benchmarks/untrained.py).  ``"random-single[:SEED]"`` is its first network alone;
-``"random-kaiming[:SEED]"`` the untrained network of version 0.1 (Kaiming-normal kernels, max
-pooling), kept so that its results can be reproduced (:data:`~.config.RANDOM_KINDS`).  None is
+(docs/performance.md).  ``"random-single[:SEED]"`` is its first network alone;
+``"random-kaiming[:SEED]"`` the first release's untrained network (Kaiming-normal kernels,
+max pooling), kept so that its results can be reproduced
+(:data:`~.weight_kinds.RANDOM_KINDS`).  None is
 ever chosen silently: results made with them carry ``random`` in their labels and metadata.
 
 Files are read with ``torch.load(weights_only=True)``, memory-mapped where the format allows,
-and only the convolutional ``features`` are kept (not the 548 MB classifier).
+and only the convolutional ``features`` are kept (not the classifier, most of the file).
 
 A file holds weights trained on pixels prepared one way (:data:`PIXEL_FORMATS`): torchvision's
 (RGB in [0, 1], ImageNet mean and standard deviation) or Caffe's (BGR in [0, 255], mean
@@ -146,8 +147,8 @@ IMAGENET_FILE = "vgg19-dcbb9e9d.pth"
 def imagenet_url() -> str:
     """Where torchvision's weights API says ``VGG19_Weights.IMAGENET1K_V1`` is (its file name
     carries the hash prefix the download is checked against).  torchvision is imported only
-    here, to download: importing it holds the GIL for 0.3 s and imports ``torch._dynamo``
-    and triton (150 MB, core/solvers.py), not worth it once the file is there."""
+    here, to download: importing it holds the GIL a while and imports ``torch._dynamo``
+    and triton (core/solvers.py), not worth it once the file is there."""
     from torchvision.models import VGG19_Weights
 
     return VGG19_Weights.IMAGENET1K_V1.url
@@ -291,13 +292,11 @@ def random_weights(seed: int = DEFAULT_RANDOM_SEED, kind: str = "random") -> Wei
 
     ``random``: each kernel, as an ``(out, in * 9)`` matrix, has orthonormal rows or columns
     times sqrt(2) (Saxe et al. 2014; the gain keeps ReLU activations near unit scale).
-    Orthogonal maps keep more of what tells images apart than Gaussian ones: measured with
-    average pooling (benchmarks/untrained.py), 28 against 23 dB reconstructing from conv_8,
-    and a transfer's style error, judged on another network, falling 7.2x against 4.8x.
-    Two such networks side by side, the second drawn on from the same generator: a texture
-    that matches the statistics of two draws over-fits neither, and comes closer to its
-    floor on a third it never saw (gravel conv_5-8: 1.29x against 3.59x).
-    ``random-single`` is the first alone (what ``random`` was on 2026-11-29).
+    Orthogonal maps keep more of what tells images apart than Gaussian ones (deep
+    reconstructions and transfers both gain, docs/performance.md).  Two such networks side
+    by side, the second drawn on from the same generator: a texture that matches the
+    statistics of two draws over-fits neither, and comes closer to its floor on a third it
+    never saw.  ``random-single`` is the first alone.
     ``random-kaiming``: one network, Kaiming-normal (fan-out), as torchvision initialises
     VGG-19.
     """
@@ -326,7 +325,7 @@ def _random_state(init: str, generator: torch.Generator) -> dict[str, torch.Tens
 
 def _free_lapack_buffers() -> None:
     """Give back the buffers MKL keeps after the QR factorisations, for calls that do not
-    come: 41 MB beside VGG-19's 80 MB of kernels.  torch's own MKL exports
+    come (half as much again as VGG-19's kernels).  torch's own MKL exports
     ``mkl_free_buffers`` under its service name; with other BLAS builds, nothing to do."""
     library = Path(torch.__file__).parent / "lib" / "libtorch_cpu.so"
     with contextlib.suppress(OSError, AttributeError):

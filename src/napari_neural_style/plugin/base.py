@@ -19,7 +19,7 @@ from napari.utils.notifications import show_error
 
 from ..core.cluster_backend import CLUSTER_HELP
 from ..core.errors import NeuralStyleError, reword
-from ..samples import SAMPLES
+from ..core.samples import SAMPLES
 from .inputs import COMPOSITE
 from .messages import in_widget_message, in_widget_words, wrapping_label
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ..samples import SAMPLES, load_sample
+from ..core.samples import SAMPLES, load_sample
 
 
 def _layer_data(name: str) -> tuple:

@@ -43,8 +43,7 @@ def engine_work(niceness: int = 10) -> Iterator[None]:
     * Python's cyclic garbage collector leaves alone the objects that were there before
       (``gc.freeze``; ``gc.unfreeze`` after).  A run makes many short-lived Python objects,
       and now and then one sets off a full collection, which walks all of napari's objects
-      holding the GIL: a 160-230 ms stall in every other warm run at 256 px; with this the
-      longest while optimizing is 43-75 ms (``benchmarks/ui_latency.py``).  Garbage among
+      holding the GIL: a stall of the UI a user sees (docs/performance.md).  Garbage among
       the older objects waits for the end.
     """
     with contextlib.suppress(AttributeError, OSError):  # not Linux, or not permitted
