@@ -149,8 +149,8 @@ def resolve_precision(spec: str, device: torch.device) -> torch.dtype | None:
     it runs clearly faster (:func:`cpu_has_fast_bf16`), float32 elsewhere (MPS, other CPUs,
     and GPUs without bf16: fp16's narrow range loses small gradients, and its transfers end
     at a clearly higher loss than float32's, where bf16's do not) -- it never picks what the
-    device lacks or emulates, runs slower or ends worse.  Gram matrices and losses are accumulated in float32 whatever
-    the choice.
+    device lacks or emulates, runs slower or ends worse.  Gram matrices and losses are
+    accumulated in float32 whatever the choice.
     """
     import torch
 

@@ -91,8 +91,9 @@ class _IndexFreeMaxPool(torch.autograd.Function):
     """2x2 max pooling that finds its maxima again in the backward pass instead of keeping
     them.
 
-    torch's keeps the argmax of every window as int64: four times the size of a bf16 map.  The input it needs instead is kept anyway: the ReLU
-    before every VGG pool keeps its output, the same tensor.  Same gradient, bit for bit.
+    torch's keeps the argmax of every window as int64: four times the size of a bf16 map.
+    The input it needs instead is kept anyway: the ReLU before every VGG pool keeps its
+    output, the same tensor.  Same gradient, bit for bit.
     """
 
     WINDOW = (2, 2)
