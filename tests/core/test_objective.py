@@ -72,3 +72,13 @@ def test_a_record_lists_every_registered_term():
                       "content_per_layer": {"conv_9": 0.5}, "style": {"conv_2": 2.0},
                       "tv": 0.0}
     assert np.isclose(losses.mean("style"), 2.0)
+
+
+def test_a_term_with_no_weight_in_any_run_is_not_computed(encoder):
+    unused = Objective.from_images(encoder, _image(0), [], ("conv_4",), ())
+    assert [term.name for term in unused.terms] == ["content"]
+    shared = Objective.from_images(encoder, _image(0), [], ("conv_4",), (), tv_weight=2.0)
+    smooth, plain = (shared.select(Config.for_task("reconstruct", tv_weight=weight))
+                     for weight in (2.0, 0.0))
+    assert {term.name: term.weight for term in smooth.terms}["tv"] == 2.0
+    assert "tv" not in {term.name for term in plain.terms}

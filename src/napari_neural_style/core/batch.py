@@ -38,7 +38,7 @@ from .quality import quality
 from .regions import RegionPlan, region_masks
 from .result import ORDINARY_ENDINGS, Result
 from .run_inputs import CheckedInputs, RunInputs
-from .terms import Temporal
+from .terms import TERMS, Temporal
 from .vgg import VGGEncoder
 from .vgg_layers import min_image_side
 from .weights import Weights, resolve_weights
@@ -275,9 +275,16 @@ class BatchRun:
             style_loss=first.style_loss, style_blend=first.style_blend,
             regions=self._regions(setup, tuple(content.shape[-2:]), size)
             if first.regions else None, style_targets=cache.get(size),
-            temporal=self.temporal and self.temporal.to(setup.device))
+            temporal=self.temporal and self.temporal.to(setup.device), **self._weights())
         cache[size] = shared.style_targets
         return BatchObjective([shared.select(config) for config in self.configs])
+
+    def _weights(self) -> dict[str, float]:
+        """Each term's weight field, the largest over the configs: a term one config uses
+        is built once for the batch (:meth:`~.terms.Term.select` gives each its own)."""
+        return {term.weight_field: max(getattr(config, term.weight_field)
+                                       for config in self.configs)
+                for term in TERMS.values() if term.weight_field}
 
     def _regions(self, setup: RunSetup, shape: tuple[int, int], size: int) -> RegionPlan:
         """The regions at a scale whose content is ``shape`` (working size ``size``): masks

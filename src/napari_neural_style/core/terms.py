@@ -168,8 +168,9 @@ class TotalVariation(Term):
     weight_field = "tv_weight"
 
     @classmethod
-    def of(cls, sources: TermSources) -> TotalVariation:
-        return cls(sources.weight(cls))
+    def of(cls, sources: TermSources) -> TotalVariation | None:
+        weight = sources.weight(cls)
+        return cls(weight) if weight else None
 
     def select(self, config) -> TotalVariation | None:
         return replace(self, weight=config.tv_weight) if config.tv_weight else None
