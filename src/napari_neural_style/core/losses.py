@@ -125,15 +125,18 @@ class Moments:
     second: torch.Tensor  # (C, C)
 
     @classmethod
-    def of(cls, features: torch.Tensor, mask: torch.Tensor | None = None) -> Moments:
+    def of(cls, features: torch.Tensor, mask: torch.Tensor | None = None,
+           total: torch.Tensor | float | None = None) -> Moments:
         """The moments of ``(1, C, H, W)`` features, in float32; with a ``(1, 1, H, W)``
         ``mask`` ``m``, over positions weighted by it, ``E_m[g] = sum m g / sum m`` (the guided
-        moments of Gatys et al. 2017: a binary mask gives the region's own moments)."""
-        if mask is None:
+        moments of Gatys et al. 2017: a binary mask gives the region's own moments).  With
+        ``total``, the sums are divided by it instead (the whole image's ``sum m``, or its
+        positions): a tile's part of the whole image's moments."""
+        if mask is None and total is None:
             return cls(features.float().mean(dim=(0, 2, 3)), gram_matrix(features)[0])
-        total = mask.sum()
-        mean = (features.float() * mask).sum(dim=(0, 2, 3)) / total
-        return cls(mean, second_moment(features, mask))
+        weighted = features.float() if mask is None else features.float() * mask
+        divisor = mask.sum() if total is None else total
+        return cls(weighted.sum(dim=(0, 2, 3)) / divisor, second_moment(features, mask, total))
 
     @property
     def covariance(self) -> torch.Tensor:
@@ -141,15 +144,19 @@ class Moments:
         return self.second - torch.outer(self.mean, self.mean)
 
 
-def second_moment(features: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+def second_moment(features: torch.Tensor, mask: torch.Tensor | None = None,
+                  total: torch.Tensor | float | None = None) -> torch.Tensor:
     """``E_m[f f^T]`` ``(C, C)``: the Gram matrix, over positions weighted by ``mask`` if
     given, ``G_m = (F m^1/2)(F m^1/2)^T / sum m`` (:func:`gram_matrix` of the masked features,
-    rescaled from its mean over all positions to the mask's)."""
-    if mask is None:
-        return gram_matrix(features)[0]
+    rescaled from its mean over all positions to the mask's); with ``total``, the sum divided
+    by it instead of by ``sum m`` (or the positions)."""
     positions = features.shape[-2] * features.shape[-1]
+    if mask is None:
+        gram = gram_matrix(features)[0]
+        return gram if total is None else gram * (positions / total)
     # weighted in the features' own precision, as the unmasked Gram takes them
-    return gram_matrix(features * mask.sqrt().to(features.dtype))[0] * (positions / mask.sum())
+    divisor = mask.sum() if total is None else total
+    return gram_matrix(features * mask.sqrt().to(features.dtype))[0] * (positions / divisor)
 
 
 def blend(moments: list[Moments], proportions: tuple[float, ...] | None = None) -> Moments:
@@ -165,8 +172,17 @@ class StyleTarget:
     """A style statistic to match: :meth:`statistic` of features (a mean over the positions
     a mask weighs, so tiles and regions combine), :meth:`score` of it against the target."""
 
-    def statistic(self, features: torch.Tensor, mask: torch.Tensor | None = None):
+    def statistic(self, features: torch.Tensor, mask: torch.Tensor | None = None,
+                  total: torch.Tensor | float | None = None):
+        """The statistic of ``features`` over the positions ``mask`` weighs; with ``total``
+        (the whole image's weight), the part of the whole image's statistic that these
+        positions make."""
         raise NotImplementedError
+
+    def part(self, features: torch.Tensor, box: tuple[slice, slice], positions: int):
+        """The part of the whole image's statistic made by ``features``, which stand at
+        ``box`` of a map of ``positions`` positions: the parts of a tiling sum to it."""
+        return self.statistic(features, None, positions)
 
     def score(self, statistic) -> torch.Tensor:
         raise NotImplementedError
@@ -186,10 +202,12 @@ class GramTarget(StyleTarget):
     def of(cls, moments: Moments) -> GramTarget:
         return cls(moments.second)
 
-    def statistic(self, features: torch.Tensor,
-                  mask: torch.Tensor | None = None) -> torch.Tensor:
+    def statistic(self, features: torch.Tensor, mask: torch.Tensor | None = None,
+                  total: torch.Tensor | float | None = None) -> torch.Tensor:
         """The Gram matrix, over the positions ``mask`` weighs if given."""
-        return gram_matrix(features) if mask is None else second_moment(features, mask)
+        if mask is None and total is None:
+            return gram_matrix(features)
+        return second_moment(features, mask, total)
 
     def score(self, statistic: torch.Tensor) -> torch.Tensor:
         return relative_mse(statistic, self.gram)
@@ -219,9 +237,9 @@ class MeanCovTarget(StyleTarget):
         cov = moments.covariance
         return cls(moments.mean, cov, symmetric_sqrt(cov.double()).float())
 
-    def statistic(self, features: torch.Tensor,
-                  mask: torch.Tensor | None = None) -> Moments:
-        return Moments.of(features, mask)
+    def statistic(self, features: torch.Tensor, mask: torch.Tensor | None = None,
+                  total: torch.Tensor | float | None = None) -> Moments:
+        return Moments.of(features, mask, total)
 
     def score(self, statistic: Moments) -> torch.Tensor:
         cov = statistic.covariance

@@ -190,9 +190,17 @@ class GuidedTarget(StyleTarget):
     parts: tuple[tuple[torch.Tensor, float, StyleTarget], ...]
     device: torch.device  # where a layer every region vanished from scores its zero
 
-    def statistic(self, features: torch.Tensor, mask: torch.Tensor | None = None) -> tuple:
+    def statistic(self, features: torch.Tensor, mask: torch.Tensor | None = None,
+                  total=None) -> tuple:
         """Each region's statistic, over its mask."""
         return tuple(target.statistic(features, part_mask)
+                     for part_mask, _, target in self.parts)
+
+    def part(self, features: torch.Tensor, box: tuple[slice, slice], positions: int) -> tuple:
+        """Each region's part of its statistic from ``features`` at ``box``: over its mask
+        there, divided by the whole mask's weight."""
+        return tuple(target.statistic(features, part_mask[..., box[0], box[1]],
+                                      part_mask.sum())
                      for part_mask, _, target in self.parts)
 
     def score(self, statistic: tuple) -> torch.Tensor:

@@ -103,6 +103,13 @@ class LayerTerm(Term):
         return replace(self, weight=getattr(config, self.weight_field),
                        targets={name: self.targets[name] for name in names})
 
+    def part(self, key: str, features: torch.Tensor, box: tuple[slice, slice],
+             positions: int):
+        """The part of :meth:`statistic` at ``key`` that ``features`` make, standing at
+        ``box`` of the whole image's map of ``positions`` positions: a tiling's parts sum
+        to the whole image's statistic."""
+        raise NotImplementedError
+
     @classmethod
     def record(cls, values: dict[str, float]) -> dict:
         return {cls.name: dict(values)}
@@ -131,6 +138,10 @@ class Content(LayerTerm):
     def score(self, key, statistic) -> torch.Tensor:
         return relative(statistic, self.targets[key])
 
+    def part(self, key, features, box, positions) -> torch.Tensor:
+        share = features.shape[-2] * features.shape[-1] / positions
+        return mean_squared_error(features, self.targets[key][..., box[0], box[1]]) * share
+
     @classmethod
     def record(cls, values: dict[str, float]) -> dict:
         """The mean over layers as ``content``, each layer in ``content_per_layer``."""
@@ -157,6 +168,9 @@ class Style(LayerTerm):
 
     def score(self, key, statistic) -> torch.Tensor:
         return self.targets[key].score(statistic)
+
+    def part(self, key, features, box, positions):
+        return self.targets[key].part(features, box, positions)
 
 
 @dataclass(frozen=True)

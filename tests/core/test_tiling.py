@@ -1,0 +1,131 @@
+"""A step tile by tile is the step on the whole image: the same loss and the same gradient
+(relative difference <= 1e-5 in float32), at sizes that are not multiples of the tile, at
+the border, for every kind of term."""
+
+import numpy as np
+import pytest
+import torch
+
+from napari_neural_style.core.objective import Objective
+from napari_neural_style.core.regions import RegionPlan, region_masks
+from napari_neural_style.core.terms import Temporal
+from napari_neural_style.core.tiling import TiledObjective, Tiling, receptive_field
+from napari_neural_style.core.vgg import VGGEncoder
+from napari_neural_style.core.weights import random_weights
+
+SEED_CONTENT, SEED_STYLE = ("conv_9",), ("conv_2", "conv_4", "conv_8", "conv_16")
+#: as the engine runs on a CPU: oneDNN's float32 convolutions in the contiguous layout round
+#: differently from one map width to another (up to 2e-4 of a gradient), channels_last's not
+LAYOUT = {"memory_format": torch.channels_last}
+
+
+def _image(seed: int, height: int, width: int) -> torch.Tensor:
+    generator = torch.Generator().manual_seed(seed)
+    return torch.rand((1, 3, height, width), generator=generator, dtype=torch.float64).float()
+
+
+def _encoder(layers, pooling="avg"):
+    return VGGEncoder(random_weights(0, "random-single"), tuple(layers), pooling)
+
+
+def _loss_and_gradient(evaluate, pixels):
+    pixels = pixels.clone().requires_grad_(True)
+    total, losses = evaluate(pixels)
+    total.backward()
+    return total.item(), losses, pixels.grad
+
+
+def _assert_same(objective, pixels, tile):
+    names = tuple(dict.fromkeys(key for term in objective.terms
+                                for key in getattr(term, "targets", ())))
+    tiling = Tiling.for_layers(tile, names, objective.encoder.pooling)
+    assert len(tiling.tiles(*pixels.shape[-2:])) > 1
+    whole_total, whole, whole_gradient = _loss_and_gradient(objective, pixels)
+    tiled_total, tiled, tiled_gradient = _loss_and_gradient(
+        TiledObjective(objective, tiling), pixels)
+    assert tiled_total == pytest.approx(whole_total, rel=1e-5)
+    assert tiled.terms.keys() == whole.terms.keys()
+    for name, values in whole.terms.items():
+        for key, value in values.items():
+            # a term near its target (meancov's trace difference) cancels digits: each term
+            # to 1e-5 of the total
+            assert tiled.terms[name][key] == pytest.approx(value, abs=1e-5 * whole_total), \
+                (name, key)
+    error = (tiled_gradient - whole_gradient).norm() / whole_gradient.norm()
+    assert error <= 1e-5, float(error)
+
+
+def test_the_receptive_fields_are_vggs():
+    assert [receptive_field(name) for name in ("conv_1", "conv_9", "conv_12", "conv_16")] == \
+        [3, 68, 116, 252]
+    assert receptive_field("conv_9", "blur") > 68
+
+
+def test_tiles_cover_the_image_once_on_the_stride_grid():
+    tiling = Tiling.for_layers(100, SEED_STYLE, "avg")
+    assert tiling.size == 112 and tiling.stride == 16 and tiling.halo == 128
+    tiles = tiling.tiles(250, 130)
+    covered = np.zeros((250, 130), int)
+    for tile in tiles:
+        covered[tile.rows, tile.cols] += 1
+        assert tile.rows.start % 16 == 0 and tile.input_rows.start % 16 == 0
+    assert (covered == 1).all()
+
+
+@pytest.mark.parametrize("style_loss", ["gram", "meancov"])
+def test_the_seed_transfer_tiled_is_the_transfer(style_loss):
+    layers = SEED_CONTENT + SEED_STYLE
+    encoder = _encoder(layers)
+    content, style = _image(0, 150, 137), _image(1, 96, 112)
+    objective = Objective.from_images(encoder, content, [style], SEED_CONTENT, SEED_STYLE,
+                                      style_loss=style_loss, tv_weight=0.3, **LAYOUT)
+    _assert_same(objective, _image(2, 150, 137), 64)
+
+
+def test_max_pooling_and_a_texture_of_shallow_layers_tiled():
+    names = ("conv_1", "conv_3", "conv_5")
+    objective = Objective.from_images(_encoder(names, "max"), None, [_image(1, 64, 64)], (),
+                                      names, **LAYOUT)
+    _assert_same(objective, _image(3, 90, 77), 20)
+
+
+def test_a_reconstruction_from_conv_12_at_the_border():
+    objective = Objective.from_images(_encoder(("conv_12",)), _image(0, 70, 200), [],
+                                      ("conv_12",), (), **LAYOUT)
+    _assert_same(objective, _image(4, 70, 200), 48)
+
+
+def test_regions_tiled():
+    names = ("conv_4", "conv_8")
+    encoder = _encoder(("conv_2", *names))
+    content = _image(0, 96, 130)
+    labels = np.ones((96, 130), np.int32)
+    labels[:, 70:] = 2
+    labels[:20, :30] = 0
+    regions = ((1, 0, 1.0), (2, 1, 2.0))
+    plan = RegionPlan(regions, region_masks(labels, (96, 130), [1, 2], 0.0,
+                                            torch.device("cpu")), "simple", (), "avg")
+    objective = Objective.from_images(encoder, content, [_image(1, 64, 64), _image(5, 80, 64)],
+                                      ("conv_2",), names, regions=plan, **LAYOUT)
+    _assert_same(objective, _image(2, 96, 130), 32)
+
+
+def test_the_temporal_term_tiled():
+    names = ("conv_4",)
+    warped = _image(7, 60, 75)
+    reliable = (torch.rand((1, 1, 60, 75), generator=torch.Generator().manual_seed(8)) > 0.3)
+    objective = Objective.from_images(
+        _encoder(names), _image(0, 60, 75), [], names, (),
+        temporal=Temporal(weight=20.0, warped=warped, reliable=reliable.float()), **LAYOUT)
+    _assert_same(objective, _image(2, 60, 75), 24)
+
+
+def test_a_final_evaluation_without_gradients_gives_the_losses():
+    names = ("conv_2", "conv_4")
+    objective = Objective.from_images(_encoder(names), _image(0, 64, 70), [_image(1, 48, 48)],
+                                      ("conv_4",), names, **LAYOUT)
+    tiled = TiledObjective(objective, Tiling.for_layers(16, names, "avg"))
+    pixels = _image(2, 64, 70)
+    with torch.no_grad():
+        total, _ = tiled(pixels)
+    assert total.item() == pytest.approx(objective(pixels)[0].item(), rel=1e-5)
