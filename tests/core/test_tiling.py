@@ -9,7 +9,8 @@ import torch
 from napari_neural_style.core.objective import Objective
 from napari_neural_style.core.regions import RegionPlan, region_masks
 from napari_neural_style.core.terms import Temporal
-from napari_neural_style.core.tiling import TiledObjective, Tiling, receptive_field
+from napari_neural_style.core.tiles import Tiling, receptive_field
+from napari_neural_style.core.tiling import TiledObjective
 from napari_neural_style.core.vgg import VGGEncoder
 from napari_neural_style.core.weights import random_weights
 
@@ -129,3 +130,37 @@ def test_a_final_evaluation_without_gradients_gives_the_losses():
     with torch.no_grad():
         total, _ = tiled(pixels)
     assert total.item() == pytest.approx(objective(pixels)[0].item(), rel=1e-5)
+
+
+def test_targets_made_tile_by_tile_are_the_whole_images():
+    layers = SEED_CONTENT + SEED_STYLE
+    encoder = _encoder(layers)
+    content, style = _image(0, 150, 137), _image(1, 180, 160)
+    tiling = Tiling.for_layers(48, layers, "avg")
+    whole, tiled = (Objective.from_images(encoder, content, [style], SEED_CONTENT, SEED_STYLE,
+                                          style_loss="meancov", tiling=each, **LAYOUT)
+                    for each in (None, tiling))
+    content_terms = [next(term for term in objective.terms if term.name == "content")
+                     for objective in (whole, tiled)]
+    torch.testing.assert_close(content_terms[1].targets["conv_9"],
+                               content_terms[0].targets["conv_9"], rtol=1e-5, atol=1e-6)
+    for name in SEED_STYLE:
+        expected, found = whole.style_targets[name], tiled.style_targets[name]
+        torch.testing.assert_close(found.mean, expected.mean, rtol=1e-5, atol=1e-6)
+        torch.testing.assert_close(found.cov, expected.cov, rtol=1e-4, atol=1e-6)
+
+
+def test_a_tiled_run_ends_where_the_untiled_run_does():
+    from napari_neural_style.core.config import Config
+    from napari_neural_style.core.tasks import Run
+
+    content, style = (np.moveaxis(_image(seed, 96, 80)[0].numpy(), 0, -1) for seed in (0, 1))
+    results = {}
+    for tile in (0, 32):
+        config = Config.for_task("transfer", size=96, steps=8, tile=tile, weights="random",
+                                 device="cpu", precision="fp32", scales=(0.5, 1.0))
+        results[tile] = Run(config, content, style).complete()
+    untiled, tiled = results[0], results[32]
+    assert tiled.history[-1]["total"] == pytest.approx(untiled.history[-1]["total"], rel=5e-3)
+    assert np.abs(tiled.image - untiled.image).max() < 0.02
+    assert tiled.provenance()["params"]["tile"] == 32

@@ -33,12 +33,14 @@ from .geometry import working_shape
 from .images import resize, to_numpy
 from .objective import BatchObjective, Objective
 from .optimize import Step, optimize_batch
-from .parametrization import basis
 from .quality import quality
 from .regions import RegionPlan, region_masks
 from .result import ORDINARY_ENDINGS, Result
 from .run_inputs import CheckedInputs, RunInputs
+from .starts import first_start, next_start
 from .terms import TERMS, Temporal
+from .tiles import Tiling
+from .tiling import TiledBatch
 from .vgg import VGGEncoder
 from .vgg_layers import min_image_side
 from .weights import Weights, resolve_weights
@@ -237,9 +239,9 @@ class BatchRun:
         evaluate = self._objective(setup, size, content)
         shape = working_shape(*self.output_shape, size)
         if previous is None:
-            starts = [self._initial(config, setup, content, shape) for config in self.configs]
+            starts = [first_start(config, setup, content, shape) for config in self.configs]
         else:
-            starts = [self._upsampled(config, image, shape, previous[1], content)
+            starts = [next_start(config, image, shape, previous[1], content)
                       for config, image in zip(self.configs, previous[0], strict=True)]
         offset = sum(self.counts[:number])
         lean = setup.encoder.recompute = first.recomputes_at(size)
@@ -269,15 +271,25 @@ class BatchRun:
                   for index, style in enumerate(setup.styles)]
         # a cache serves frames of one movie; regions make targets depend on each frame
         cache = self.cache if self.cache is not None and not first.regions else {}
+        tiling = self._tiling(setup, working_shape(*self.output_shape, size))
         shared = Objective.from_images(
             setup.encoder, content, styles, self.layers("content_layers"),
             self.layers("style_layers"), memory_format=setup.memory_format,
             style_loss=first.style_loss, style_blend=first.style_blend,
             regions=self._regions(setup, tuple(content.shape[-2:]), size)
             if first.regions else None, style_targets=cache.get(size),
-            temporal=self.temporal and self.temporal.to(setup.device), **self._weights())
+            temporal=self.temporal and self.temporal.to(setup.device), tiling=tiling,
+            **self._weights())
         cache[size] = shared.style_targets
-        return BatchObjective([shared.select(config) for config in self.configs])
+        objectives = [shared.select(config) for config in self.configs]
+        return BatchObjective(objectives) if tiling is None else TiledBatch(objectives, tiling)
+
+    def _tiling(self, setup: RunSetup, shape: tuple[int, int]) -> Tiling | None:
+        """The tiles of a scale whose results are ``shape`` (None: no tiles, or one)."""
+        tile = self.configs[0].tile
+        if not tile or max(shape) <= tile:
+            return None
+        return Tiling.for_layers(tile, self.layers("layers"), setup.encoder.pooling)
 
     def _weights(self) -> dict[str, float]:
         """Each term's weight field, the largest over the configs: a term one config uses
@@ -310,34 +322,6 @@ class BatchRun:
         for history, step in zip(self.histories, self.last, strict=True):
             history.append({**step.losses.record(step.step), "size": size})
 
-    @staticmethod
-    def _initial(config: Config, setup: RunSetup, content: torch.Tensor | None,
-                 shape: tuple[int, int]) -> torch.Tensor:
-        """Where a config starts at the first scale: the content (already at ``shape``), the
-        (first) style or the start image resized to ``shape``, or seeded noise (of the
-        parametrization the optimizer steps in)."""
-        if config.init == "content":
-            return content
-        if config.init in ("style", "image"):
-            return resize(setup.styles[0] if config.init == "style" else setup.start, shape)
-        generator = torch.Generator().manual_seed(config.seed)
-        return basis(config.resolved_parametrization).noise(generator, shape).to(setup.device)
-
-    @staticmethod
-    def _upsampled(config: Config, pixels: torch.Tensor, shape: tuple[int, int],
-                   coarse_content: torch.Tensor | None,
-                   content: torch.Tensor | None) -> torch.Tensor:
-        """The start of the next scale: the coarse result resized to ``shape``.
-
-        A run that started from the content image carries over only what it changed,
-        ``content + resize(pixels - coarse_content)``: resizing the whole image would blur away
-        the content's fine detail, which the coarse scale never saw and the fine scale would
-        spend its steps restoring.
-        """
-        if config.init == "content":
-            return content + resize(pixels - coarse_content, shape)
-        return resize(pixels, shape)
-
     def _finish(self, setup: RunSetup, stopped_by: str) -> Outcome | None:
         """The outcome: the last images at the working size, with their quality numbers (not
         after an interrupt, which asks to end now, nor after running out of memory)."""
@@ -355,10 +339,13 @@ class BatchRun:
         release_freed_memory(setup.device)  # what the steps left
         # measured on the pixels the result shows (pixel_range="free" leaves some outside
         # [0, 1]), before its colours are changed as asked
+        # (not of a tiled run: its network passes hold the whole image's maps)
+        measured = stopped_by in ORDINARY_ENDINGS and \
+            self._tiling(setup, self.output_shape) is None
         numbers = [quality(setup.weights, first.pooling, step.pixels.clamp(0, 1),
                            setup.content, setup.styles, first.style_blend,
                            setup.memory_format, regions)
-                   if stopped_by in ORDINARY_ENDINGS else {} for step in last]
+                   if measured else {} for step in last]
         last = [replace(step, pixels=self._coloured(step.pixels)) for step in last]
         release_freed_memory(setup.device)  # what the quality pass left, for the next run
         return Outcome(last, numbers, stopped_by, last[0].elapsed, setup.seconds,

@@ -61,6 +61,8 @@ COLOURS = ("style", "luminance", "match", "original")
 #: it the time lean costs buys little memory (docs/performance.md, "Memory modes")
 LEAN_FROM_SIZE = 2048
 MAX_STEPS = 100_000
+#: the smallest tile: the network's coarsest stride
+MIN_TILE = 16
 #: Shortest side of an input image: below it there is no shape or texture to take features of
 MIN_SOURCE_SIDE = 4
 #: working size and steps the widgets start from on a machine without a GPU, where the
@@ -188,6 +190,10 @@ class Config:
                                       "third of them)", low=0, high=MAX_STEPS)
     size: int = option(512, "working size (px)", "working size: the longest side in px",
                        low=16, high=MAX_SIZE, widget="engine")
+    tile: int = option(0, "tile (px)", "run each step tile by tile on tiles of this side "
+                       "(rounded up to the network's stride), for images larger than memory "
+                       "allows: the same result, exactly, holding one tile's feature maps at "
+                       "a time; 0: the whole image at once", low=0, high=MAX_SIZE)
     pooling: str = option("auto", "pooling", "auto: what the weights work best with (max for "
                           "trained weights, as trained; avg for the untrained network), max, "
                           "avg (smoother, Gatys et al.) or blur (average pooling "
@@ -232,6 +238,8 @@ class Config:
         check_range("size", self.size, 1, MAX_SIZE, " px")
         if self.coarse_steps is not None:
             check_range("coarse_steps", self.coarse_steps, 0, MAX_STEPS)
+        if self.tile:
+            check_range("tile", self.tile, MIN_TILE, MAX_SIZE, " px (0: no tiles)")
         object.__setattr__(self, "style_scale", checked_style_scales(self.style_scale))
         if self.style_blend is not None:
             object.__setattr__(self, "style_blend", checked_proportions(self.style_blend))

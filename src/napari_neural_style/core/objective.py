@@ -15,6 +15,7 @@ import torch
 
 from .regions import RegionPlan
 from .terms import TERMS, Style, Temporal, Term, TermSources
+from .tiles import Tiling
 from .vgg import VGGEncoder
 from .vgg_layers import layer
 
@@ -57,14 +58,15 @@ class Objective:
                     memory_format: torch.memory_format = torch.contiguous_format,
                     style_loss: str = "gram", style_blend: tuple[float, ...] | None = None,
                     regions: RegionPlan | None = None, style_targets: dict | None = None,
-                    temporal: Temporal | None = None, **weights: float) -> Objective:
+                    temporal: Temporal | None = None, tiling: Tiling | None = None,
+                    **weights: float) -> Objective:
         """Every registered term the layers and images call for (:class:`~.terms.TermSources`
         says how their targets are made); ``style_targets`` already computed (another
         frame's) are taken as they are; ``weights``: Config's weight fields (default: its
-        defaults)."""
+        defaults); with ``tiling``, the targets are made tile by tile."""
         sources = TermSources(encoder, content, styles, content_layers, style_layers,
                               memory_format, style_loss, style_blend, regions, style_targets,
-                              temporal, weights)
+                              temporal, weights, tiling)
         with torch.no_grad():
             terms = [term for kind in TERMS.values() if (term := kind.of(sources)) is not None]
         return cls(encoder, terms, memory_format)

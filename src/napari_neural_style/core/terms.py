@@ -24,6 +24,7 @@ import torch
 from .config import Config
 from .losses import EPS, STYLE_TARGETS, Moments, blend, mean_squared_error, relative, tv_loss
 from .regions import RegionPlan
+from .tiles import Tiling, tiled_maps, tiled_moments
 from .vgg import VGGEncoder
 
 #: every term by its name, in the order records list them
@@ -248,6 +249,8 @@ class TermSources:
     given_style_targets: dict | None = None
     temporal: Temporal | None = None
     weights: dict[str, float] = field(default_factory=dict)
+    #: tiles to make the features in, for images larger than memory allows (None: whole)
+    tiling: Tiling | None = None
 
     def weight(self, term: type[Term]) -> float:
         """``term``'s weight: as given, else its ``Config`` field's default."""
@@ -257,9 +260,22 @@ class TermSources:
         with torch.no_grad():
             return self.encoder(image.contiguous(memory_format=self.memory_format))
 
+    def _tiled(self, image: torch.Tensor) -> bool:
+        return self.tiling is not None and len(self.tiling.tiles(*image.shape[-2:])) > 1
+
     @cached_property
     def content_features(self) -> dict[str, torch.Tensor]:
+        if self._tiled(self.content):
+            return tiled_maps(self.encoder, self.content, self.tiling, self.content_layers,
+                              self.memory_format)
         return self._features(self.content)
+
+    def _moments(self, style: torch.Tensor) -> dict[str, Moments]:
+        if self._tiled(style):
+            return tiled_moments(self.encoder, style, self.tiling, self.style_layers,
+                                 self.memory_format)
+        features = self._features(style)
+        return {name: Moments.of(features[name]) for name in self.style_layers}
 
     @cached_property
     def style_targets(self) -> dict:
@@ -268,13 +284,10 @@ class TermSources:
         ``regions``; or the targets given."""
         if self.given_style_targets is not None or not self.style_layers:
             return self.given_style_targets or {}
-        per_style = []
-        for index, style in enumerate(self.styles):  # one pass each: sizes may differ
-            features = self._features(style)
-            per_style.append(
-                self.regions.style_moments(index, features, self.style_layers)
-                if self.regions else
-                {name: Moments.of(features[name]) for name in self.style_layers})
+        per_style = [  # one pass each: sizes may differ
+            self.regions.style_moments(index, self._features(style), self.style_layers)
+            if self.regions else self._moments(style)
+            for index, style in enumerate(self.styles)]
         if self.regions:
             return self.regions.targets(per_style, self.style_loss)
         target = STYLE_TARGETS[self.style_loss]

@@ -19,88 +19,11 @@ movie's temporal term) are computed on the whole image, which is in memory anywa
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
-
 import torch
 
 from .objective import Losses, Objective
 from .terms import LayerTerm
-from .vgg_layers import LAYERS, layer
-
-#: the side of each pooling's window (a blur pool's filter is wider than its stride)
-POOL_WINDOWS = {"max": 2, "avg": 2, "blur": 4}
-
-
-def receptive_field(name: str, pooling: str = "max") -> int:
-    """The side in pixels of the input that one feature of layer ``name`` sees."""
-    size, jump = 1, 1
-    for entry in LAYERS[:LAYERS.index(layer(name)) + 1]:
-        if entry.kind == "conv":
-            size += 2 * jump  # a 3x3 convolution
-        elif entry.kind == "pool":
-            size += (POOL_WINDOWS[pooling] - 1) * jump
-            jump *= 2
-    return size
-
-
-@dataclass(frozen=True)
-class Tile:
-    """Rows and columns of a tile's interior in the image, and of its input (the interior
-    and its halo, cut at the image's border)."""
-
-    rows: slice
-    cols: slice
-    input_rows: slice
-    input_cols: slice
-
-
-@dataclass(frozen=True)
-class Tiling:
-    """Tiles of ``size`` px (interior) on a grid of ``stride`` px, read with ``halo`` px."""
-
-    size: int
-    halo: int
-    stride: int
-
-    @classmethod
-    def for_layers(cls, size: int, names: tuple[str, ...], pooling: str) -> Tiling:
-        """The tiling of ``size`` px (rounded up to the stride) that computes ``names``
-        exactly: the stride of the deepest, a halo of half the widest receptive field."""
-        stride = 2 ** max(layer(name).pools_before for name in names)
-        reach = max(receptive_field(name, pooling) for name in names) / 2
-        return cls(math.ceil(size / stride) * stride, math.ceil(reach / stride) * stride,
-                   stride)
-
-    def tiles(self, height: int, width: int) -> list[Tile]:
-        """The tiles of a ``height`` x ``width`` image, row by row."""
-        return [Tile(rows, cols, self._with_halo(rows, height), self._with_halo(cols, width))
-                for rows in self._spans(height) for cols in self._spans(width)]
-
-    def _spans(self, length: int) -> list[slice]:
-        return [slice(start, min(start + self.size, length))
-                for start in range(0, length, self.size)]
-
-    def _with_halo(self, span: slice, length: int) -> slice:
-        return slice(max(0, span.start - self.halo), min(length, span.stop + self.halo))
-
-    @staticmethod
-    def box(tile: Tile, name: str, height: int, width: int) -> tuple[tuple[slice, slice],
-                                                                    tuple[slice, slice], int]:
-        """Where ``tile``'s interior stands at layer ``name``: in the tile's own map, in the
-        whole image's map, and the whole map's positions."""
-        pools = layer(name).pools_before
-        whole = (height >> pools, width >> pools)
-        step = 2 ** pools
-        spans = []
-        for span, inputs, length, full in ((tile.rows, tile.input_rows, height, whole[0]),
-                                           (tile.cols, tile.input_cols, width, whole[1])):
-            start = span.start // step
-            stop = full if span.stop == length else span.stop // step
-            origin = inputs.start // step
-            spans.append((slice(start - origin, stop - origin), slice(start, stop)))
-        (rows, whole_rows), (cols, whole_cols) = spans
-        return (rows, cols), (whole_rows, whole_cols), whole[0] * whole[1]
+from .tiles import Tile, Tiling, read
 
 
 class TiledObjective:
@@ -120,7 +43,7 @@ class TiledObjective:
         with torch.no_grad():
             sums = [None] * sum(len(term.keys) for term in self.layer_terms)
             for tile in tiles:
-                parts = self._parts(self._features(_input(image, tile)), tile, image)
+                parts = self._parts(self._features(read(image, tile)), tile, image)
                 sums = [_add(a, b) for a, b in zip(sums, parts, strict=True)]
         statistics = [_leaf(statistic) for statistic in sums]
         with torch.enable_grad():
@@ -176,7 +99,7 @@ class TiledObjective:
         gradient = torch.zeros_like(image, dtype=torch.float32)
         with torch.enable_grad():
             for tile in tiles:
-                crop = _input(image, tile).clone().requires_grad_(True)
+                crop = read(image, tile).clone().requires_grad_(True)
                 parts = self._parts(self._features(crop), tile, image)
                 surrogate = sum((slope * leaf).sum()
                                 for part, own in zip(parts, slopes, strict=True)
@@ -187,11 +110,6 @@ class TiledObjective:
                     (tile_gradient,) = torch.autograd.grad(surrogate, crop)
                     gradient[..., tile.input_rows, tile.input_cols] += tile_gradient
         return gradient.to(image.dtype)
-
-
-def _input(image: torch.Tensor, tile: Tile) -> torch.Tensor:
-    """What ``tile`` reads of ``image``: its interior and halo."""
-    return image[..., tile.input_rows, tile.input_cols]
 
 
 def _leaves(statistic) -> list[torch.Tensor]:
@@ -224,3 +142,14 @@ def _add(first, second):
 def _leaf(statistic):
     """``statistic`` as fresh leaves that require their gradient."""
     return _rebuilt(statistic, lambda leaf: leaf.detach().requires_grad_(True))
+
+
+class TiledBatch:
+    """Objectives evaluated image by image, each tile by tile (:class:`TiledObjective`): what
+    :class:`~.objective.BatchObjective` is for untiled images."""
+
+    def __init__(self, objectives: list[Objective], tiling: Tiling):
+        self.tiled = [TiledObjective(objective, tiling) for objective in objectives]
+
+    def __call__(self, pixels: list[torch.Tensor]) -> list[tuple[torch.Tensor, Losses]]:
+        return [tiled(image) for tiled, image in zip(self.tiled, pixels, strict=True)]
