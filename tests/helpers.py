@@ -43,3 +43,17 @@ def in_python(script: str, timeout: float = 300, env: dict[str, str] | None = No
                                timeout=timeout, check=False, env={**os.environ, **(env or {})})
     assert completed.returncode == 0, completed.stderr[-2000:]
     return completed
+
+
+def png_declaring(path, width: int, height: int) -> None:
+    """A PNG that declares ``width`` x ``height`` RGB pixels and holds none."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + \
+            struct.pack(">I", zlib.crc32(kind + data))
+
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width,
+                                                                      height, 8, 2, 0, 0, 0))
+                     + chunk(b"IEND", b""))

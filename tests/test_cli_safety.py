@@ -11,7 +11,7 @@ import threading
 
 import pytest
 
-from helpers import CPU_OUT_OF_MEMORY, fail_evaluation
+from helpers import CPU_OUT_OF_MEMORY, fail_evaluation, png_declaring
 from napari_neural_style.cli import main
 from napari_neural_style.core import batch
 from napari_neural_style.core.image_files import image_suffixes, read_provenance, write_image
@@ -188,3 +188,20 @@ def test_an_interrupted_stack_writes_the_frames_done(tmp_path, content, photo, c
     assert "napari-neural-style: interrupted" in _lines(capsys)
     frames = read_provenance(out)["frames"]
     assert frames["done"] == [0] and frames["cancelled"] == [1] and frames["not_done"] == [2]
+
+
+def test_huge_inputs_and_tiles_too_small_are_one_line(tmp_path, content, capsys, monkeypatch):
+    from napari_neural_style.core import estimate
+
+    monkeypatch.setattr(estimate, "available_memory_mb", lambda: 16_000.0)
+    png_declaring(tmp_path / "big.png", 40_000, 40_000)
+    out = str(tmp_path / "r.png")
+    assert main(["transfer", str(tmp_path / "big.png"), content, "-o", out, *FAST]) == 2
+    (line,) = _lines(capsys)
+    assert "big.png is 40000 x 40000 px" in line and "pyramidal TIFF" in line
+    assert main(["transfer", content, content, "-o", out, "--tile", "8", *FAST]) == 2
+    (line,) = _lines(capsys)
+    assert line.endswith("tile must be in 16..8192 px (0: no tiles), not 8")
+    assert main(["reconstruct", content, "-o", out, "--tile", "16", "--steps", "2",
+                 *FAST]) == 0
+    assert read_provenance(out)["params"]["tile"] == 16

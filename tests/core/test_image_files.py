@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 
+from helpers import png_declaring
 from napari_neural_style.core.errors import InputError
 from napari_neural_style.core.image_files import read_image, read_provenance, write_image
 
@@ -47,3 +48,64 @@ def test_integer_images_are_written_as_they_are(tmp_path):
     deep = np.arange(12 * 16, dtype=np.uint16).reshape(12, 16) * 300
     write_image(tmp_path / "d.tif", deep)
     np.testing.assert_array_equal(read_image(tmp_path / "d.tif"), deep)
+
+
+def _tiff_declaring(path, width: int, height: int) -> None:
+    """A small TIFF whose header is rewritten to declare ``width`` x ``height`` pixels."""
+    import struct
+
+    import tifffile
+
+    tifffile.imwrite(path, np.zeros((16, 16), np.uint8))
+    with tifffile.TiffFile(path) as tiff:
+        tags = tiff.pages[0].tags
+        places = [(tags[name].valueoffset, tags[name].dtype) for name in
+                  ("ImageWidth", "ImageLength")]
+    data = bytearray(path.read_bytes())
+    for (offset, dtype), value in zip(places, (width, height), strict=True):
+        assert dtype == 4  # LONG: room for the value
+        data[offset:offset + 4] = struct.pack("<I", value)
+    path.write_bytes(bytes(data))
+
+
+def test_huge_or_broken_files_are_refused_in_one_line(tmp_path, monkeypatch):
+    from napari_neural_style.core import estimate
+
+    monkeypatch.setattr(estimate, "available_memory_mb", lambda: 16_000.0)
+    png_declaring(tmp_path / "big.png", 40_000, 40_000)
+    with pytest.raises(InputError, match=r"big.png is 40000 x 40000 px: reading it needs "
+                                         r"about 22.4 GB and 15.6 GB are available"):
+        read_image(tmp_path / "big.png")
+    _tiff_declaring(tmp_path / "big.tif", 10**6, 10**6)
+    with pytest.raises(InputError, match="1000000 x 1000000 px"):
+        read_image(tmp_path / "big.tif")
+    import tifffile
+
+    tifffile.imwrite(tmp_path / "cut.ome.tif", np.zeros((3, 256, 256), np.uint16), ome=True)
+    (tmp_path / "cut.ome.tif").write_bytes((tmp_path / "cut.ome.tif").read_bytes()[:40_000])
+    with pytest.raises(InputError, match=r"cannot read .*cut\.ome\.tif as an image"):
+        read_image(tmp_path / "cut.ome.tif")
+
+
+def test_a_large_png_within_memory_is_read(tmp_path):
+    """Past Pillow's limit for images from the web (its 'decompression bomb'), a user's own
+    file is read when it fits."""
+    from PIL import Image
+
+    width, height = 2, Image.MAX_IMAGE_PIXELS + 10
+    Image.fromarray(np.zeros((height, width), np.uint8)).save(tmp_path / "tall.png")
+    assert read_image(tmp_path / "tall.png").shape == (height, width)
+
+
+def test_a_tiff_pyramid_gives_its_fitting_level(tmp_path):
+    import tifffile
+
+    image = np.random.default_rng(0).random((512, 384, 3)).astype(np.float32)
+    with tifffile.TiffWriter(tmp_path / "pyramid.ome.tif") as tiff:
+        tiff.write(image, subifds=2, photometric="rgb", metadata={"axes": "YXS"})
+        tiff.write(image[::2, ::2], subfiletype=1, photometric="rgb")
+        tiff.write(image[::4, ::4], subfiletype=1, photometric="rgb")
+    assert read_image(tmp_path / "pyramid.ome.tif").shape == (512, 384, 3)
+    assert read_image(tmp_path / "pyramid.ome.tif", size=200).shape == (256, 192, 3)
+    assert read_image(tmp_path / "pyramid.ome.tif", size=100).shape == (128, 96, 3)
+    assert read_image(tmp_path / "pyramid.ome.tif", size=600).shape == (512, 384, 3)

@@ -42,7 +42,7 @@ def optimize(args: argparse.Namespace) -> int:
     if getattr(args, "axis", None) is not None:
         with _cluster(args) as client:
             return _optimize_frames(args, config, client)
-    images = _input_images(args)
+    images = _input_images(args, config)
     if args.sweep:
         with _cluster(args) as client:
             return _optimize_sweep(args, config, images, client)
@@ -59,7 +59,7 @@ def optimize(args: argparse.Namespace) -> int:
 def _estimate_for(args: argparse.Namespace, config) -> str:
     """``--estimate``'s line: of the run, or of each frame of ``--axis`` or value of
     ``--sweep`` (each is a run)."""
-    images = _input_images(args)
+    images = _input_images(args, config)
     runs = ""
     if getattr(args, "axis", None) is not None:  # one frame's picture, not the stack's
         frames = np.moveaxis(images["content"], args.axis, 0)
@@ -85,10 +85,12 @@ def _estimate_line(config, images: dict, probe: bool) -> str:
     return reword(estimate(config, calibration, *shapes).describe(), as_flag)
 
 
-def _input_images(args: argparse.Namespace) -> dict:
-    """The task's images, read: the content, the style (a list)."""
-    return {role: read_image(getattr(args, role)) if role == "content" else
-            [read_image(path) for path in style_files(args)]
+def _input_images(args: argparse.Namespace, config) -> dict:
+    """The task's images, read: the content, the style (a list); of a pyramid, the level
+    that fits each one's working size."""
+    return {role: read_image(args.content, size=config.size) if role == "content" else
+            [read_image(path, size=config.working_size("style", index=index))
+             for index, path in enumerate(style_files(args))]
             for role in INPUT_NAMES[args.command]}
 
 

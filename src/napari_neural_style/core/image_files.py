@@ -9,6 +9,7 @@ A result written here carries its provenance (``Result.provenance()``, or a laye
 from __future__ import annotations
 
 import json
+import math
 import os
 from pathlib import Path
 
@@ -25,24 +26,77 @@ TIFF_SUFFIXES = (".tif", ".tiff")
 RGB_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".ppm", ".tga")
 
 
-def read_image(path: str | Path, labels: bool = False) -> np.ndarray:
+def read_image(path: str | Path, labels: bool = False, size: int | None = None) -> np.ndarray:
     """Read an image file (TIFF through tifffile, anything else through Pillow); a palette
-    image gives its colours, or with ``labels`` its indices (a label image's values)."""
+    image gives its colours, or with ``labels`` its indices (a label image's values).  A
+    TIFF pyramid gives the smallest of its levels whose longest side is at least ``size``
+    (default: the full resolution).  A file too large to decode in the memory available, or
+    one that is not a readable image (truncated, malformed), is refused in one line."""
     path = Path(path)
     if not path.is_file():
         raise InputError(f"cannot read {path}: no such file")
     try:
         if path.suffix.lower() in TIFF_SUFFIXES:
-            import tifffile
-
-            return tifffile.imread(path)
-        from PIL import Image
-
-        with Image.open(path) as image:
-            return np.asarray(image.convert("RGBA") if image.mode == "P" and not labels
-                              else image)
-    except (OSError, ValueError) as error:
+            return _read_tiff(path, size)
+        return _read_pillow(path, labels)
+    except InputError:
+        raise
+    except Exception as error:  # whatever a decoder raises on a malformed or hostile file
         raise InputError(f"cannot read {path} as an image: {error}") from None
+
+
+def _read_tiff(path: Path, size: int | None) -> np.ndarray:
+    import tifffile
+
+    with tifffile.TiffFile(path) as tiff:
+        series = tiff.series[0]
+        levels = list(series.levels)
+        level = levels[0]
+        if size is not None and "Y" in series.axes and "X" in series.axes:
+            rows, cols = series.axes.index("Y"), series.axes.index("X")
+            fitting = [each for each in levels
+                       if max(each.shape[rows], each.shape[cols]) >= size]
+            level = fitting[-1] if fitting else levels[0]
+        _check_size(path, level.shape, level.dtype.itemsize)
+        return level.asarray()
+
+
+def _read_pillow(path: Path, labels: bool) -> np.ndarray:
+    import warnings
+
+    from PIL import Image
+
+    # the user's own file: checked against the memory available, not Pillow's limit for
+    # images from the web (its "decompression bomb"); its warning says nothing more
+    limit, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as image:
+                channels = len(image.getbands()) if image.mode != "P" or labels else 4
+                depth = 1 if image.mode in ("1", "L", "P", "RGB", "RGBA", "LA") else 4
+                _check_size(path, (image.height, image.width, channels), depth)
+                return np.asarray(image.convert("RGBA") if image.mode == "P" and not labels
+                                  else image)
+    finally:
+        Image.MAX_IMAGE_PIXELS = limit
+
+
+#: what reading takes beside the decoded pixels: the engine's float32 copy of them
+READ_OVERHEAD = 5
+
+
+def _check_size(path: Path, shape: tuple[int, ...], item_bytes: int) -> None:
+    """Refuse, in one line, an image whose pixels would not fit in the memory available."""
+    from .estimate import available_memory_mb
+
+    needed_mb = math.prod(shape) * item_bytes * READ_OVERHEAD / 2**20
+    available = available_memory_mb()
+    if available is not None and needed_mb > available:
+        size = " x ".join(str(side) for side in shape[:2])
+        raise InputError(f"{path} is {size} px: reading it needs about {needed_mb / 1024:.1f} "
+                         f"GB and {available / 1024:.1f} GB are available; save it as a "
+                         "pyramidal TIFF (its fitting level is read) or a smaller image")
 
 
 def write_image(path: str | Path, image: np.ndarray, provenance: dict | None = None,

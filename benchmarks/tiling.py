@@ -1,0 +1,161 @@
+"""Tiled steps against untiled ones, side by side in one process (``Config.tile``).
+
+    python benchmarks/tiling.py --parts exact [--size 1024 --tile 256 --steps 10]
+    python benchmarks/tiling.py --parts time [--size 2048 --tile 1024 --steps 3]
+    python benchmarks/tiling.py --parts seams [--size 2048 --tile 512 --steps 10]
+
+* exact: the seed transfer (content conv_9, style conv_2,4,8,16, weights 1 and 0.5, from the
+  content image, one scale, float32) run untiled and tiled: the final losses and the largest
+  pixel difference between the two results;
+* time: seconds per step, untiled and tiled, with the tiled step's split: the halo (the
+  tiles' input area over the image's), pass 1 (forward only) and pass 2 (forward and
+  backward);
+* seams: in the tiled result, the mean absolute difference between neighbouring pixels
+  across tile borders over that inside tiles; beside it the naive way (each tile styled
+  alone with its own statistics, then put together): its seam ratio, and how far its tiles'
+  Gram matrices at conv_16 spread (their relative distance to the whole image's).
+
+The untrained network (``random-single``): its figures stand for any VGG-19's arithmetic.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from dataclasses import replace
+
+import numpy as np
+import torch
+
+from common import sample_pair
+from napari_neural_style.core.config import Config
+from napari_neural_style.core.tasks import Run
+from napari_neural_style.core.tiles import Tiling
+from napari_neural_style.core.tiling import TiledObjective
+
+SEED = dict(weights="random-single", device="cpu", precision="fp32", scales=(1.0,))
+
+
+def say(text: str) -> None:
+    print(text, flush=True)
+
+
+def exact(args: argparse.Namespace) -> None:
+    content, style = sample_pair(args.size)
+    results = {}
+    for tile in (0, args.tile):
+        config = Config.for_task("transfer", size=args.size, steps=args.steps, tile=tile,
+                                 **SEED)
+        start = time.perf_counter()
+        results[tile] = Run(config, content, style).complete()
+        say(f"  tile {tile or 'none'}: loss {results[tile].history[-1]['total']:.6g} in "
+            f"{time.perf_counter() - start:.1f} s")
+    untiled, tiled = results[0], results[args.tile]
+    first, last = untiled.history[-1]["total"], tiled.history[-1]["total"]
+    say(f"exact: {args.size} px, {args.steps} steps, tile {args.tile}: final loss tiled / "
+        f"untiled {last / first:.6f} ({abs(last - first) / first * 100:.3f} %), largest pixel "
+        f"difference {np.abs(tiled.image - untiled.image).max():.4f}")
+
+
+def _objective(size: int, tile: int):
+    """The seed transfer's objective at ``size`` px on a run's network, untiled and tiled,
+    and its starting image."""
+    content, style = sample_pair(size)
+    config = Config.for_task("transfer", size=size, steps=1, **SEED)
+    run = Run(config, content, style)
+    steps = iter(run.batch)
+    next(steps)  # set up: the network, the targets
+    objective = run.batch._objective(run.setup, size, run.setup.content)
+    names = config.layers
+    tiling = Tiling.for_layers(tile, names, run.setup.encoder.pooling)
+    steps.close()
+    return objective.objectives[0], tiling, run.batch.content.clone()
+
+
+def _seconds(evaluate, pixels: torch.Tensor, steps: int) -> float:
+    times = []
+    for _ in range(steps):
+        image = pixels.clone().requires_grad_(True)
+        start = time.perf_counter()
+        total, _ = evaluate(image)
+        total.backward()
+        times.append(time.perf_counter() - start)
+    return float(np.median(times))
+
+
+def timing(args: argparse.Namespace) -> None:
+    objective, tiling, pixels = _objective(args.size, args.tile)
+    tiled = TiledObjective(objective, tiling)
+    whole = _seconds(objective, pixels, args.steps)
+    split = time.perf_counter()
+    in_tiles = _seconds(tiled, pixels, args.steps)
+    height, width = pixels.shape[-2:]
+    tiles = tiling.tiles(height, width)
+    area = sum((tile.input_rows.stop - tile.input_rows.start) *
+               (tile.input_cols.stop - tile.input_cols.start) for tile in tiles)
+    with torch.no_grad():
+        start = time.perf_counter()
+        tiled(pixels)
+        forward = time.perf_counter() - start
+    say(f"time: {args.size} px, tile {tiling.size} (halo {tiling.halo}, {len(tiles)} tiles): "
+        f"untiled {whole:.2f} s/step, tiled {in_tiles:.2f} s/step: {in_tiles / whole:.2f}x; "
+        f"the tiles read {area / (height * width):.2f}x the image's pixels, pass 1 (forward "
+        f"only) {forward:.2f} s, pass 2 {in_tiles - forward:.2f} s "
+        f"({time.perf_counter() - split:.0f} s measuring)")
+
+
+def _seam_ratio(image: np.ndarray, size: int) -> float:
+    """Mean |neighbour difference| across the tile grid's lines over that elsewhere."""
+    across, inside = [], []
+    for axis in (0, 1):
+        differences = np.abs(np.diff(image, axis=axis)).mean(axis=2)
+        at = np.zeros(differences.shape[axis], bool)
+        at[size - 1::size] = True  # between pixel k*size-1 and k*size
+        chosen = differences if axis == 0 else differences.T
+        across.append(chosen[at].ravel())
+        inside.append(chosen[~at].ravel())
+    return float(np.concatenate(across).mean() / np.concatenate(inside).mean())
+
+
+def seams(args: argparse.Namespace) -> None:
+    content, style = sample_pair(args.size)
+    config = Config.for_task("transfer", size=args.size, steps=args.steps, tile=args.tile,
+                             **SEED)
+    tiled = Run(config, content, style).complete()
+    tiling = Tiling.for_layers(args.tile, config.layers, "avg")
+    size = tiling.size
+    naive = np.zeros_like(tiled.image)
+    height, width = naive.shape[:2]
+    grams = []
+    alone = replace(config, tile=0, size=size)
+    for tile in tiling.tiles(height, width):
+        part = content[tile.rows, tile.cols]
+        if min(part.shape[:2]) < 32:
+            naive[tile.rows, tile.cols] = part
+            continue
+        run = Run(replace(alone, size=max(part.shape[:2])), part, style)
+        result = run.complete()
+        naive[tile.rows, tile.cols] = result.image[:part.shape[0], :part.shape[1]]
+        grams.append(result.quality.get("gram_distance", {}).get("conv_16"))
+    say(f"seams: {args.size} px, tile {size}, {args.steps} steps: tiled result's seam ratio "
+        f"{_seam_ratio(tiled.image, size):.3f}; each tile styled alone: "
+        f"{_seam_ratio(naive, size):.3f}; its tiles' style distance at conv_16 "
+        f"{np.nanmin(np.array(grams, float)):.3g}-{np.nanmax(np.array(grams, float)):.3g}")
+
+
+PARTS = {"exact": exact, "time": timing, "seams": seams}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--parts", default="exact,time,seams")
+    parser.add_argument("--size", type=int, default=1024)
+    parser.add_argument("--tile", type=int, default=256)
+    parser.add_argument("--steps", type=int, default=10)
+    args = parser.parse_args()
+    for part in args.parts.split(","):
+        PARTS[part](args)
+
+
+if __name__ == "__main__":
+    main()
