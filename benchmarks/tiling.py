@@ -30,7 +30,7 @@ import torch
 from common import sample_pair
 from napari_neural_style.core.config import Config
 from napari_neural_style.core.tasks import Run
-from napari_neural_style.core.tiles import Tiling
+from napari_neural_style.core.tile_grid import Tiling
 from napari_neural_style.core.tiling import TiledObjective
 
 SEED = dict(weights="random-single", device="cpu", precision="fp32", scales=(1.0,))

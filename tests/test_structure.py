@@ -15,7 +15,8 @@ PACKAGE = Path(__file__).parents[1] / "src" / "napari_neural_style"
 #: core modules importable without torch (the widgets read these on napari's main thread)
 TORCH_FREE = ("cluster_backend", "command_line", "config", "device", "errors", "estimate",
               "frame_settings", "geometry", "image_files", "machine", "result", "samples",
-              "sweep_spec", "text_fields", "validation", "vgg_layers", "weight_kinds")
+              "sweep_spec", "text_fields", "tile_grid", "validation", "vgg_layers",
+              "weight_kinds")
 #: the one plugin module that runs the engine (in worker threads)
 DOOR = "worker.py"
 

@@ -106,3 +106,19 @@ def test_the_probe_calibrates_from_two_real_runs(monkeypatch):
     calibration = probe.calibrate(config)
     assert calibration.step_seconds[0] > 0 and calibration.memory_mb[1] >= 0
     assert cached_calibration(config) == calibration
+
+
+def test_a_tiled_run_holds_one_tile_and_the_image_sized_state(monkeypatch):
+    monkeypatch.setattr(model, "available_memory_mb", lambda: None)
+    square = (4096, 4096, 3)
+    whole, tiled = (estimate(Config.for_task("transfer", size=4096, steps=20, tile=tile,
+                                             scales=(1.0,), lbfgs_history=5),
+                             CALIBRATION, square, square) for tile in (0, 1024))
+    assert tiled.peak_mb < whole.peak_mb / 3 and tiled.seconds > whole.seconds
+    # the image-sized state alone: five float32 images, the L-BFGS pairs, conv_9's targets
+    state = (5 * 3 * 4096**2 + 2 * 5 * 3 * 4096**2 + 512 * 512**2) * 4 / 2**20
+    assert tiled.peak_mb > state
+    one_tile = estimate(Config.for_task("transfer", size=1024, steps=20, tile=1024,
+                                        scales=(1.0,)), CALIBRATION, square, square)
+    assert one_tile == estimate(Config.for_task("transfer", size=1024, steps=20,
+                                                scales=(1.0,)), CALIBRATION, square, square)

@@ -9,7 +9,7 @@ import torch
 from napari_neural_style.core.objective import Objective
 from napari_neural_style.core.regions import RegionPlan, region_masks
 from napari_neural_style.core.terms import Temporal
-from napari_neural_style.core.tiles import Tiling, receptive_field
+from napari_neural_style.core.tile_grid import Tiling, receptive_field
 from napari_neural_style.core.tiling import TiledObjective
 from napari_neural_style.core.vgg import VGGEncoder
 from napari_neural_style.core.weights import random_weights

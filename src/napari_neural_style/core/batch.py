@@ -39,7 +39,7 @@ from .result import ORDINARY_ENDINGS, Result
 from .run_inputs import CheckedInputs, RunInputs
 from .starts import first_start, next_start
 from .terms import TERMS, Temporal
-from .tiles import Tiling
+from .tile_grid import Tiling
 from .tiling import TiledBatch
 from .vgg import VGGEncoder
 from .vgg_layers import min_image_side

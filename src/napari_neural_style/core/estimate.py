@@ -25,7 +25,8 @@ from .config import Config
 from .errors import setting
 from .geometry import working_shape
 from .machine import bf16_ratio_key, cpu_model, package_version, recalled, remember
-from .vgg_layers import BLOCK_CHANNELS, CONV_LAYERS, deepest
+from .tile_grid import Tiling
+from .vgg_layers import BLOCK_CHANNELS, CONV_LAYERS, deepest, layer
 
 #: a lean step's time / a fast step's
 LEAN_TIME = 1.4
@@ -43,14 +44,14 @@ def network_cost(layer_name: str, height: int, width: int, lean: bool = False,
     last = deepest([layer_name]).index
     work, kept, blocks = 0.0, 0.0, {}
     channels_in = 3
-    for layer in CONV_LAYERS:
-        if layer.index > last:
+    for conv in CONV_LAYERS:
+        if conv.index > last:
             break
-        channels = BLOCK_CHANNELS[layer.pools_before]
-        pixels = (height >> layer.pools_before) * (width >> layer.pools_before)
+        channels = BLOCK_CHANNELS[conv.pools_before]
+        pixels = (height >> conv.pools_before) * (width >> conv.pools_before)
         work += 9 * channels_in * channels * pixels
         kept += channels * pixels
-        blocks.setdefault(layer.pools_before, [channels_in * pixels, 0])[1] += channels * pixels
+        blocks.setdefault(conv.pools_before, [channels_in * pixels, 0])[1] += channels * pixels
         channels_in = channels
     if lean:  # each block's input, and the largest block's maps while it is recomputed
         kept = sum(first for first, _ in blocks.values()) + max(
@@ -122,17 +123,47 @@ def estimate(config: Config, calibration: Calibration, *shapes: tuple[int, ...])
 
 def _estimate(config: Config, calibration: Calibration, shapes) -> Estimate:
     sizes = config.scale_sizes(*shapes)
-    deepest_layer = deepest(config.layers).name
     seconds, peak = calibration.setup_seconds, 0.0
     for index, size in enumerate(sizes):
         height, width = working_shape(*shapes[0][:2], size)
         lean = config.recomputes_at(size)
-        work, kept = network_cost(deepest_layer, height, width, lean, config.networks)
+        step, memory = _step_cost(config, calibration, height, width, lean)
         steps, last = config.steps_at(index, len(sizes)), index == len(sizes) - 1
         extra = calibration.extra_steps if last else 1.0  # a coarse scale: its targets
-        seconds += (steps + extra) * calibration.step(work, lean)
-        peak = max(peak, calibration.memory(kept) + history_mb(config, steps, height, width))
+        seconds += (steps + extra) * step
+        peak = max(peak, memory + history_mb(config, steps, height, width))
     return Estimate(seconds, peak)
+
+
+#: a tiled step's first pass (forward only) over its second (forward and backward)
+TILED_FORWARD = 1 / 3
+#: float32 copies of the image a tiled step keeps beside its tile: the optimizer's variable,
+#: the pixels, their gradient and the tiles' sum of it, the last image
+TILED_IMAGES = 5
+
+
+def _step_cost(config: Config, calibration: Calibration, height: int, width: int,
+               lean: bool) -> tuple[float, float]:
+    """Seconds and MB of one step at ``height`` x ``width``: of the whole image, or tile by
+    tile (each tile's network, both passes; one tile's maps, the image-sized state and the
+    content's target maps at full size)."""
+    deepest_layer = deepest(config.layers).name
+    if not config.tile or max(height, width) <= config.tile:
+        work, kept = network_cost(deepest_layer, height, width, lean, config.networks)
+        return calibration.step(work, lean), calibration.memory(kept)
+    tiling = Tiling.for_layers(config.tile, config.layers,
+                               "blur" if config.pooling == "blur" else "max")
+    seconds, kept = 0.0, 0.0
+    for tile in tiling.tiles(height, width):
+        work, maps = network_cost(deepest_layer, tile.input_rows.stop - tile.input_rows.start,
+                                  tile.input_cols.stop - tile.input_cols.start, lean,
+                                  config.networks)
+        seconds += calibration.step(work, lean) * (1 + TILED_FORWARD)
+        kept = max(kept, maps)
+    targets = sum(BLOCK_CHANNELS[layer(name).pools_before] * (height >> layer(name).pools_before)
+                  * (width >> layer(name).pools_before) for name in config.content_layers)
+    state_mb = (TILED_IMAGES * 3 * height * width + config.networks * targets) * 4 / 2**20
+    return seconds, calibration.memory(kept) + state_mb
 
 
 def history_mb(config: Config, steps: int, height: int, width: int) -> float:

@@ -15,7 +15,7 @@ import torch
 
 from .regions import RegionPlan
 from .terms import TERMS, Style, Temporal, Term, TermSources
-from .tiles import Tiling
+from .tile_grid import Tiling
 from .vgg import VGGEncoder
 from .vgg_layers import layer
 

@@ -24,7 +24,8 @@ import torch
 from .config import Config
 from .losses import EPS, STYLE_TARGETS, Moments, blend, mean_squared_error, relative, tv_loss
 from .regions import RegionPlan
-from .tiles import Tiling, tiled_maps, tiled_moments
+from .tile_grid import Tiling
+from .tiled_targets import tiled_maps, tiled_moments
 from .vgg import VGGEncoder
 
 #: every term by its name, in the order records list them

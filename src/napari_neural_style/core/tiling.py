@@ -23,7 +23,8 @@ import torch
 
 from .objective import Losses, Objective
 from .terms import LayerTerm
-from .tiles import Tile, Tiling, read
+from .tile_grid import Tile, Tiling
+from .tiled_targets import read
 
 
 class TiledObjective:
