@@ -29,6 +29,7 @@ from .device import (
     resolve_precision,
 )
 from .errors import InputError, NeuralStyleError, OutOfMemory, setting
+from .estimate import tile_for
 from .geometry import working_shape
 from .images import resize, to_numpy
 from .objective import BatchObjective, Objective
@@ -81,6 +82,7 @@ class Outcome:
     pooling: str  # what the network ran with (``auto`` resolved)
     peak_memory: dict
     weights: dict
+    tiling: dict  # the tiles of each scale that ran tile by tile, by its working size
 
 
 class BatchRun:
@@ -121,6 +123,8 @@ class BatchRun:
         self.counts = [configs[0].steps_at(index, len(self.sizes))
                        for index in range(len(self.sizes))]
         self.histories: list[list[dict]] = [[] for _ in configs]
+        #: the tiles of each scale that ran tile by tile, by its working size
+        self.tilings: dict[int, dict] = {}
         self.last: list[Step] | None = None  # the latest steps, at their scale's size
         self.setup: RunSetup | None = None  # while iterating
         self._active: Iterator | None = None  # the latest iteration
@@ -285,11 +289,15 @@ class BatchRun:
         return BatchObjective(objectives) if tiling is None else TiledBatch(objectives, tiling)
 
     def _tiling(self, setup: RunSetup, shape: tuple[int, int]) -> Tiling | None:
-        """The tiles of a scale whose results are ``shape`` (None: no tiles, or one)."""
-        tile = self.configs[0].tile
+        """The tiles of a scale whose results are ``shape`` (None: no tiles, or one), kept
+        for the record."""
+        tile = tile_for(self.configs[0], *shape)
         if not tile or max(shape) <= tile:
             return None
-        return Tiling.for_layers(tile, self.layers("layers"), setup.encoder.pooling)
+        tiling = Tiling.for_layers(tile, self.layers("layers"), setup.encoder.pooling)
+        self.tilings[max(shape)] = {"tile": tiling.size, "halo": tiling.halo,
+                                    "tiles": len(tiling.tiles(*shape))}
+        return tiling
 
     def _weights(self) -> dict[str, float]:
         """Each term's weight field, the largest over the configs: a term one config uses
@@ -350,7 +358,7 @@ class BatchRun:
         release_freed_memory(setup.device)  # what the quality pass left, for the next run
         return Outcome(last, numbers, stopped_by, last[0].elapsed, setup.seconds,
                        str(setup.device), setup.precision, setup.encoder.pooling, peak_memory,
-                       setup.weights.describe())
+                       setup.weights.describe(), dict(self.tilings))
 
     def complete(self) -> list[Result]:
         """Run to the end (if not yet run) and return the results.
@@ -386,7 +394,7 @@ class BatchRun:
                    precision=outcome.precision, pooling=outcome.pooling,
                    peak_memory=outcome.peak_memory,
                    weights=outcome.weights, cancelled=bool(outcome.stopped_by),
-                   stopped_by=outcome.stopped_by, quality=numbers)
+                   stopped_by=outcome.stopped_by, quality=numbers, tiling=outcome.tiling)
             for config, history, step, numbers in
             zip(self.configs, self.histories, outcome.last, outcome.quality, strict=True)
         ]

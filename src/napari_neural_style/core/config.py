@@ -190,10 +190,12 @@ class Config:
                                       "third of them)", low=0, high=MAX_STEPS)
     size: int = option(512, "working size (px)", "working size: the longest side in px",
                        low=16, high=MAX_SIZE, widget="engine")
-    tile: int = option(0, "tile (px)", "run each step tile by tile on tiles of this side "
-                       "(rounded up to the network's stride), for images larger than memory "
-                       "allows: the same result, exactly, holding one tile's feature maps at "
-                       "a time; 0: the whole image at once", low=0, high=MAX_SIZE)
+    tile: int | None = option(
+        None, "tile (px)", "run each step tile by tile on tiles of this side (rounded up to "
+        "the network's stride), for images larger than memory allows: the same result, "
+        "exactly, holding one tile's feature maps at a time; 0: the whole image at once; "
+        "default: tiles where the whole image's feature maps would take more than half the "
+        "memory available", low=0, high=MAX_SIZE)
     pooling: str = option("auto", "pooling", "auto: what the weights work best with (max for "
                           "trained weights, as trained; avg for the untrained network), max, "
                           "avg (smoother, Gatys et al.) or blur (average pooling "

@@ -148,11 +148,11 @@ def _step_cost(config: Config, calibration: Calibration, height: int, width: int
     tile (each tile's network, both passes; one tile's maps, the image-sized state and the
     content's target maps at full size)."""
     deepest_layer = deepest(config.layers).name
-    if not config.tile or max(height, width) <= config.tile:
+    tile = tile_for(config, height, width)
+    if not tile or max(height, width) <= tile:
         work, kept = network_cost(deepest_layer, height, width, lean, config.networks)
         return calibration.step(work, lean), calibration.memory(kept)
-    tiling = Tiling.for_layers(config.tile, config.layers,
-                               "blur" if config.pooling == "blur" else "max")
+    tiling = Tiling.for_layers(tile, config.layers, "blur" if config.pooling == "blur" else "max")
     seconds, kept = 0.0, 0.0
     for tile in tiling.tiles(height, width):
         work, maps = network_cost(deepest_layer, tile.input_rows.stop - tile.input_rows.start,
@@ -164,6 +164,25 @@ def _step_cost(config: Config, calibration: Calibration, height: int, width: int
                   * (width >> layer(name).pools_before) for name in config.content_layers)
     state_mb = (TILED_IMAGES * 3 * height * width + config.networks * targets) * 4 / 2**20
     return seconds, calibration.memory(kept) + state_mb
+
+
+#: the tiles ``tile=None`` takes where the whole image's maps would not fit
+AUTO_TILE = 1024
+#: the share of the memory available the whole image's feature maps may take untiled
+AUTO_SHARE = 0.5
+
+
+def tile_for(config: Config, height: int, width: int) -> int:
+    """The tile side a scale of ``height`` x ``width`` runs with (0: untiled): ``tile`` as
+    given, or by default :data:`AUTO_TILE` where the maps a step keeps, and their gradients,
+    in float32 would take more than :data:`AUTO_SHARE` of the memory available."""
+    if config.tile is not None:
+        return config.tile
+    free = available_memory_mb()
+    _, kept = network_cost(deepest(config.layers).name, height, width,
+                           config.recomputes_at(max(height, width)), config.networks)
+    needed_mb = 2 * kept * 1e6 * 4 / 2**20
+    return AUTO_TILE if free is not None and needed_mb > AUTO_SHARE * free else 0
 
 
 def history_mb(config: Config, steps: int, height: int, width: int) -> float:

@@ -36,6 +36,8 @@ class Result:
     #: the error that ended it (out of memory); "" when it ran to the end
     stopped_by: str = ""
     quality: dict = field(default_factory=dict)  # see core.quality
+    #: the tiles of each scale that ran tile by tile (Config.tile), by its working size
+    tiling: dict = field(default_factory=dict)
     #: the dask worker that ran it (its address and host), "" in this process
     ran_on: str = ""
     versions: dict = field(default_factory=lambda: versions())
@@ -71,6 +73,7 @@ class Result:
             "cancelled": self.cancelled,
             "stopped_by": self.stopped_by,
             "quality": self.quality,
+            "tiling": self.tiling,
             "ran_on": self.ran_on or "this process",
             "history": history,
             "versions": self.versions,

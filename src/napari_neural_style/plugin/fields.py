@@ -25,12 +25,11 @@ RUN_SETTINGS = tuple(name for name, option in OPTIONS.items() if option.widget =
 #: settings shown only while a Labels layer gives the regions
 REGION_SETTINGS = ("region_mask", "feather")
 #: settings whose default is None ("default": the engine decides), as text, and their type
-OPTIONAL_NUMBERS = {"learning_rate": float, "coarse_steps": int}
+OPTIONAL_NUMBERS = {"learning_rate": float, "coarse_steps": int, "tile": int}
 #: what every widget that runs the network shows
 ENGINE_SETTINGS = tuple(name for name, option in OPTIONS.items() if option.widget == "engine")
 #: steps of the spin boxes, where one unit is too fine
-INCREMENTS = {"size": 16, "tile": 16, "content_weight": 0.1, "style_weight": 0.1,
-              "tv_weight": 0.01}
+INCREMENTS = {"size": 16, "content_weight": 0.1, "style_weight": 0.1, "tv_weight": 0.01}
 
 
 def shown(name: str, value):
