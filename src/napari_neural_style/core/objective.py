@@ -28,6 +28,15 @@ class Losses:
     total: float
     terms: dict[str, dict[str, float]]
 
+    @classmethod
+    def of(cls, total: torch.Tensor, values: dict[str, dict[str, torch.Tensor]]) -> Losses:
+        """``total`` and each term's ``values`` as floats, in one device sync."""
+        numbers = iter(torch.stack([total, *(value for each in values.values()
+                                             for value in each.values())]).detach().tolist())
+        total_value = next(numbers)
+        return cls(total_value, {name: {key: next(numbers) for key in each}
+                                 for name, each in values.items()})
+
     def mean(self, name: str) -> float | None:
         """Term ``name``'s mean over its keys (None: not used)."""
         values = self.terms.get(name)
@@ -99,13 +108,8 @@ class Objective:
         values = {}
         for term in self.terms:
             values[term.name] = term.values(features, pixels)
-            total = total + term.weight * torch.stack(list(values[term.name].values())).mean()
-        # one device sync for every number
-        numbers = iter(torch.stack([total, *(value for each in values.values()
-                                             for value in each.values())]).detach().tolist())
-        total_value = next(numbers)
-        return total, Losses(total_value, {name: {key: next(numbers) for key in each}
-                                           for name, each in values.items()})
+            total = total + term.weighted(values[term.name])
+        return total, Losses.of(total, values)
 
 
 class BatchObjective:

@@ -72,6 +72,10 @@ class Term:
         return {key: self.score(key, self.statistic(key, features, pixels))
                 for key in self.keys}
 
+    def weighted(self, values: dict[str, torch.Tensor]) -> torch.Tensor:
+        """``w mean_k L(k)``: the term's share of the total, from its :meth:`values`."""
+        return self.weight * torch.stack(list(values.values())).mean()
+
     def select(self, config) -> Term | None:
         """The term of one ``config`` of a batch that shares this one's targets: its weight,
         its keys (None: it does not use the term)."""

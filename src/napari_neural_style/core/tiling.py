@@ -60,12 +60,8 @@ class TiledObjective:
             total = total + (pixels * gradient).sum() - (pixels * gradient).sum().detach()
         for term in self.pixel_terms:
             values[term.name] = term.values({}, pixels)
-            total = total + term.weight * torch.stack(list(values[term.name].values())).mean()
-        numbers = iter(torch.stack([total, *(value for each in values.values()
-                                             for value in each.values())]).detach().tolist())
-        total_value = next(numbers)
-        return total, Losses(total_value, {name: {key: next(numbers) for key in each}
-                                           for name, each in values.items()})
+            total = total + term.weighted(values[term.name])
+        return total, Losses.of(total, values)
 
     def _features(self, crop: torch.Tensor) -> dict[str, torch.Tensor]:
         return self.objective.encoder(crop.contiguous(memory_format=self.objective.memory_format))
@@ -90,7 +86,7 @@ class TiledObjective:
         values, found = {}, iter(statistics)
         for term in self.layer_terms:
             values[term.name] = {key: term.score(key, next(found)) for key in term.keys}
-            total = total + term.weight * torch.stack(list(values[term.name].values())).mean()
+            total = total + term.weighted(values[term.name])
         return total, values
 
     def _gradient(self, image: torch.Tensor, tiles: list[Tile],
