@@ -206,21 +206,21 @@ def test_stopping_at_a_coarse_scale_gives_a_full_size_result(photo):
 def test_coarse_to_fine_from_the_content_carries_over_only_the_change(photo):
     import torch
 
-    from napari_neural_style.core.batch import BatchRun
     from napari_neural_style.core.images import resize
+    from napari_neural_style.core.starts import next_start
 
     content = to_tensor(photo, 64)
     coarse_content = resize(content, (32, 32))
     change = torch.zeros_like(coarse_content)
     change[..., 8:16, 8:16] = 0.25
     from_content = Config("transfer", "conv_4", "conv_2", init="content", **FAST)
-    start = BatchRun._upsampled(from_content, coarse_content + change, (64, 64),
-                                coarse_content, content)
+    start = next_start(from_content, coarse_content + change, (64, 64), coarse_content,
+                       content)
     # an untouched coarse image starts the fine scale at the content itself, detail and all
     assert torch.allclose(start - content, resize(change, (64, 64)), atol=1e-6)
     from_noise = Config("transfer", "conv_4", "conv_2", init="noise", **FAST)
-    assert torch.equal(BatchRun._upsampled(from_noise, coarse_content, (64, 64), coarse_content,
-                                           content), resize(coarse_content, (64, 64)))
+    assert torch.equal(next_start(from_noise, coarse_content, (64, 64), coarse_content, content),
+                       resize(coarse_content, (64, 64)))
 
 
 @pytest.mark.slow
