@@ -15,10 +15,7 @@ import numpy as np
 import torch
 
 from .colour import network_inputs, result_colours
-from .config import (
-    OPTIONS,
-    Config,
-)
+from .config import OPTIONS, Config
 from .device import (
     is_out_of_memory,
     peak_memory_mb,
@@ -230,7 +227,7 @@ class BatchRun:
             [style.to(device) for style in self.styles])
         start_image = None if self.init_image is None else self.init_image.to(device)
         return RunSetup(device, self.weights, encoder, PRECISION_NAMES[autocast], memory_format,
-                      content, styles, start_image, time.perf_counter() - start)
+                        content, styles, start_image, time.perf_counter() - start)
 
     def _scale(self, setup: RunSetup, number: int, size: int,
                previous: tuple[list[torch.Tensor], torch.Tensor | None] | None,
@@ -275,7 +272,11 @@ class BatchRun:
                   for index, style in enumerate(setup.styles)]
         # a cache serves frames of one movie; regions make targets depend on each frame
         cache = self.cache if self.cache is not None and not first.regions else {}
-        tiling = self._tiling(setup, working_shape(*self.output_shape, size))
+        shape = working_shape(*self.output_shape, size)
+        tiling = self._tiling(setup, shape)
+        if tiling is not None:  # for the record
+            self.tilings[size] = {"tile": tiling.size, "halo": tiling.halo,
+                                  "tiles": len(tiling.tiles(*shape))}
         shared = Objective.from_images(
             setup.encoder, content, styles, self.layers("content_layers"),
             self.layers("style_layers"), memory_format=setup.memory_format,
@@ -289,15 +290,11 @@ class BatchRun:
         return BatchObjective(objectives) if tiling is None else TiledBatch(objectives, tiling)
 
     def _tiling(self, setup: RunSetup, shape: tuple[int, int]) -> Tiling | None:
-        """The tiles of a scale whose results are ``shape`` (None: no tiles, or one), kept
-        for the record."""
+        """The tiles of a scale whose results are ``shape`` (None: no tiles, or one)."""
         tile = tile_for(self.configs[0], *shape)
         if not tile or max(shape) <= tile:
             return None
-        tiling = Tiling.for_layers(tile, self.layers("layers"), setup.encoder.pooling)
-        self.tilings[max(shape)] = {"tile": tiling.size, "halo": tiling.halo,
-                                    "tiles": len(tiling.tiles(*shape))}
-        return tiling
+        return Tiling.for_layers(tile, self.layers("layers"), setup.encoder.pooling)
 
     def _weights(self) -> dict[str, float]:
         """Each term's weight field, the largest over the configs: a term one config uses

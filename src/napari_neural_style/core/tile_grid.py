@@ -82,3 +82,9 @@ class Tiling:
             spans.append((slice(start - origin, stop - origin), slice(start, stop)))
         (rows, whole_rows), (cols, whole_cols) = spans
         return (rows, cols), (whole_rows, whole_cols), whole[0] * whole[1]
+
+
+def empty(box: tuple[slice, slice]) -> bool:
+    """Whether a :meth:`Tiling.box` holds no position (a thin last row or column of tiles
+    at a deep layer)."""
+    return any(span.stop <= span.start for span in box)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import torch
 
 from .losses import Moments
-from .tile_grid import Tile, Tiling
+from .tile_grid import Tile, Tiling, empty
 from .vgg_layers import layer
 
 
@@ -39,7 +39,7 @@ def tiled_moments(encoder, image: torch.Tensor, tiling: Tiling, names: tuple[str
             features = encoder(read(image, tile).contiguous(memory_format=memory_format))
             for name in names:
                 own, _, positions = tiling.box(tile, name, height, width)
-                if any(span.stop <= span.start for span in own):
+                if empty(own):
                     continue
                 part = Moments.of(features[name][..., own[0], own[1]], None, positions)
                 sums[name] = part if name not in sums else Moments(

@@ -23,7 +23,7 @@ import torch
 
 from .objective import Losses, Objective
 from .terms import LayerTerm
-from .tile_grid import Tile, Tiling
+from .tile_grid import Tile, Tiling, empty
 from .tiled_targets import read
 
 
@@ -75,8 +75,7 @@ class TiledObjective:
         for term in self.layer_terms:
             for key in term.keys:
                 own, whole, positions = self.tiling.box(tile, key, *image.shape[-2:])
-                empty = any(span.stop <= span.start for span in own)
-                parts.append(None if empty else term.part(
+                parts.append(None if empty(own) else term.part(
                     key, features[key][..., own[0], own[1]], whole, positions))
         return parts
 
