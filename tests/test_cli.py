@@ -384,10 +384,10 @@ def test_bad_sweeps_and_clusters_are_one_line(images, tmp_path, capsys, extra, m
 
 def test_estimate_says_time_and_memory_and_runs_nothing(images, tmp_path, capsys,
                                                          monkeypatch):
-    from napari_neural_style.core import estimate
+    from napari_neural_style.core import estimate, machine
     from napari_neural_style.core.config import Config
 
-    monkeypatch.setattr(estimate, "available_memory_mb", lambda: 100.0)
+    monkeypatch.setattr(machine, "available_memory_mb", lambda: 100.0)
     estimate.save_calibration(Config.for_task("transfer", device="cpu"),
                               estimate.Calibration((0.01, 1.0), (300.0, 6.0), 0.8, 5.0))
     out = tmp_path / "out.tif"
@@ -416,10 +416,10 @@ def test_the_estimate_of_a_stack_is_of_one_frame(images, tmp_path, capsys, monke
     import numpy as np
     import tifffile
 
-    from napari_neural_style.core import estimate
+    from napari_neural_style.core import estimate, machine
     from napari_neural_style.core.config import Config
 
-    monkeypatch.setattr(estimate, "available_memory_mb", lambda: None)
+    monkeypatch.setattr(machine, "available_memory_mb", lambda: None)
     calibration = estimate.Calibration((0.01, 1.0), (300.0, 6.0), 0.8, 5.0)
     estimate.save_calibration(Config.for_task("transfer", device="cpu"), calibration)
     frame = read_image(images / "content.png")

@@ -109,6 +109,7 @@ def test_a_failed_write_lands_in_a_rescue_file(tmp_path, content, capsys, monkey
 
 
 @pytest.mark.slow
+@pytest.mark.skipif(sys.platform == "win32", reason="Windows sends no SIGINT or SIGTERM to a child")
 @pytest.mark.parametrize(("signal_number", "status"),
                          [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 def test_a_signal_writes_the_result_so_far(tmp_path, content, signal_number, status):
@@ -191,9 +192,9 @@ def test_an_interrupted_stack_writes_the_frames_done(tmp_path, content, photo, c
 
 
 def test_huge_inputs_and_tiles_too_small_are_one_line(tmp_path, content, capsys, monkeypatch):
-    from napari_neural_style.core import estimate
+    from napari_neural_style.core import machine
 
-    monkeypatch.setattr(estimate, "available_memory_mb", lambda: 16_000.0)
+    monkeypatch.setattr(machine, "available_memory_mb", lambda: 16_000.0)
     png_declaring(tmp_path / "big.png", 40_000, 40_000)
     out = str(tmp_path / "r.png")
     assert main(["transfer", str(tmp_path / "big.png"), content, "-o", out, *FAST]) == 2

@@ -2,13 +2,13 @@
 single-threaded worker processes."""
 
 import os
-import signal
 import subprocess
 import sys
 import textwrap
 from dataclasses import replace
 
 import numpy as np
+import psutil
 import pytest
 
 from napari_neural_style.core.cluster_backend import cluster_backend
@@ -105,7 +105,7 @@ def test_a_worker_killed_mid_sweep_has_its_run_done_elsewhere(client, photo, tmp
     first = next(event for event in events if isinstance(event, SweepSlice))
     # kill one worker's process mid-run (its nanny starts a new one)
     busy = next(address for address, keys in client.processing().items() if keys)
-    os.kill(client.run(os.getpid, workers=[busy])[busy], signal.SIGKILL)
+    psutil.Process(client.run(os.getpid, workers=[busy])[busy]).kill()
     rest = [event for event in events if isinstance(event, SweepSlice)]
     assert sorted([first.index] + [event.index for event in rest]) == [0, 1, 2, 3]
     result = sweep.result()
@@ -139,7 +139,7 @@ def test_a_run_whose_workers_keep_dying_is_one_line(photo):
                       and event.running)
         assert first.done == 0
         (address,) = client.scheduler_info()["workers"]
-        os.kill(client.run(os.getpid)[address], signal.SIGKILL)
+        psutil.Process(client.run(os.getpid)[address]).kill()
         with pytest.raises(ClusterError, match=r"each died running it \(out of memory\?"):
             list(events)
 

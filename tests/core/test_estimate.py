@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from napari_neural_style.core import estimate as model
+from napari_neural_style.core import machine
 from napari_neural_style.core.config import Config
 from napari_neural_style.core.estimate import (
     Calibration,
@@ -35,7 +35,7 @@ def test_network_cost_counts_every_convolution_to_the_deepest():
 
 
 def test_the_untrained_pair_costs_two_networks(monkeypatch):
-    monkeypatch.setattr(model, "available_memory_mb", lambda: None)
+    monkeypatch.setattr(machine, "available_memory_mb", lambda: None)
     found = {weights: estimate(Config.for_task("transfer", size=512, steps=100,
                                                weights=weights), CALIBRATION, SQUARE, SQUARE)
              for weights in ("imagenet", "random-single", "random:3")}
@@ -60,7 +60,7 @@ def test_a_fit_goes_through_both_probes():
 
 
 def test_estimates_grow_with_steps_and_size_and_lean_trades_time_for_memory(monkeypatch):
-    monkeypatch.setattr(model, "available_memory_mb", lambda: None)
+    monkeypatch.setattr(machine, "available_memory_mb", lambda: None)
     base = Config.for_task("transfer", size=512, steps=100)
     found = estimate(base, CALIBRATION, SQUARE, SQUARE)
     more = estimate(Config.for_task("transfer", size=512, steps=200), CALIBRATION, SQUARE)
@@ -73,7 +73,7 @@ def test_estimates_grow_with_steps_and_size_and_lean_trades_time_for_memory(monk
 
 
 def test_too_little_memory_says_what_would_fit(monkeypatch):
-    monkeypatch.setattr(model, "available_memory_mb", lambda: 700.0)
+    monkeypatch.setattr(machine, "available_memory_mb", lambda: 700.0)
     found = estimate(Config.for_task("transfer", size=1024, steps=10), CALIBRATION, SQUARE)
     assert "more than the 700 MB free: try memory='lean'" in found.warning
     assert "size=" in found.warning  # lean alone is not enough at 1024 px
@@ -109,7 +109,7 @@ def test_the_probe_calibrates_from_two_real_runs(monkeypatch):
 
 
 def test_a_tiled_run_holds_one_tile_and_the_image_sized_state(monkeypatch):
-    monkeypatch.setattr(model, "available_memory_mb", lambda: None)
+    monkeypatch.setattr(machine, "available_memory_mb", lambda: None)
     square = (4096, 4096, 3)
     whole, tiled = (estimate(Config.for_task("transfer", size=4096, steps=20, tile=tile,
                                              scales=(1.0,), lbfgs_history=5),

@@ -69,9 +69,9 @@ def _tiff_declaring(path, width: int, height: int) -> None:
 
 
 def test_huge_or_broken_files_are_refused_in_one_line(tmp_path, monkeypatch):
-    from napari_neural_style.core import estimate
+    from napari_neural_style.core import machine
 
-    monkeypatch.setattr(estimate, "available_memory_mb", lambda: 16_000.0)
+    monkeypatch.setattr(machine, "available_memory_mb", lambda: 16_000.0)
     png_declaring(tmp_path / "big.png", 40_000, 40_000)
     with pytest.raises(InputError, match=r"big.png is 40000 x 40000 px: reading it needs "
                                          r"about 22.4 GB and 15.6 GB are available"):

@@ -18,13 +18,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import torch
 
-try:  # imported here, not when asked: a run cut short at interpreter exit still reports
-    import resource
-except ImportError:  # Windows
-    resource = None
-
 from .errors import DeviceError
-from .machine import bf16_ratio_key, cpu_flags, recalled, remember
+from .machine import bf16_ratio_key, cpu_flags, peak_resident_memory_mb, recalled, remember
 from .vgg_layers import BLOCK_CHANNELS
 
 
@@ -207,10 +202,10 @@ def peak_memory_mb(device: torch.device) -> dict:
 
         return {"mb": torch.cuda.max_memory_allocated(device) / 2**20,
                 "of": "CUDA memory allocated by this run"}
-    if resource is None:
+    peak = peak_resident_memory_mb()
+    if peak is None:
         return {"mb": None, "of": "process peak RSS (not available on this platform)"}
-    return {"mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-            "of": "process peak RSS"}
+    return {"mb": peak, "of": "process peak RSS"}
 
 
 @cache

@@ -21,6 +21,7 @@ import math
 import os
 from dataclasses import asdict, dataclass
 
+from . import machine
 from .config import Config
 from .errors import setting
 from .geometry import working_shape
@@ -113,7 +114,7 @@ def estimate(config: Config, calibration: Calibration, *shapes: tuple[int, ...])
     """The time and peak memory of ``config`` on images of ``shapes`` (the content's first,
     as the run sees them), with a warning and what would fit when the memory is short."""
     found = _estimate(config, calibration, shapes)
-    free = available_memory_mb()
+    free = machine.available_memory_mb()
     if free is None or found.peak_mb <= free or config.device not in ("auto", "cpu"):
         return found
     advice = _what_fits(config, calibration, shapes, free)
@@ -178,7 +179,7 @@ def tile_for(config: Config, height: int, width: int) -> int:
     in float32 would take more than :data:`AUTO_SHARE` of the memory available."""
     if config.tile is not None:
         return config.tile
-    free = available_memory_mb()
+    free = machine.available_memory_mb()
     _, kept = network_cost(deepest(config.layers).name, height, width,
                            config.recomputes_at(max(height, width)), config.networks)
     needed_mb = 2 * kept * 1e6 * 4 / 2**20
@@ -203,18 +204,6 @@ def _what_fits(config: Config, calibration: Calibration, shapes, free: float) ->
     while size > 64 and _estimate(replace(lean, size=size), calibration, shapes).peak_mb > free:
         size //= 2
     return f"{setting('memory', 'lean')} and a smaller {setting('size', str(size))}"
-
-
-def available_memory_mb() -> float | None:
-    """MemAvailable of /proc/meminfo (None elsewhere)."""
-    try:
-        with open("/proc/meminfo") as meminfo:
-            for line in meminfo:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        return None
-    return None
 
 
 def calibration_key(config: Config) -> str:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import machine
 from .errors import InputError, OutputError
 
 #: the keys under which files carry the provenance, and the napari layer's attributes
@@ -88,10 +89,8 @@ READ_OVERHEAD = 5
 
 def _check_size(path: Path, shape: tuple[int, ...], item_bytes: int) -> None:
     """Refuse, in one line, an image whose pixels would not fit in the memory available."""
-    from .estimate import available_memory_mb
-
     needed_mb = math.prod(shape) * item_bytes * READ_OVERHEAD / 2**20
-    available = available_memory_mb()
+    available = machine.available_memory_mb()
     if available is not None and needed_mb > available:
         size = " x ".join(str(side) for side in shape[:2])
         raise InputError(f"{path} is {size} px: reading it needs about {needed_mb / 1024:.1f} "

@@ -12,20 +12,30 @@ import hashlib
 import json
 import os
 import platform
+import sys
 import warnings
 from functools import cache
 from importlib import metadata
 from pathlib import Path
 
+import platformdirs
+import psutil
+
+try:
+    import resource
+except ImportError:  # Windows
+    resource = None
+
 CACHE_ENV = "NAPARI_NEURAL_STYLE_CACHE"
 
 
 def cache_file() -> Path:
-    """Where measurements are kept: ``$NAPARI_NEURAL_STYLE_CACHE``, else the user's cache."""
+    """Where measurements are kept: ``$NAPARI_NEURAL_STYLE_CACHE``, else the user's cache
+    folder as the operating system has it (``$XDG_CACHE_HOME`` or ``~/.cache`` on Linux,
+    ``~/Library/Caches`` on macOS, ``%LOCALAPPDATA%`` on Windows)."""
     if os.environ.get(CACHE_ENV):
         return Path(os.environ[CACHE_ENV])
-    root = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(root) / "napari-neural-style" / "calibration.json"
+    return platformdirs.user_cache_path("napari-neural-style", appauthor=False) / "calibration.json"
 
 
 def recalled(key: str):
@@ -102,3 +112,27 @@ def _cpuinfo() -> dict[str, str]:
     except OSError:
         pass
     return entries
+
+
+def available_memory_mb() -> float | None:
+    """The memory the system can give without swapping (Linux's ``MemAvailable``, the
+    equivalents elsewhere, through psutil); None where it cannot tell."""
+    try:
+        return psutil.virtual_memory().available / 2**20
+    except (OSError, RuntimeError, AttributeError):
+        return None
+
+
+def resident_memory_mb() -> float:
+    """This process's resident memory now."""
+    return psutil.Process().memory_info().rss / 2**20
+
+
+def peak_resident_memory_mb() -> float | None:
+    """This process's peak resident memory so far: ``getrusage``'s ``ru_maxrss`` (kilobytes
+    on Linux, bytes on macOS), Windows' peak working set; None where neither exists."""
+    if resource is not None:
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        return peak / 2**20 if sys.platform == "darwin" else peak / 1024
+    peak = getattr(psutil.Process().memory_info(), "peak_wset", None)
+    return None if peak is None else peak / 2**20

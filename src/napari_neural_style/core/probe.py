@@ -25,6 +25,7 @@ from .estimate import (
     network_cost,
     save_calibration,
 )
+from .machine import resident_memory_mb
 from .vgg_layers import deepest
 
 
@@ -38,7 +39,7 @@ def measure(config: Config) -> dict:
     from .tasks import Run
 
     content, style = load_sample("astronaut"), load_sample("hubble_deep_field")
-    before, start = _rss_mb(), time.perf_counter()
+    before, start = resident_memory_mb(), time.perf_counter()
     run = Run(config, content=content, style=style)
     times = [step.elapsed for step in run]
     result = run.result()
@@ -49,12 +50,6 @@ def measure(config: Config) -> dict:
             "extra_steps": (wall - result.setup_seconds - config.steps * step) / step,
             "shape": list(run.output_shape),
             "peak_mb": result.peak_memory["mb"] - (0 if cuda else before)}
-
-
-def _rss_mb() -> float:
-    with open("/proc/self/status") as status:
-        return next(int(line.split()[1]) for line in status
-                    if line.startswith("VmRSS")) / 1024
 
 
 def in_fresh_process(config: Config, python: str = sys.executable) -> dict:
