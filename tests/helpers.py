@@ -57,3 +57,22 @@ def png_declaring(path, width: int, height: int) -> None:
     path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width,
                                                                       height, 8, 2, 0, 0, 0))
                      + chunk(b"IEND", b""))
+
+
+def tiff_declaring(path, width: int, height: int) -> None:
+    """A TIFF whose header declares ``width`` x ``height`` RGB pixels and holds 8 x 8."""
+    import struct
+
+    import numpy as np
+    import tifffile
+
+    tifffile.imwrite(path, np.zeros((8, 8, 3), np.uint8), photometric="rgb")
+    data = bytearray(path.read_bytes())
+    with tifffile.TiffFile(path) as tiff:
+        tags = tiff.pages[0].tags
+        offsets = {tags[name].valueoffset: value
+                   for name, value in (("ImageWidth", width), ("ImageLength", height))}
+    order = "<" if data[:2] == b"II" else ">"
+    for offset, value in offsets.items():
+        data[offset:offset + 4] = struct.pack(f"{order}I", value)
+    path.write_bytes(bytes(data))

@@ -9,9 +9,10 @@ import subprocess
 import sys
 import threading
 
+import numpy as np
 import pytest
 
-from helpers import CPU_OUT_OF_MEMORY, fail_evaluation, png_declaring
+from helpers import CPU_OUT_OF_MEMORY, fail_evaluation, png_declaring, tiff_declaring
 from napari_neural_style.cli import main
 from napari_neural_style.core import batch
 from napari_neural_style.core.image_files import image_suffixes, read_provenance, write_image
@@ -191,7 +192,8 @@ def test_an_interrupted_stack_writes_the_frames_done(tmp_path, content, photo, c
     assert frames["done"] == [0] and frames["cancelled"] == [1] and frames["not_done"] == [2]
 
 
-def test_huge_inputs_and_tiles_too_small_are_one_line(tmp_path, content, capsys, monkeypatch):
+def test_huge_inputs_and_tiles_too_small_are_one_line(tmp_path, content, capsys, monkeypatch,
+                                                      caplog):
     from napari_neural_style.core import machine
 
     monkeypatch.setattr(machine, "available_memory_mb", lambda: 16_000.0)
@@ -200,6 +202,20 @@ def test_huge_inputs_and_tiles_too_small_are_one_line(tmp_path, content, capsys,
     assert main(["transfer", str(tmp_path / "big.png"), content, "-o", out, *FAST]) == 2
     (line,) = _lines(capsys)
     assert "big.png is 40000 x 40000 px" in line and "pyramidal TIFF" in line
+    tiff_declaring(tmp_path / "huge.tif", 10**6, 10**6)
+    assert main(["transfer", str(tmp_path / "huge.tif"), content, "-o", out, *FAST]) == 2
+    (line,) = _lines(capsys)
+    assert "huge.tif is 1000000 x 1000000 px" in line
+    write_image(tmp_path / "whole.ome.tif", np.random.default_rng(0).random((700, 600, 3)))
+    whole = (tmp_path / "whole.ome.tif").read_bytes()
+    (tmp_path / "cut.ome.tif").write_bytes(whole[:len(whole) // 3])
+    assert main(["transfer", str(tmp_path / "cut.ome.tif"), content, "-o", out, *FAST]) == 2
+    (line,) = _lines(capsys)
+    assert line.startswith("napari-neural-style: error: cannot read") and "cut.ome.tif" in line
+    assert not [record for record in caplog.records if record.name == "tifffile"]  # on stderr
+    assert main(["transfer", content, content, "-o", str(tmp_path / "s.ome.tif"), "--sweep",
+                 "style_weight=1,2", *FAST]) == 2
+    assert _lines(capsys)[-1].endswith("this run makes a stack; write it as .tif")
     assert main(["transfer", content, content, "-o", out, "--tile", "8", *FAST]) == 2
     (line,) = _lines(capsys)
     assert line.endswith("tile must be in 16..8192 px (0: no tiles), not 8")

@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 
 from helpers import png_declaring
-from napari_neural_style.core.errors import InputError
+from napari_neural_style.core import image_files
+from napari_neural_style.core.errors import InputError, OutputError
 from napari_neural_style.core.image_files import read_image, read_provenance, write_image
 
 
@@ -109,3 +110,51 @@ def test_a_tiff_pyramid_gives_its_fitting_level(tmp_path):
     assert read_image(tmp_path / "pyramid.ome.tif", size=200).shape == (256, 192, 3)
     assert read_image(tmp_path / "pyramid.ome.tif", size=100).shape == (128, 96, 3)
     assert read_image(tmp_path / "pyramid.ome.tif", size=600).shape == (512, 384, 3)
+
+
+def test_an_ome_tiff_is_written_tiled_with_a_pyramid_and_the_provenance(tmp_path):
+    import tifffile
+
+    image = np.random.default_rng(0).random((1100, 700, 3))  # float64: written as float32
+    path = write_image(tmp_path / "big.ome.tif", image, {"steps": 3})
+    with tifffile.TiffFile(path) as tiff:
+        levels = [level.shape for level in tiff.series[0].levels]
+        assert tiff.is_ome and not tiff.is_bigtiff and tiff.pages[0].is_tiled
+        assert tiff.pages[0].tilewidth == image_files.OME_TILE
+        assert tiff.series[0].dtype == np.float32
+    assert levels == [(1100, 700, 3), (550, 350, 3), (275, 175, 3)]
+    np.testing.assert_array_equal(read_image(path), image.astype(np.float32))
+    blocks = image.astype(np.float32).reshape(550, 2, 350, 2, 3).sum(axis=(1, 3)) / 4
+    np.testing.assert_allclose(read_image(path, size=500), blocks, rtol=1e-6)
+    assert read_provenance(path) == {"steps": 3}
+
+
+def test_an_ome_tiff_of_integers_keeps_its_type_and_past_4_gb_is_bigtiff(tmp_path, monkeypatch):
+    import tifffile
+
+    monkeypatch.setattr(image_files, "BIGTIFF_BYTES", 1000)
+    image = np.arange(600 * 520, dtype=np.uint16).reshape(600, 520) % 4096
+    path = write_image(tmp_path / "grey.ome.tiff", image)
+    with tifffile.TiffFile(path) as tiff:
+        assert tiff.is_bigtiff and [level.dtype for level in tiff.series[0].levels] == \
+            [np.uint16, np.uint16]
+    np.testing.assert_array_equal(read_image(path), image)
+    assert read_provenance(path) is None
+
+
+def test_an_ome_tiff_is_written_without_a_whole_converted_copy(tmp_path):
+    import tracemalloc
+
+    image = np.random.default_rng(0).random((2048, 2048, 3))  # float64, 100 MB
+    tracemalloc.start()
+    try:
+        write_image(tmp_path / "big.ome.tif", image)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < image.size * 4 / 2  # half a float32 copy: the levels and a tile or two
+
+
+def test_a_stack_is_refused_as_an_ome_pyramid_in_one_line(tmp_path):
+    with pytest.raises(OutputError, match=r"write a stack as \.tif"):
+        write_image(tmp_path / "stack.ome.tif", np.zeros((2, 8, 8, 3), np.float32))

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ..core.command_line import INPUT_NAMES, as_list
 from ..core.errors import OutputError
-from ..core.image_files import check_writable, image_suffixes, write_image
+from ..core.image_files import OME_SUFFIXES, check_writable, image_suffixes, write_image
 from .messages import EXIT_FAILED
 from .parser import start_file, style_files
 
@@ -32,9 +32,13 @@ def check_outputs(args: argparse.Namespace) -> None:
     start = start_file(args)
     if start is not None:
         inputs[start.resolve()] = "start"
-    stack = args.command not in INPUT_NAMES or getattr(args, "axis", None) is not None
+    stack = (args.command not in INPUT_NAMES or getattr(args, "axis", None) is not None
+             or bool(getattr(args, "sweep", None)))
     suffixes = (".tif", ".tiff") if stack else image_suffixes()
     outputs = {"-o": check_writable(args.output, suffixes)}
+    if stack and args.output.name.lower().endswith(OME_SUFFIXES):
+        raise OutputError(f"-o {args.output}: an OME-TIFF pyramid holds one image, and this "
+                          "run makes a stack; write it as .tif")
     if getattr(args, "json", None):
         outputs["--json"] = check_writable(args.json)
     for flag, path in outputs.items():

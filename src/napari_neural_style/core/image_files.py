@@ -2,13 +2,17 @@
 writer use this too).
 
 A result written here carries its provenance (``Result.provenance()``, or a layer's
-``metadata["neural_style"]``) as JSON: in a TIFF's image description, in a PNG's text chunk.
-:func:`read_provenance` gives it back, so a saved result can be reproduced.
+``metadata["neural_style"]``) as JSON: in a TIFF's image description (an OME-TIFF's image
+``Description``), in a PNG's text chunk.  :func:`read_provenance` gives it back, so a saved
+result can be reproduced.  A name ending in ``.ome.tif`` gives a tiled, pyramidal OME-TIFF,
+which viewers (napari with this plugin, QuPath, OMERO) open level by level.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import math
 import os
 from pathlib import Path
@@ -22,6 +26,11 @@ from .errors import InputError, OutputError
 PROVENANCE_KEY = "napari_neural_style"
 LAYER_KEY = "napari_layer"
 TIFF_SUFFIXES = (".tif", ".tiff")
+OME_SUFFIXES = (".ome.tif", ".ome.tiff")
+#: the side of an OME-TIFF's tiles, and of its coarsest level at most
+OME_TILE = 512
+#: past this many bytes a TIFF needs 64-bit offsets (BigTIFF); a margin for the tags
+BIGTIFF_BYTES = 2**32 - 2**25
 #: extensions of Pillow formats that store an 8-bit RGB image as it is (others want a
 #: palette, one bit, grey levels...)
 RGB_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".ppm", ".tga")
@@ -46,10 +55,23 @@ def read_image(path: str | Path, labels: bool = False, size: int | None = None) 
         raise InputError(f"cannot read {path} as an image: {error}") from None
 
 
+@contextlib.contextmanager
+def _tifffile_quiet():
+    """tifffile logs what it finds wrong in a file (ERROR lines on stderr); the one-line
+    error raised instead says it."""
+    logger = logging.getLogger("tifffile")
+    level = logger.level
+    logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
 def _read_tiff(path: Path, size: int | None) -> np.ndarray:
     import tifffile
 
-    with tifffile.TiffFile(path) as tiff:
+    with _tifffile_quiet(), tifffile.TiffFile(path) as tiff:
         series = tiff.series[0]
         levels = list(series.levels)
         level = levels[0]
@@ -60,6 +82,25 @@ def _read_tiff(path: Path, size: int | None) -> np.ndarray:
             level = fitting[-1] if fitting else levels[0]
         _check_size(path, level.shape, level.dtype.itemsize)
         return level.asarray()
+
+
+def read_levels(path: str | Path) -> list[np.ndarray]:
+    """Every level of a TIFF pyramid, finest first (one level for any other image): what a
+    multiscale napari layer shows.  Refused in one line as :func:`read_image` refuses."""
+    path = Path(path)
+    if path.suffix.lower() not in TIFF_SUFFIXES:
+        return [read_image(path)]
+    import tifffile
+
+    try:
+        with _tifffile_quiet(), tifffile.TiffFile(path) as tiff:
+            levels = tiff.series[0].levels
+            _check_size(path, levels[0].shape, levels[0].dtype.itemsize)
+            return [level.asarray() for level in levels]
+    except InputError:
+        raise
+    except Exception as error:  # as read_image: whatever the decoder raises
+        raise InputError(f"cannot read {path} as an image: {error}") from None
 
 
 def _read_pillow(path: Path, labels: bool) -> np.ndarray:
@@ -109,6 +150,9 @@ def write_image(path: str | Path, image: np.ndarray, provenance: dict | None = N
     record = {key: value for key, value in ((PROVENANCE_KEY, provenance), (LAYER_KEY, layer))
               if value is not None}
     text = json.dumps(record) if record else None
+    if path.name.lower().endswith(OME_SUFFIXES):
+        _write_pyramid(path, np.asarray(image), text)
+        return path
     if path.suffix.lower() in TIFF_SUFFIXES:
         import tifffile
 
@@ -128,6 +172,50 @@ def write_image(path: str | Path, image: np.ndarray, provenance: dict | None = N
         np.round(np.clip(image, 0, 1) * 255).astype(np.uint8)
     Image.fromarray(pixels).save(path, **({"pnginfo": info} if info else {}))
     return path
+
+
+def _write_pyramid(path: Path, image: np.ndarray, text: str | None) -> None:
+    """A tiled OME-TIFF of ``image`` (``(H, W)`` or ``(H, W, C)``), float32 if float, with a
+    pyramid: each level the 2 x 2 mean of the one above, down to one tile.  Written tile by
+    tile, each tile converted as it goes (no whole converted copy); BigTIFF when the levels
+    pass 4 GB; ``text`` is the OME image's ``Description``."""
+    import tifffile
+
+    if image.ndim not in (2, 3):
+        raise OutputError(f"cannot write {path}: an OME-TIFF pyramid holds one image, not "
+                          f"an array of shape {image.shape}; write a stack as .tif")
+    dtype = np.dtype(np.float32) if image.dtype.kind in "fb" else image.dtype
+    levels = [image]
+    while max(levels[-1].shape[:2]) > OME_TILE:
+        levels.append(_halved(levels[-1], dtype))
+    rgb = image.ndim == 3 and image.shape[2] == 3
+    nbytes = sum(level.size for level in levels) * dtype.itemsize
+    metadata = {"axes": "YXS" if image.ndim == 3 else "YX"}
+    if text is not None:
+        metadata["Description"] = text
+    with tifffile.TiffWriter(path, bigtiff=nbytes > BIGTIFF_BYTES, ome=True) as tiff:
+        for index, level in enumerate(levels):
+            tiff.write(_tiles(level, dtype), shape=level.shape, dtype=dtype,
+                       tile=(OME_TILE, OME_TILE), photometric="rgb" if rgb else None,
+                       **({"subifds": len(levels) - 1, "metadata": metadata} if index == 0
+                          else {"subfiletype": 1}))
+
+
+def _tiles(image: np.ndarray, dtype: np.dtype):
+    """The tiles of ``image``, row by row, each as ``dtype``."""
+    for top in range(0, image.shape[0], OME_TILE):
+        for left in range(0, image.shape[1], OME_TILE):
+            yield np.asarray(image[top:top + OME_TILE, left:left + OME_TILE], dtype=dtype)
+
+
+def _halved(image: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """Each 2 x 2 block's mean (an odd last row or column left out); integers rounded."""
+    rows, cols = image.shape[0] // 2 * 2, image.shape[1] // 2 * 2
+    mean = image[0:rows:2, 0:cols:2].astype(np.float32)
+    for dy, dx in ((0, 1), (1, 0), (1, 1)):  # in place: no temporary of the level's size
+        np.add(mean, image[dy:rows:2, dx:cols:2], out=mean, casting="unsafe")
+    mean /= 4
+    return mean if dtype.kind == "f" else np.round(mean).astype(dtype)
 
 
 def image_suffixes() -> tuple[str, ...]:
@@ -169,15 +257,16 @@ def read_record(path: str | Path) -> dict:
         if path.suffix.lower() in TIFF_SUFFIXES:
             import tifffile
 
-            with tifffile.TiffFile(path) as tiff:
-                text = tiff.pages[0].description
+            with _tifffile_quiet(), tifffile.TiffFile(path) as tiff:
+                text = (tifffile.xml2dict(tiff.ome_metadata)["OME"]["Image"]
+                        .get("Description", "") if tiff.is_ome else tiff.pages[0].description)
         else:
             from PIL import Image
 
             with Image.open(path) as image:
                 text = image.info.get(PROVENANCE_KEY, "")
         record = json.loads(text) if PROVENANCE_KEY in text or LAYER_KEY in text else {}
-    except (OSError, ValueError, IndexError):
+    except (OSError, ValueError, IndexError, KeyError, TypeError, AttributeError):
         return {}
     return record if isinstance(record, dict) else {}
 

@@ -2,8 +2,10 @@
 
 The writer saves an image layer as a float32 TIFF (any result, a sweep's stack, signed
 differences) or an 8-bit PNG (what napari's own PNG writer refuses for float data), with the
-layer's ``metadata["neural_style"]`` and its name and placement inside.  The reader claims only
-files that carry them, and opens them as the layer they were: provenance, overlay and all.
+layer's ``metadata["neural_style"]`` and its name and placement inside; a name ending in
+``.ome.tif`` gives a tiled, pyramidal OME-TIFF.  The reader claims only files that carry them,
+and opens them as the layer they were: provenance, overlay and all; a pyramid as a multiscale
+layer.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from ..core.image_files import (
     LAYER_KEY,
     PROVENANCE_KEY,
     TIFF_SUFFIXES,
-    read_image,
+    read_levels,
     read_record,
     write_image,
 )
@@ -34,7 +36,8 @@ def write_layer(path: str, data, attributes: dict) -> list[str]:
                          "(.tif), or save one slice")
     layer = {key: _plain(attributes[key]) for key in KEPT if key in attributes}
     provenance = attributes.get("metadata", {}).get(METADATA_KEY)
-    return [str(write_image(path, np.asarray(data), provenance, layer))]
+    finest = data[0] if attributes.get("multiscale") else data  # the file makes its own levels
+    return [str(write_image(path, np.asarray(finest), provenance, layer))]
 
 
 def _plain(value):
@@ -60,4 +63,7 @@ def read_layer(path: str) -> list[tuple]:
     attributes = dict(record.get(LAYER_KEY, {}))
     if PROVENANCE_KEY in record:
         attributes["metadata"] = {METADATA_KEY: record[PROVENANCE_KEY]}
-    return [(read_image(path), attributes, "image")]
+    levels = read_levels(path)
+    if len(levels) > 1:
+        return [(levels, {**attributes, "multiscale": True}, "image")]
+    return [(levels[0], attributes, "image")]
