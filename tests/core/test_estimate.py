@@ -115,10 +115,31 @@ def test_a_tiled_run_holds_one_tile_and_the_image_sized_state(monkeypatch):
                                              scales=(1.0,), lbfgs_history=5),
                              CALIBRATION, square, square) for tile in (0, 1024))
     assert tiled.peak_mb < whole.peak_mb / 3 and tiled.seconds > whole.seconds
-    # the image-sized state alone: five float32 images, the L-BFGS pairs, conv_9's targets
-    state = (5 * 3 * 4096**2 + 2 * 5 * 3 * 4096**2 + 512 * 512**2) * 4 / 2**20
+    # the image-sized state alone: five float32 images, the L-BFGS pairs (3 fit the budget
+    # here), conv_9's targets
+    state = (5 * 3 * 4096**2 + 2 * 3 * 3 * 4096**2 + 512 * 512**2) * 4 / 2**20
     assert tiled.peak_mb > state
     one_tile = estimate(Config.for_task("transfer", size=1024, steps=20, tile=1024,
                                         scales=(1.0,)), CALIBRATION, square, square)
     assert one_tile == estimate(Config.for_task("transfer", size=1024, steps=20,
                                                 scales=(1.0,)), CALIBRATION, square, square)
+
+
+def test_at_a_tiled_scale_the_lbfgs_history_fits_its_budget(monkeypatch):
+    from napari_neural_style.core.estimate import (
+        HISTORY_BUDGET_MB,
+        MIN_HISTORY,
+        history_mb,
+        lbfgs_pairs,
+    )
+
+    monkeypatch.setattr(machine, "available_memory_mb", lambda: None)
+    tiled, whole = (Config.for_task("transfer", tile=tile) for tile in (1024, 0))
+    assert lbfgs_pairs(whole, 4096, 4096) == whole.lbfgs_history == 20
+    assert lbfgs_pairs(tiled, 1024, 1024) == 20  # one tile: not tiled
+    assert lbfgs_pairs(tiled, 2048, 2048) == 10 and history_mb(tiled, 50, 2048, 2048) <= \
+        HISTORY_BUDGET_MB
+    assert lbfgs_pairs(tiled, 4096, 4096) == lbfgs_pairs(tiled, 8192, 8192) == MIN_HISTORY
+    assert history_mb(tiled, 50, 4096, 4096) == 3 * 2 * 3 * 4096**2 * 4 / 2**20
+    assert lbfgs_pairs(Config.for_task("transfer", tile=1024, lbfgs_history=4), 2048, 2048) \
+        == 4

@@ -164,20 +164,21 @@ def test_a_tiled_run_ends_where_the_untiled_run_does():
     assert tiled.history[-1]["total"] == pytest.approx(untiled.history[-1]["total"], rel=5e-3)
     assert np.abs(tiled.image - untiled.image).max() < 0.02
     assert tiled.provenance()["params"]["tile"] == 32
-    assert tiled.provenance()["tiling"] == {48: {"tile": 32, "halo": 128, "tiles": 4},
-                                            96: {"tile": 32, "halo": 128, "tiles": 9}}
+    assert tiled.provenance()["tiling"] == {
+        48: {"tile": 32, "halo": 128, "tiles": 4, "lbfgs_history": 20},
+        96: {"tile": 32, "halo": 128, "tiles": 9, "lbfgs_history": 20}}
     assert untiled.provenance()["tiling"] == {}
 
 
 def test_by_default_a_scale_runs_tile_by_tile_where_its_maps_would_not_fit(monkeypatch):
-    from napari_neural_style.core import estimate
+    from napari_neural_style.core import estimate, machine
     from napari_neural_style.core.config import Config
 
     config = Config.for_task("transfer", size=2048)
     assert config.tile is None
-    monkeypatch.setattr(estimate, "available_memory_mb", lambda: 64_000.0)
+    monkeypatch.setattr(machine, "available_memory_mb", lambda: 64_000.0)
     assert estimate.tile_for(config, 2048, 2048) == 0
-    monkeypatch.setattr(estimate, "available_memory_mb", lambda: 4_000.0)
+    monkeypatch.setattr(machine, "available_memory_mb", lambda: 4_000.0)
     assert estimate.tile_for(config, 2048, 2048) == estimate.AUTO_TILE
     assert estimate.tile_for(config, 256, 256) == 0
     assert estimate.tile_for(Config.for_task("transfer", tile=0), 2048, 2048) == 0

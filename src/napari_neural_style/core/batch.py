@@ -26,7 +26,7 @@ from .device import (
     resolve_precision,
 )
 from .errors import InputError, NeuralStyleError, OutOfMemory, setting
-from .estimate import tile_for
+from .estimate import lbfgs_pairs, runs_tiled, tile_for
 from .geometry import working_shape
 from .images import resize, to_numpy
 from .objective import BatchObjective, Objective
@@ -250,7 +250,7 @@ class BatchRun:
         for steps in optimize_batch(evaluate, starts, self.counts[number],
                                     [config.optimizer for config in self.configs],
                                     [config.learning_rate for config in self.configs],
-                                    first.lbfgs_history, first.pixel_range == "bounded",
+                                    lbfgs_pairs(first, *shape), first.pixel_range == "bounded",
                                     [config.resolved_parametrization for config in self.configs]):
             if lean and setup.device.type == "cpu":
                 # lean trades time for memory: what glibc's heap keeps of a step's freed maps
@@ -276,7 +276,8 @@ class BatchRun:
         tiling = self._tiling(setup, shape)
         if tiling is not None:  # for the record
             self.tilings[size] = {"tile": tiling.size, "halo": tiling.halo,
-                                  "tiles": len(tiling.tiles(*shape))}
+                                  "tiles": len(tiling.tiles(*shape)),
+                                  "lbfgs_history": lbfgs_pairs(first, *shape)}
         shared = Objective.from_images(
             setup.encoder, content, styles, self.layers("content_layers"),
             self.layers("style_layers"), memory_format=setup.memory_format,
@@ -291,10 +292,10 @@ class BatchRun:
 
     def _tiling(self, setup: RunSetup, shape: tuple[int, int]) -> Tiling | None:
         """The tiles of a scale whose results are ``shape`` (None: no tiles, or one)."""
-        tile = tile_for(self.configs[0], *shape)
-        if not tile or max(shape) <= tile:
+        if not runs_tiled(self.configs[0], *shape):
             return None
-        return Tiling.for_layers(tile, self.layers("layers"), setup.encoder.pooling)
+        return Tiling.for_layers(tile_for(self.configs[0], *shape), self.layers("layers"),
+                                 setup.encoder.pooling)
 
     def _weights(self) -> dict[str, float]:
         """Each term's weight field, the largest over the configs: a term one config uses

@@ -159,8 +159,10 @@ class Config:
         None, "learning rate", "step size (default: " + ", ".join(
             f"{rate:g} for {name}" for name, rate in DEFAULT_LEARNING_RATES.items()) + ")",
         shared=False)
-    lbfgs_history: int = option(20, "L-BFGS history", "L-BFGS memory (past steps kept)",
-                                low=1, high=1000)
+    lbfgs_history: int = option(
+        20, "L-BFGS history", "L-BFGS memory (past steps kept); a scale run tile by tile keeps "
+        "fewer where they would not fit in the history's memory budget (at least 3), and "
+        "records how many", low=1, high=1000)
     pixel_range: str = option(
         "bounded", "pixel range", "bounded: every step keeps the pixels in [0, 1], the range "
         "an image shows, so the result is the image optimized; free: unbounded (the result "

@@ -149,11 +149,11 @@ def _step_cost(config: Config, calibration: Calibration, height: int, width: int
     tile (each tile's network, both passes; one tile's maps, the image-sized state and the
     content's target maps at full size)."""
     deepest_layer = deepest(config.layers).name
-    tile = tile_for(config, height, width)
-    if not tile or max(height, width) <= tile:
+    if not runs_tiled(config, height, width):
         work, kept = network_cost(deepest_layer, height, width, lean, config.networks)
         return calibration.step(work, lean), calibration.memory(kept)
-    tiling = Tiling.for_layers(tile, config.layers, "blur" if config.pooling == "blur" else "max")
+    tiling = Tiling.for_layers(tile_for(config, height, width), config.layers,
+                               "blur" if config.pooling == "blur" else "max")
     seconds, kept = 0.0, 0.0
     for tile in tiling.tiles(height, width):
         work, maps = network_cost(deepest_layer, tile.input_rows.stop - tile.input_rows.start,
@@ -186,10 +186,33 @@ def tile_for(config: Config, height: int, width: int) -> int:
     return AUTO_TILE if free is not None and needed_mb > AUTO_SHARE * free else 0
 
 
+def runs_tiled(config: Config, height: int, width: int) -> bool:
+    """Whether a scale of ``height`` x ``width`` runs tile by tile (more than one tile)."""
+    tile = tile_for(config, height, width)
+    return bool(tile) and max(height, width) > tile
+
+
+#: the memory L-BFGS's history may take at a tiled scale, where the image-sized state, not
+#: the network's maps, is the memory bill
+HISTORY_BUDGET_MB = 1024
+#: the fewest past steps L-BFGS keeps there, whatever they cost
+MIN_HISTORY = 3
+
+
+def lbfgs_pairs(config: Config, height: int, width: int) -> int:
+    """The past steps L-BFGS keeps at a scale of ``height`` x ``width``: ``lbfgs_history``;
+    at a tiled scale no more than :data:`HISTORY_BUDGET_MB` holds (each a pair of float32
+    images), and at least :data:`MIN_HISTORY`."""
+    if not runs_tiled(config, height, width):
+        return config.lbfgs_history
+    pair_mb = 2 * 3 * height * width * 4 / 2**20
+    return min(config.lbfgs_history, max(MIN_HISTORY, int(HISTORY_BUDGET_MB // pair_mb)))
+
+
 def history_mb(config: Config, steps: int, height: int, width: int) -> float:
     """L-BFGS's history after ``steps`` steps: a pair of float32 images per step, up to
-    ``lbfgs_history`` pairs (Adam keeps two moments of the image)."""
-    pairs = min(config.lbfgs_history, steps) if config.optimizer == "lbfgs" else 1
+    :func:`lbfgs_pairs` pairs (Adam keeps two moments of the image)."""
+    pairs = min(lbfgs_pairs(config, height, width), steps) if config.optimizer == "lbfgs" else 1
     return 2 * pairs * 3 * height * width * 4 / 2**20
 
 
