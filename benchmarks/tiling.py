@@ -3,6 +3,7 @@
     python benchmarks/tiling.py --parts exact [--size 1024 --tile 256 --steps 10]
     python benchmarks/tiling.py --parts time [--size 2048 --tile 1024 --steps 3]
     python benchmarks/tiling.py --parts seams [--size 2048 --tile 512 --steps 10]
+    python benchmarks/tiling.py --parts memory [--size 4096 --tile 1024 --steps 3]
 
 * exact: the seed transfer (content conv_9, style conv_2,4,8,16, weights 1 and 0.5, from the
   content image, one scale, float32) run untiled and tiled: the final losses and the largest
@@ -13,7 +14,11 @@
 * seams: in the tiled result, the mean absolute difference between neighbouring pixels
   across tile borders over that inside tiles; beside it the naive way (each tile styled
   alone with its own statistics, then put together): its seam ratio, and how far its tiles'
-  Gram matrices at conv_16 spread (their relative distance to the whole image's).
+  Gram matrices at conv_16 spread (their relative distance to the whole image's);
+* memory: a tiled transfer at ``--size`` (one scale, ``--steps`` full-size steps) in a fresh
+  process: its peak resident memory over a process that only imports the engine, against
+  what ``--estimate`` says for it (calibrated here first, if not cached), and its seconds
+  per step.
 
 The untrained network (``random-single``): its figures stand for any VGG-19's arithmetic.
 """
@@ -21,6 +26,7 @@ The untrained network (``random-single``): its figures stand for any VGG-19's ar
 from __future__ import annotations
 
 import argparse
+import json
 import time
 from dataclasses import replace
 
@@ -143,7 +149,54 @@ def seams(args: argparse.Namespace) -> None:
         f"{np.nanmin(np.array(grams, float)):.3g}-{np.nanmax(np.array(grams, float)):.3g}")
 
 
-PARTS = {"exact": exact, "time": timing, "seams": seams}
+CHILD = """
+import json, sys, time
+from napari_neural_style.core.config import Config
+from napari_neural_style.core.machine import peak_resident_memory_mb
+config = Config(**json.loads(sys.argv[1])) if len(sys.argv) > 1 else None
+info = {}
+if config is not None:
+    from napari_neural_style.core.tasks import Run
+    from napari_neural_style.core.samples import load_sample
+    run = Run(config, content=load_sample("astronaut"), style=load_sample("hubble_deep_field"))
+    steps = [step.elapsed for step in run]
+    result = run.complete()
+    info = {"seconds": steps[-1], "step": (steps[-1] - steps[0]) / max(len(steps) - 1, 1),
+            "setup": result.setup_seconds, "tiling": result.tiling}
+import torch
+info["peak_rss_mb"] = peak_resident_memory_mb()
+print(json.dumps(info))
+"""
+
+
+def memory(args: argparse.Namespace) -> None:
+    from dataclasses import asdict
+
+    from common import in_fresh_process
+    from napari_neural_style.core.estimate import cached_calibration, estimate
+    from napari_neural_style.core.probe import calibrate
+    from napari_neural_style.core.samples import load_sample
+
+    config = Config.for_task("transfer", size=args.size, steps=args.steps, tile=args.tile,
+                             init="content", **SEED)
+    calibration = cached_calibration(config) or calibrate(config)
+    shapes = [load_sample(name).shape for name in ("astronaut", "hubble_deep_field")]
+    expected = estimate(config, calibration, *shapes)
+    baseline = in_fresh_process(["-c", CHILD])
+    found = in_fresh_process(["-c", CHILD, json.dumps(asdict(config))])
+    if "error" in found or "error" in baseline:
+        say(f"memory: {args.size} px FAILED: {found.get('error') or baseline.get('error')}")
+        return
+    over = found["peak_rss_mb"] - baseline["peak_rss_mb"]
+    say(f"memory: {args.size} px tiled at {args.tile}, {args.steps} steps, one scale: peak RSS "
+        f"{over:.0f} MB over the import ({baseline['peak_rss_mb']:.0f} MB); --estimate says "
+        f"{expected.peak_mb:.0f} MB ({expected.peak_mb / over:.2f}x) and "
+        f"{expected.seconds:.0f} s (ran {found['seconds']:.0f} s, "
+        f"{found['step']:.1f} s/step, setup {found['setup']:.0f} s); record "
+        f"{found['tiling']}")
+
+
+PARTS = {"exact": exact, "time": timing, "seams": seams, "memory": memory}
 
 
 def main() -> None:
