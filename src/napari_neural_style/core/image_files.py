@@ -176,9 +176,10 @@ def write_image(path: str | Path, image: np.ndarray, provenance: dict | None = N
 
 def _write_pyramid(path: Path, image: np.ndarray, text: str | None) -> None:
     """A tiled OME-TIFF of ``image`` (``(H, W)`` or ``(H, W, C)``), float32 if float, with a
-    pyramid: each level the 2 x 2 mean of the one above, down to one tile.  Written tile by
-    tile, each tile converted as it goes (no whole converted copy); BigTIFF when the levels
-    pass 4 GB; ``text`` is the OME image's ``Description``."""
+    pyramid: each level the mean of the one above over blocks of two by two pixels, down to
+    one tile.  Written tile by tile, each tile converted as it goes (no whole converted
+    copy); BigTIFF when the levels pass :data:`BIGTIFF_BYTES`; ``text`` is the OME image's
+    ``Description``."""
     import tifffile
 
     if image.ndim not in (2, 3):
@@ -209,7 +210,8 @@ def _tiles(image: np.ndarray, dtype: np.dtype):
 
 
 def _halved(image: np.ndarray, dtype: np.dtype) -> np.ndarray:
-    """Each 2 x 2 block's mean (an odd last row or column left out); integers rounded."""
+    """The mean of each block of two by two pixels (an odd last row or column left out);
+    integers rounded."""
     rows, cols = image.shape[0] // 2 * 2, image.shape[1] // 2 * 2
     mean = image[0:rows:2, 0:cols:2].astype(np.float32)
     for dy, dx in ((0, 1), (1, 0), (1, 1)):  # in place: no temporary of the level's size
