@@ -1,4 +1,5 @@
-"""Screenshots for docs/: napari with the style transfer widget after a real run, the loss
+"""Screenshots for docs/: the style transfer dock as it opens (and with a group open), napari
+with the style transfer widget after a real run, the loss
 curves of that run, the live preview, the plugin's page in Preferences, a style per painted
 region, a 12-bit stack styled as displayed, the same stack styled frame by frame, and a
 sweep filling on a local dask cluster.
@@ -163,24 +164,48 @@ def sweep_on_cluster(viewer, docked, args, out: Path) -> None:
     settle(lambda: widget.worker is None)
 
 
+def dock_pictures(viewer, widget, folder: Path) -> None:
+    """The Style transfer dock as it opens on a laptop's screen (1366 x 768), then with
+    "Layers of the network" open."""
+    from napari_neural_style.plugin.folds import Fold
+
+    window = viewer.window._qt_window  # napari has no public resize
+    window.resize(1366, 768)
+    settle()
+    viewer.screenshot(str(folder / "napari-dock.png"), canvas_only=False, flash=False)
+    fold = next(part for part in widget if isinstance(part, Fold)
+                and part.title == "Layers of the network")
+    fold.opened = True
+    settle()
+    viewer.screenshot(str(folder / "napari-dock-open.png"), canvas_only=False, flash=False)
+    fold.opened = False
+    print(f"wrote {folder / 'napari-dock.png'} and napari-dock-open.png")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("docs/images/napari-style-transfer.png"))
     parser.add_argument("--size", type=int, default=256)
     parser.add_argument("--steps", type=int, default=150)
+    parser.add_argument("--only", choices=("dock",), help="dock: only the dock's pictures "
+                        "and the transfer after them (docs/getting-started.md)")
     args = parser.parse_args()
     weights = choose_weights("imagenet")
     viewer, docked = open_viewer(weights="random" if weights.is_random else "imagenet")
-    viewer.window._qt_window.resize(1500, 950)  # napari has no public resize
     widget = docked["Style transfer"]
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    dock_pictures(viewer, widget, args.out.parent)
+    viewer.window._qt_window.resize(1500, 950)
     widget.size.value, widget.steps.value = args.size, args.steps
     widget.start()
     settle(lambda: widget.worker is None)
     viewer.layers.selection.active = widget.result_layer
     settle()
-    args.out.parent.mkdir(parents=True, exist_ok=True)
     viewer.screenshot(str(args.out), canvas_only=False, flash=False)
     print(f"wrote {args.out}: {widget.result_layer.name}; {widget.status.value}")
+    if args.only == "dock":
+        viewer.close()
+        return
     _, curves = viewer.window.add_plugin_dock_widget("napari-neural-style", "Loss curves")
     curves.resize(900, 500)
     curves.refresh()

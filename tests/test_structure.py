@@ -14,9 +14,9 @@ import pytest
 PACKAGE = Path(__file__).parents[1] / "src" / "napari_neural_style"
 #: core modules importable without torch (the widgets read these on napari's main thread)
 TORCH_FREE = ("cluster_backend", "command_line", "config", "device", "errors", "estimate",
-              "frame_settings", "geometry", "image_files", "machine", "result", "samples",
-              "sweep_spec", "text_fields", "tile_grid", "validation", "vgg_layers",
-              "weight_kinds")
+              "frame_settings", "geometry", "image_files", "machine", "presets", "result",
+              "samples", "stopping", "sweep_spec", "text_fields", "tile_grid", "validation",
+              "vgg_layers", "weight_kinds")
 #: the one plugin module that runs the engine (in worker threads)
 DOOR = "worker.py"
 
@@ -230,7 +230,7 @@ def test_the_preferences_agree_with_the_engines_options():
 
     manifest = yaml.safe_load((PACKAGE / "napari.yaml").read_text())
     properties = manifest["contributions"]["configurations"]["runs"]["properties"]
-    assert set(properties) == set(REMEMBERED)
+    assert set(properties) == {*REMEMBERED, "open_groups"}
     for name, schema in properties.items():
         option = OPTIONS.get(name)
         if option is None:

@@ -85,6 +85,8 @@ def save_stack(args: argparse.Namespace, stack, record: dict) -> int:
 def save_result(args: argparse.Namespace, result) -> int:
     """Write the result and its record; a write that fails goes to a rescue file (exit 1)."""
     steps = f"{result.steps_done} steps"
+    if result.stopped_by == "converged":
+        steps += ", converged"
     if result.cancelled:
         steps = f"the result so far: {steps}, cancelled"
     written = _write_or_rescue(args.output, ".tif", lambda path: write_image(

@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 from collections.abc import Callable
-from dataclasses import fields
+from dataclasses import fields, replace
 from pathlib import Path
 
 from ..core.cluster_backend import CLUSTER_HELP
@@ -17,6 +17,7 @@ from ..core.config import DEFAULT_RECONSTRUCT_LAYER, INITS, OPTIONS, TASKS, Conf
 from ..core.errors import InputError
 from ..core.frame_settings import FRAME_OPTIONS, FrameSettings
 from ..core.image_files import read_provenance
+from ..core.presets import PRESET_FIELDS, PRESETS, preset_values
 from ..core.result import recorded_config
 from ..core.sweep_spec import SWEEPS, parse_values
 from ..core.text_fields import TEXT_FIELDS
@@ -30,6 +31,11 @@ HELP = {"reconstruct": "reconstruct an image from one layer's features",
         "transfer": "neural style transfer"}
 
 
+PRESET_HELP = ("set " + ", ".join(f"--{name}" for name in PRESET_FIELDS) + " for a purpose "
+               "(flags given still win): " + "; ".join(
+                   f"{name}: {preset.purpose} ({preset.size} px, {preset.steps} steps)"
+                   for name, preset in PRESETS.items()))
+
 #: engine settings the ``features`` command shares with the tasks
 FEATURE_OPTIONS = ("size", "device", "weights", "weights_format", "pooling")
 
@@ -41,16 +47,17 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message} (see --help)\n")
 
 
-def build_parser(recorded=None) -> argparse.ArgumentParser:
-    """The command line; a ``recorded`` Config (``--from-json``) gives its task's defaults."""
+def build_parser(recorded=None, preset: str | None = None) -> argparse.ArgumentParser:
+    """The command line; a ``recorded`` Config (``--from-json``) gives its task's defaults,
+    and a ``preset`` (``--preset``) those of its fields."""
     parser = _Parser(prog="napari-neural-style", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     for task in TASKS:
         command = commands.add_parser(task, help=HELP[task])
         for role, name in INPUT_NAMES[task].items():
             several = {"nargs": "+" if task == "texture" else "*",
-                       "help": "one image, or several to blend (--style-blend)"} \
-                if role == "style" else {}
+                       "help": "the style image, or several to blend (--style-blend)"} \
+                if role == "style" else {"help": "the image whose features are matched"}
             command.add_argument(role, metavar=name.upper(), type=Path, **several)
         if task == "transfer":
             _add_region_options(command)
@@ -61,10 +68,13 @@ def build_parser(recorded=None) -> argparse.ArgumentParser:
                                   "needs, then stop (the first time on a machine, a probe "
                                   "of about 30 s calibrates it)")
         _add_outputs(command)
-        defaults = recorded if recorded is not None and recorded.task == task else None
-        _add_options(command, defaults or Config.for_task(task))
+        command.add_argument("--preset", choices=tuple(PRESETS), help=PRESET_HELP)
+        defaults = recorded if recorded is not None and recorded.task == task else \
+            Config.for_task(task)
+        _add_options(command, replace(defaults, **preset_values(preset)))
     features = commands.add_parser("features", help="write feature maps as a multi-page TIFF")
-    features.add_argument("image", type=Path)
+    features.add_argument("image", type=Path, metavar="IMAGE",
+                          help="the image whose feature maps are written")
     features.add_argument("--layers", "--layer", default=DEFAULT_RECONSTRUCT_LAYER,
                           help="layer(s); several give one TIFF each (default %(default)s)")
     features.add_argument("-o", "--output", required=True, type=Path)
@@ -266,10 +276,11 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     """Arguments, with a ``--from-json`` record's settings as the defaults of its task."""
     scout = argparse.ArgumentParser(add_help=False)
     scout.add_argument("--from-json", type=Path)
+    scout.add_argument("--preset", choices=tuple(PRESETS))
     scout.add_argument("command", nargs="?")
     known, _ = scout.parse_known_args(argv)
     recorded = recorded_run(known.from_json) if known.from_json else None
     if recorded is not None and recorded.task != known.command:
         raise InputError(f"{known.from_json} records a {recorded.task} run: run it with "
                          f"napari-neural-style {recorded.task} ...")
-    return build_parser(recorded).parse_args(argv)
+    return build_parser(recorded, known.preset).parse_args(argv)

@@ -27,6 +27,9 @@ def with_progress(run, notes: list[str] = ()) -> Iterator:
             bar.set_postfix(loss=f"{step.losses.total:.4g}", refresh=False)
             bar.update(step.step - bar.n)
             yield step
+        if bar is not None and bar.n < bar.total:  # its loss stopped falling: done early
+            bar.total = bar.n
+            bar.set_description("converged")
     finally:
         if bar is not None:
             bar.close()

@@ -9,6 +9,7 @@ import sys
 import time
 import warnings
 from collections.abc import Iterator
+from contextlib import closing
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -25,7 +26,7 @@ from .device import (
     resolve_device,
     resolve_precision,
 )
-from .errors import InputError, NeuralStyleError, OutOfMemory, setting
+from .errors import InputError, NeuralStyleError, out_of_memory
 from .estimate import lbfgs_pairs, runs_tiled, tile_for
 from .geometry import working_shape
 from .images import resize, to_numpy
@@ -33,9 +34,10 @@ from .objective import BatchObjective, Objective
 from .optimize import Step, optimize_batch
 from .quality import quality
 from .regions import RegionPlan, region_masks
-from .result import ORDINARY_ENDINGS, Result
+from .result import ORDINARY_ENDINGS, PLANNED_ENDINGS, Result
 from .run_inputs import CheckedInputs, RunInputs
 from .starts import first_start, next_start
+from .stopping import scale_done
 from .terms import TERMS, Temporal
 from .tile_grid import Tiling
 from .tiling import TiledBatch
@@ -122,6 +124,8 @@ class BatchRun:
         self.histories: list[list[dict]] = [[] for _ in configs]
         #: the tiles of each scale that ran tile by tile, by its working size
         self.tilings: dict[int, dict] = {}
+        #: the working sizes of the scales that ended converged (Config.tolerance)
+        self.converged: list[int] = []
         self.last: list[Step] | None = None  # the latest steps, at their scale's size
         self.setup: RunSetup | None = None  # while iterating
         self._active: Iterator | None = None  # the latest iteration
@@ -178,15 +182,15 @@ class BatchRun:
             start = time.perf_counter()
             for number, size in enumerate(self.sizes):
                 previous = yield from self._scale(setup, number, size, previous, start)
-            stopped_by = ""
+            stopped_by = "converged" if self.sizes[-1] in self.converged else ""
         except KeyboardInterrupt:
             stopped_by = "interrupt"
             raise
         except (RuntimeError, MemoryError) as error:
             if not is_out_of_memory(error):
                 raise
-            failure = self._out_of_memory(setup.device if setup else self.configs[0].device,
-                                          size)
+            failure = out_of_memory(self.configs[0], setup.device if setup else
+                                    self.configs[0].device, size, len(self.configs))
             stopped_by = str(failure)
             raise failure from None  # torch's own message and advice would only confuse
         finally:
@@ -195,18 +199,6 @@ class BatchRun:
                 stopped_by = ""  # closed after its last step: it ran to the end
             if setup is not None:
                 self.outcome = self._finish(setup, stopped_by)
-
-    def _out_of_memory(self, device, size: int) -> OutOfMemory:
-        """What ran out, at which size, and what needs less: lean memory, a smaller size (the
-        activations scale with the pixels: half the side, a quarter of the memory), the CPU."""
-        config = self.configs[0]
-        advice = [] if config.recomputes_at(size) else [setting("memory", "lean")]
-        advice.append(f"a smaller {setting('size', str(max(config.size // 2, 1)))}")
-        if str(device) != "cpu":
-            advice.append(setting("device", "cpu"))
-        batch = f" ({len(self.configs)} images at once)" if len(self.configs) > 1 else ""
-        return OutOfMemory(f"out of memory on {device} at {size} px{batch}: try "
-                           f"{' or '.join(advice)}")
 
     def _set_up(self) -> RunSetup:
         """Device, weights, network and inputs, once for every scale."""
@@ -244,22 +236,28 @@ class BatchRun:
         else:
             starts = [next_start(config, image, shape, previous[1], content)
                       for config, image in zip(self.configs, previous[0], strict=True)]
-        offset = sum(self.counts[:number])
+        offset = self.last[0].step if number else 0  # a converged scale ran fewer steps
         lean = setup.encoder.recompute = first.recomputes_at(size)
         release_freed_memory(setup.device)  # what the targets and the last scale left
-        for steps in optimize_batch(evaluate, starts, self.counts[number],
-                                    [config.optimizer for config in self.configs],
-                                    [config.learning_rate for config in self.configs],
-                                    lbfgs_pairs(first, *shape), first.pixel_range == "bounded",
-                                    [config.resolved_parametrization for config in self.configs]):
-            if lean and setup.device.type == "cpu":
-                # lean trades time for memory: what glibc's heap keeps of a step's freed maps
-                # goes back, at the cost of its pages faulting in again
-                release_freed_memory(setup.device)
-            if number and not steps[0].step:
-                continue  # the previous scale's last image, only resized
-            self._record(steps, offset, size, time.perf_counter() - start)
-            yield self.last
+        losses = [[] for _ in self.configs]
+        with closing(optimize_batch(
+                evaluate, starts, self.counts[number],
+                [config.optimizer for config in self.configs],
+                [config.learning_rate for config in self.configs], lbfgs_pairs(first, *shape),
+                first.pixel_range == "bounded",
+                [config.resolved_parametrization for config in self.configs])) as scale:
+            for steps in scale:
+                if lean and setup.device.type == "cpu":
+                    # lean trades time for memory: what glibc's heap keeps of a step's freed
+                    # maps goes back, at the cost of its pages faulting in again
+                    release_freed_memory(setup.device)
+                if number and not steps[0].step:
+                    continue  # the previous scale's last image, only resized
+                self._record(steps, offset, size, time.perf_counter() - start)
+                yield self.last
+                if scale_done(losses, [step.losses.total for step in steps], self.configs):
+                    self.converged.append(size)
+                    break
         return [step.pixels for step in self.last], content
 
     def _objective(self, setup: RunSetup, size: int,
@@ -391,7 +389,8 @@ class BatchRun:
                    setup_seconds=outcome.setup_seconds, device=outcome.device,
                    precision=outcome.precision, pooling=outcome.pooling,
                    peak_memory=outcome.peak_memory,
-                   weights=outcome.weights, cancelled=bool(outcome.stopped_by),
+                   weights=outcome.weights,
+                   cancelled=outcome.stopped_by not in PLANNED_ENDINGS,
                    stopped_by=outcome.stopped_by, quality=numbers, tiling=outcome.tiling)
             for config, history, step, numbers in
             zip(self.configs, self.histories, outcome.last, outcome.quality, strict=True)

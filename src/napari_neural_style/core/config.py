@@ -14,6 +14,8 @@ from dataclasses import dataclass, field, fields
 
 from .errors import InputError
 from .geometry import COARSEST, MAX_SIZE, auto_scales
+from .presets import PRESETS, preset_values
+from .stopping import WINDOW
 from .validation import (
     check_choice,
     check_range,
@@ -65,9 +67,6 @@ MAX_STEPS = 100_000
 MIN_TILE = 16
 #: Shortest side of an input image: below it there is no shape or texture to take features of
 MIN_SOURCE_SIDE = 4
-#: working size and steps the widgets start from on a machine without a GPU, where the
-#: Config defaults (512 px: two scales, 600 steps) take a quarter of an hour on two cores
-CPU_DEFAULTS = {"size": 256, "steps": 150}
 #: a run from the content image takes this fraction of ``steps`` at each coarse scale unless
 #: ``coarse_steps`` says otherwise: its coarse scales only move what the content's low
 #: frequencies let them, and full-size steps do the rest
@@ -149,8 +148,14 @@ class Config:
         "colours first mapped to the content's mean and covariance) or original (the result's "
         "luminance in the content's colours, after the fact)", choices=COLOURS,
         tasks=("transfer",))
-    steps: int = option(300, "steps", "optimization steps at the working size (coarse "
-                        "scales: coarse steps)", low=1, high=MAX_STEPS)
+    steps: int = option(
+        PRESETS["good"].steps, "steps", "optimization steps at the working size, at most "
+        "(coarse scales: coarse steps); a scale ends earlier once its loss stops falling "
+        "(tolerance)", low=1, high=MAX_STEPS)
+    tolerance: float = option(
+        PRESETS["good"].tolerance, "stop at loss fall", "each scale ends once its loss fell "
+        f"by less than this fraction over the last {WINDOW} steps, the picture then changing "
+        "little (the record's stopped_by says converged); 0: every step", low=0, high=0.5)
     seed: int = option(0, "noise seed", "seed of the starting noise", low=0, high=2**31 - 1,
                        shared=False)
     optimizer: str = option("lbfgs", "optimizer", "L-BFGS or Adam", choices=OPTIMIZERS,
@@ -190,8 +195,9 @@ class Config:
     coarse_steps: int | None = option(None, "coarse steps", "steps at each scale but the "
                                       "last (default: steps; from the content image a "
                                       "third of them)", low=0, high=MAX_STEPS)
-    size: int = option(512, "working size (px)", "working size: the longest side in px",
-                       low=16, high=MAX_SIZE, widget="engine")
+    size: int = option(PRESETS["good"].size, "working size (px)",
+                       "working size: the longest side in px", low=16, high=MAX_SIZE,
+                       widget="engine")
     tile: int | None = option(
         None, "tile (px)", "run each step tile by tile on tiles of this side (rounded up to "
         "the network's stride), for images larger than memory allows: the same result, "
@@ -239,6 +245,7 @@ class Config:
             if not (math.isfinite(value) and value >= 0):
                 raise InputError(f"{name} must be a finite number >= 0, not {value}")
         check_range("steps", self.steps, 0, MAX_STEPS)
+        check_range("tolerance", self.tolerance, 0, 0.5)
         check_range("size", self.size, 1, MAX_SIZE, " px")
         if self.coarse_steps is not None:
             check_range("coarse_steps", self.coarse_steps, 0, MAX_STEPS)
@@ -266,10 +273,11 @@ class Config:
                 raise InputError(f"{self.task} needs at least one {kind} layer")
 
     @classmethod
-    def for_task(cls, task: str, **options) -> Config:
-        """A config of ``task`` with its default layers unless given."""
+    def for_task(cls, task: str, preset: str | None = None, **options) -> Config:
+        """A config of ``task`` with its default layers and ``preset``'s values
+        (:mod:`.presets`) unless given."""
         check_choice("task", task, TASKS)
-        return cls(task, **{**TASK_LAYERS[task], **options})
+        return cls(task, **{**TASK_LAYERS[task], **preset_values(preset), **options})
 
     def steps_at(self, scale_index: int, scales: int) -> int:
         """Steps to run at scale ``scale_index`` of ``scales``: ``steps`` at the last,

@@ -12,8 +12,11 @@ from .errors import InputError
 from .machine import package_version
 
 PACKAGES = ("napari-neural-style", "torch", "torchvision", "numpy")
-#: ``Result.stopped_by`` of a run that ended as asked: ran to the end, or stopped by its caller
-ORDINARY_ENDINGS = ("", "stop")
+#: ``Result.stopped_by`` of a run that ended by itself: every step, or done early
+#: (``Config.tolerance``)
+PLANNED_ENDINGS = ("", "converged")
+#: ``Result.stopped_by`` of a run that ended as asked: by itself, or stopped by its caller
+ORDINARY_ENDINGS = (*PLANNED_ENDINGS, "stop")
 
 
 @dataclass
@@ -32,8 +35,9 @@ class Result:
     peak_memory: dict  # {"mb": ..., "of": ...}, see device.peak_memory_mb
     weights: dict
     cancelled: bool
-    #: why it ended early: "stop" (the caller stopped it), "interrupt" (Ctrl-C, SIGTERM) or
-    #: the error that ended it (out of memory); "" when it ran to the end
+    #: why it ended early: "converged" (its last scale's loss stopped falling,
+    #: ``Config.tolerance``), "stop" (the caller stopped it), "interrupt" (Ctrl-C, SIGTERM)
+    #: or the error that ended it (out of memory); "" when it ran every step
     stopped_by: str = ""
     quality: dict = field(default_factory=dict)  # see core.quality
     #: the tiles of each scale that ran tile by tile (Config.tile), by its working size

@@ -99,10 +99,11 @@ def run(config: Config, content: np.ndarray | None = None, style: Styles = None,
 
 
 def _config(task: str, init_image: np.ndarray | None, **options) -> Config:
-    """The task functions' Config: an ``init_image`` given means ``init="image"``."""
+    """The task functions' Config (``preset=`` as :meth:`Config.for_task` takes it): an
+    ``init_image`` given means ``init="image"``."""
     if init_image is not None:
         options.setdefault("init", "image")
-    return Config(task, **options)
+    return Config.for_task(task, **options)
 
 
 def reconstruct(image: np.ndarray,

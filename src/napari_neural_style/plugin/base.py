@@ -12,7 +12,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from magicgui.widgets import ComboBox, Container, LineEdit, PushButton
+from magicgui.widgets import ComboBox, Container, LineEdit, PushButton, Widget
 from napari.layers import Image, Labels
 from napari.qt.threading import thread_worker
 from napari.utils.notifications import show_error
@@ -20,6 +20,7 @@ from napari.utils.notifications import show_error
 from ..core.cluster_backend import CLUSTER_HELP
 from ..core.errors import NeuralStyleError, reword
 from ..core.samples import SAMPLES
+from .folds import find_widget
 from .inputs import COMPOSITE
 from .messages import in_widget_message, in_widget_words, wrapping_label
 
@@ -64,9 +65,11 @@ class PluginWidget(Container):
 
     title = "Neural Style"
     run_text = "Run"
+    #: whether the dock labels its widgets itself (a dock of folds labels inside each part)
+    labelled = True
 
     def __init__(self, napari_viewer):
-        super().__init__(labels=True)
+        super().__init__(labels=self.labelled)
         self.viewer = napari_viewer
         self.worker = None
         #: the layer this widget's run fills (widgets that make one)
@@ -84,6 +87,24 @@ class PluginWidget(Container):
         self.status = wrapping_label("status", "ready", label="status")
         self.run_button.changed.connect(self.start)
         self.stop_button.changed.connect(self.stop)
+
+    def __getattr__(self, name: str):
+        """A widget of the dock by its name, inside a fold or a row too (``dock.steps``)."""
+        try:
+            return super().__getattr__(name)
+        except AttributeError:
+            found = find_widget(self, name) if "_list" in self.__dict__ else None
+            if found is None:
+                raise
+            return found
+
+    def parts(self, *parts: list[Widget]) -> list[Widget]:
+        """Labelled containers of ``parts`` (each a list of widgets), for a dock of folds:
+        one container of labelled fields would label each fold too."""
+        containers = [Container(labels=True, widgets=widgets) for widgets in parts]
+        for container in containers:
+            container.margins = (0, 0, 0, 0)
+        return containers
 
     def follow(self, pickers: dict[str, ComboBox], others: tuple[ComboBox, ...] = ()) -> None:
         """Keep the image ``pickers`` (role -> picker) honest.  A picker whose layer is removed

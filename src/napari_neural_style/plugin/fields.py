@@ -28,8 +28,21 @@ REGION_SETTINGS = ("region_mask", "feather")
 OPTIONAL_NUMBERS = {"learning_rate": float, "coarse_steps": int, "tile": int}
 #: what every widget that runs the network shows
 ENGINE_SETTINGS = tuple(name for name, option in OPTIONS.items() if option.widget == "engine")
+#: the folds of a run's settings, in order, and the settings each holds (every one of
+#: RUN_SETTINGS and ENGINE_SETTINGS in one; the form adds its pickers and the weights)
+GROUPS = {
+    "Size and steps": ("size", "steps", "tolerance", "scales", "coarse_steps", "tile"),
+    "Layers of the network": ("content_layers", "style_layers", "style_loss", "pooling"),
+    "Loss weights": ("content_weight", "style_weight", "tv_weight", "style_scale",
+                     "region_mask", "feather"),
+    "Optimizer": ("optimizer", "learning_rate", "lbfgs_history", "pixel_range",
+                  "parametrization", "seed"),
+    "Colour and start": ("init", "colour"),
+    "Machine": ("device", "precision", "memory"),
+}
 #: steps of the spin boxes, where one unit is too fine
-INCREMENTS = {"size": 16, "content_weight": 0.1, "style_weight": 0.1, "tv_weight": 0.01}
+INCREMENTS = {"size": 16, "content_weight": 0.1, "style_weight": 0.1, "tv_weight": 0.01,
+              "tolerance": 0.0005}
 
 
 def shown(name: str, value):

@@ -13,8 +13,10 @@ from napari.utils.notifications import show_info
 
 from ..core.config import OPTIONS, TASK_INPUTS, TASK_LAYERS, Config
 from ..core.errors import NeuralStyleError
+from .basics import PresetChoice, StyleStrength
 from .fields import (
     ENGINE_SETTINGS,
+    GROUPS,
     REGION_SETTINGS,
     RUN_SETTINGS,
     LayerChooser,
@@ -23,10 +25,11 @@ from .fields import (
     setting_widget,
     shown,
 )
+from .folds import Fold
 from .inputs import COLOURS, COMPOSITE, Inputs, Snapshot, composite, snapshot
 from .messages import UNLABELLED, wrapping_label
 from .regions import RegionTable
-from .settings import REMEMBERED, defaults_note, starting_values
+from .settings import REMEMBERED, defaults_note, open_folds, remember_fold, starting_values
 
 
 def image_picker(name: str, label: str, choices: Callable, **options) -> ComboBox:
@@ -84,8 +87,9 @@ class StylePickers:
 
     @property
     def widgets(self) -> list[Widget]:
+        """The pickers, each beside its blend weight (:attr:`buttons` go elsewhere)."""
         return [widget for pair in zip(self.pickers, self.weights, strict=True)
-                for widget in pair] + [self.buttons]
+                for widget in pair]
 
     def roles(self) -> list[str]:
         """The pickers in use: ``style``, ``style_2``..."""
@@ -145,6 +149,15 @@ class RunForm:
                          for name in ("content_layers", "style_layers")}
         self.weights = WeightsChooser()
         self.defaults_note = wrapping_label("defaults_note", defaults_note())
+        self.strength = StyleStrength(self.settings["style_weight"])
+        self.preset = PresetChoice(self.settings)
+        # the regions' Labels layer and "+ style" on one row: both are for a second look
+        self.input_row = Container(name="input_row", layout="horizontal", label=UNLABELLED,
+                                   widgets=[self.regions.labels, self.styles.buttons])
+        self.input_row.margins = (0, 0, 0, 0)
+        self.folds = [Fold(title, widgets, opened=title in open_folds(),
+                           on_toggle=remember_fold)
+                      for title, widgets in self._grouped().items()]
         self._task = task
         self.task = task
         self.settings["init"].changed.connect(self._show_start_image)
@@ -152,13 +165,25 @@ class RunForm:
         self.apply(starting_values())
 
     @property
+    def basics(self) -> list[Widget]:
+        """What a first run needs, shown unfolded: the inputs, the style's strength and a
+        preset."""
+        return [self.content, *self.styles.widgets, self.input_row, self.regions.table,
+                self.strength.row, self.preset.combo]
+
+    def _grouped(self) -> dict[str, list[Widget]]:
+        """The other widgets, by the fold that shows them (:data:`.fields.GROUPS`)."""
+        extra = {"Colour and start": [self.start_image, self.colours],
+                 "Machine": [*self.weights.widgets, self.defaults_note]}
+        return {title: [widget for name in names for widget in
+                        (self.choosers[name].widgets if name in self.choosers
+                         else [self.settings[name]])] + extra.get(title, [])
+                for title, names in GROUPS.items()}
+
+    @property
     def widgets(self) -> list[Widget]:
-        settings = [self.choosers[name].widgets if name in self.choosers else [widget]
-                    for name, widget in self.settings.items()]
-        return [self.content, *self.styles.widgets, *self.regions.widgets, self.start_image,
-                self.colours,
-                *(widget for group in settings for widget in group), *self.weights.widgets,
-                self.defaults_note]
+        """Every widget of the form (the folds' contents too)."""
+        return [*self.basics, *(widget for fold in self.folds for widget in fold)]
 
     @property
     def pickers(self) -> dict[str, ComboBox]:
@@ -214,6 +239,7 @@ class RunForm:
         self.content.visible = "content" in self.roles()
         self.start_image.visible = "init" in self.roles()
         self.regions.set_visible(transfer)
+        self.strength.row.visible = transfer
         self._show_styles()
 
     def set(self, **values) -> None:
@@ -222,10 +248,19 @@ class RunForm:
             self.settings[name].value = value
 
     def show(self, config: Config) -> None:
-        """Show every setting of ``config`` (a recorded run's, to run it again)."""
+        """Show every setting of ``config`` (a recorded run's, to run it again), and open the
+        folds that hold a setting other than the task's default."""
         self.set(**{name: shown(name, getattr(config, name)) for name in self.settings})
         self.styles.show_blend(config.style_blend)
         self.weights.show(config.weights, weights_format=config.weights_format)
+        defaults = Config.for_task(config.task)
+        changed = {name for name in self.settings
+                   if getattr(config, name) != getattr(defaults, name)}
+        if config.weights != defaults.weights:
+            changed.add("weights")
+        for fold in self.folds:
+            if any(widget.name in changed for widget in fold):
+                fold.opened = True
 
     def apply(self, values: dict) -> None:
         """Show stored settings (:mod:`.settings`): Config fields and the weights file."""

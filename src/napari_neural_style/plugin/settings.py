@@ -1,14 +1,14 @@
 """The plugin's settings in napari's Preferences (``configurations`` in the manifest): the
 device, weights, working size, steps and precision the widgets start from.  A widget that
 starts a run remembers its values there, so the next widget (and the next napari) starts
-where the user left off.  Working size and steps 0 mean "by the device": smaller on a machine
-without a GPU (``core.config.CPU_DEFAULTS``).
+where the user left off.  Working size and steps 0 mean "by the device": the "draft" preset on a
+machine without a GPU, "good" with one (``core.presets``).
 """
 
 from __future__ import annotations
 
-from ..core.config import CPU_DEFAULTS, Config
 from ..core.device import available_devices
+from ..core.presets import PRESETS
 from .launch import PLUGIN
 
 #: the settings a widget starts from and remembers (Config fields, and the weights file)
@@ -31,12 +31,16 @@ def has_gpu() -> bool:
     return any(device.startswith(("cuda", "mps")) for device in available_devices())
 
 
+def machine_preset() -> str:
+    """The preset a widget starts from: "good" on a GPU; "draft" on a CPU, where "good" takes
+    minutes."""
+    return "good" if has_gpu() else "draft"
+
+
 def machine_defaults() -> dict:
-    """Working size and steps for this machine: Config's on a GPU, smaller on a CPU."""
-    if has_gpu():
-        defaults = Config.for_task("transfer")
-        return {"size": defaults.size, "steps": defaults.steps}
-    return dict(CPU_DEFAULTS)
+    """Working size and steps for this machine (:func:`machine_preset`)."""
+    preset = PRESETS[machine_preset()]
+    return {"size": preset.size, "steps": preset.steps}
 
 
 def starting_values() -> dict:
@@ -59,9 +63,22 @@ def remember(values: dict) -> None:
             setattr(stored, name, values[name])
 
 
+def open_folds() -> set[str]:
+    """The folds of settings the user left open (their titles)."""
+    stored = _stored()
+    return {title for title in (stored.open_groups if stored else "").split(",") if title}
+
+
+def remember_fold(title: str, opened: bool) -> None:
+    """Keep fold ``title`` open (or folded) for the next widget and the next napari."""
+    stored = _stored()
+    if stored is not None:
+        titles = open_folds() | {title} if opened else open_folds() - {title}
+        stored.open_groups = ",".join(sorted(titles))
+
+
 def defaults_note() -> str:
     """What the widgets start from and why, for the UI."""
-    sizes = machine_defaults()
     machine = "this machine's GPU" if has_gpu() else "a machine without a GPU"
-    return (f"Starts at {sizes['size']} px and {sizes['steps']} steps, for {machine}; "
-            "File > Preferences > Neural Style keeps your own.")
+    return (f"Starts as {machine_preset()!r}, for {machine}; File > Preferences > Neural "
+            "Style keeps your own.")

@@ -38,6 +38,7 @@ class SweepWidget(PluginWidget):
 
     title = "Sweeps"
     run_text = "Run sweep"
+    labelled = False
 
     def __init__(self, napari_viewer):
         super().__init__(napari_viewer)
@@ -55,8 +56,10 @@ class SweepWidget(PluginWidget):
         self.cluster = cluster_field("every value")
         self.form = RunForm(first.task, self.input_choices, self.labels_layers)
         self.form.set(steps=100)
-        self.extend([self.parameter, self.task_choice, self.values, *self.form.widgets,
-                     self.cluster, *self.run_controls])
+        self.extend([*self.parts([self.parameter, self.task_choice, self.values,
+                                  *self.form.basics]), *self.form.folds,
+                     *self.parts([self.cluster]), self.run_button, self.stop_button,
+                     self.status])
         self.parameter.changed.connect(self._parameter_changed)
         self.task_choice.changed.connect(self._task_changed)
         self.follow(self.form.pickers, (self.form.regions.labels,))

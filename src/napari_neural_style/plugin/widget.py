@@ -8,7 +8,7 @@ too, for the loss curves), and carries the run's provenance when done.
 
 from __future__ import annotations
 
-from magicgui.widgets import Label, PushButton
+from magicgui.widgets import Container, Label, PushButton
 from napari.layers import Image
 from napari.utils.notifications import show_warning
 from qtpy.QtWidgets import QApplication
@@ -19,11 +19,12 @@ from ..core.errors import NeuralStyleError, reword
 from ..core.estimate import cached_calibration, estimate
 from ..core.result import recorded_config
 from .base import METADATA_KEY, Job, PluginWidget, same
+from .folds import Fold
 from .form import RunForm
 from .inputs import Inputs
 from .messages import in_widget_words
 from .preview import Preview
-from .settings import remember
+from .settings import open_folds, remember, remember_fold
 from .worker import Update, calibrate, optimize
 
 
@@ -32,6 +33,7 @@ class TaskWidget(PluginWidget):
 
     task = "transfer"
     title = "Style transfer"
+    labelled = False
 
     def __init__(self, napari_viewer):
         super().__init__(napari_viewer)
@@ -55,9 +57,12 @@ class TaskWidget(PluginWidget):
             tooltip="measure this machine once (a probe of about 30 s, kept for next time); "
                     "then the estimate follows every change")
         self.estimate_button.changed.connect(self.calibrate)
-        self.extend([*self.form.widgets, self.preview.switch, self.from_result,
-                     self.copy_command, self.estimate, self.estimate_button,
-                     *self.run_controls])
+        tools = Fold("Tools", [self.preview.switch, self.from_result, self.copy_command],
+                     opened="Tools" in open_folds(), on_toggle=remember_fold)
+        run = Container(name="run_row", layout="horizontal",
+                        widgets=[self.run_button, self.stop_button])
+        self.extend([*self.parts(self.form.basics), *self.form.folds, tools,
+                     self.estimate, self.estimate_button, run, self.status])
         self.follow(self.form.pickers, (self.form.regions.labels,))
         self.preview.watch()
         for widget in self.form.widgets:
@@ -228,6 +233,8 @@ def provenance(result, inputs: Inputs) -> dict:
 def summary(result) -> str:
     """Status line: outcome, steps, time, loss and the quality numbers at a glance."""
     status = "cancelled" if result.cancelled else "done"
+    if result.stopped_by == "converged":
+        status += " (converged)"
     quality = result.quality
     numbers = [f"{layer} c{value:.2g}" for layer, value in
                quality.get("content_error", {}).items()][:3]
