@@ -13,7 +13,7 @@ INTRODUCTION = """# Command line reference
 Every flag of `napari-neural-style`, its default and what it does, as `--help` says them.
 Generated from the parser by `python -m napari_neural_style.cli.reference > docs/cli.md`
 (a test fails when an option changes and this page was not regenerated). How to use them
-together: [README.md](../README.md#on-the-command-line), [controls.md](controls.md),
+together: [command-line.md](command-line.md), [controls.md](controls.md),
 [large-images.md](large-images.md), [cluster.md](cluster.md), [frames.md](frames.md).
 """
 

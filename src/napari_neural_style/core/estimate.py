@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import math
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 from . import machine
 from .config import Config
@@ -100,9 +100,12 @@ class Estimate:
     seconds: float
     peak_mb: float
     warning: str = ""
+    #: whether the run may end earlier, its picture done (``Config.tolerance``)
+    at_most: bool = False
 
     def describe(self) -> str:
-        line = f"estimate: ~{_duration(self.seconds)}, peak memory ~{self.peak_mb:.0f} MB"
+        most = " at most" if self.at_most else ""
+        line = f"estimate: ~{_duration(self.seconds)}{most}, peak memory ~{self.peak_mb:.0f} MB"
         return f"{line}; {self.warning}" if self.warning else line
 
 
@@ -118,8 +121,7 @@ def estimate(config: Config, calibration: Calibration, *shapes: tuple[int, ...])
     if free is None or found.peak_mb <= free or config.device not in ("auto", "cpu"):
         return found
     advice = _what_fits(config, calibration, shapes, free)
-    return Estimate(found.seconds, found.peak_mb, f"more than the {free:.0f} MB free: try "
-                                                  f"{advice}")
+    return replace(found, warning=f"more than the {free:.0f} MB free: try {advice}")
 
 
 def _estimate(config: Config, calibration: Calibration, shapes) -> Estimate:
@@ -133,7 +135,7 @@ def _estimate(config: Config, calibration: Calibration, shapes) -> Estimate:
         extra = calibration.extra_steps if last else 1.0  # a coarse scale: its targets
         seconds += (steps + extra) * step
         peak = max(peak, memory + history_mb(config, steps, height, width))
-    return Estimate(seconds, peak)
+    return Estimate(seconds, peak, at_most=config.tolerance > 0)
 
 
 #: a tiled step's first pass (forward only) over its second (forward and backward)
