@@ -82,7 +82,7 @@ def test_running_tasks_say_their_steps(client, photo):
 
 @pytest.mark.slow
 def test_stop_keeps_finished_slices_and_stops_the_others(client, photo):
-    sweep = Sweep(replace(BASE, steps=400), "seed", SEEDS, content=photo,
+    sweep = Sweep(replace(BASE, steps=400, tolerance=0.0), "seed", SEEDS, content=photo,
                   client=client)
     events = iter(sweep)
     first = next(event for event in events if isinstance(event, SweepSlice))

@@ -29,3 +29,17 @@ def test_a_result_saved_as_ome_tiff_reopens_as_a_multiscale_layer(make_napari_vi
     reopened.save(str(tmp_path / "again.ome.tif"), plugin=PLUGIN)  # its finest level
     (again,) = viewer.open(str(tmp_path / "again.ome.tif"), plugin=PLUGIN)
     np.testing.assert_array_equal(again.data[0], image)
+
+
+def test_a_record_with_layer_attributes_napari_cannot_take_still_opens(make_napari_viewer,
+                                                                      tmp_path):
+    from napari_neural_style.core.image_files import write_image
+
+    hostile = {"name": 5, "scale": ["a", None], "translate": [1e308, -1e308, 3],
+               "rgb": "yes", "axis_labels": 7, "colormap": "no such map",
+               "contrast_limits": [1, 0], "blending": "opaque"}
+    path = write_image(tmp_path / "edited.tif", np.zeros((8, 6, 3), np.float32),
+                       {"task": "transfer"}, hostile)
+    viewer = make_napari_viewer()
+    (layer,) = viewer.open(str(path), plugin=PLUGIN)
+    assert layer.data.shape == (8, 6, 3) and layer.metadata[METADATA_KEY] == {"task": "transfer"}

@@ -300,8 +300,13 @@ def test_the_result_stays_hidden_until_its_first_image_and_every_field_explains_
     qtbot.waitUntil(lambda: widget.worker is None, timeout=120_000)
     assert widget.result_layer.visible
     from magicgui.widgets import Label
+    from magicgui.widgets.bases import ContainerWidget
 
-    shown = [item for item in widget if not item.native.isHidden()]
+    def fields(container):  # in the folds and rows too
+        for item in container:
+            yield from fields(item) if isinstance(item, ContainerWidget) else (item,)
+
+    shown = [item for item in fields(widget) if not item.native.isHidden()]
     assert len(shown) > 15
     assert [item.name for item in shown if not isinstance(item, Label) and not item.tooltip] \
         == []

@@ -144,34 +144,46 @@ def write_image(path: str | Path, image: np.ndarray, provenance: dict | None = N
     """Write an image: to a TIFF as float32 if float (any shape napari shows: ``(H, W, 3)``, a
     stack of them, signed values too), else in its own integer type; to other formats
     through Pillow, 8-bit (float data taken as [0, 1]).  ``provenance`` goes inside, and
-    ``layer``, the napari layer's name and placement, when saved from napari."""
+    ``layer``, the napari layer's name and placement, when saved from napari.  It is written
+    beside ``path`` first and renamed when whole: a write that fails (a full disk) leaves
+    nothing half-written under ``path``, and a file there before stays as it was."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     record = {key: value for key, value in ((PROVENANCE_KEY, provenance), (LAYER_KEY, layer))
               if value is not None}
-    text = json.dumps(record) if record else None
-    if path.name.lower().endswith(OME_SUFFIXES):
-        _write_pyramid(path, np.asarray(image), text)
-        return path
-    if path.suffix.lower() in TIFF_SUFFIXES:
+    partial = path.with_name(f".{path.name}.partial-{os.getpid()}")
+    try:
+        _write_as(path.name.lower(), partial, np.asarray(image),
+                  json.dumps(record) if record else None)
+        os.replace(partial, path)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    return path
+
+
+def _write_as(name: str, path: Path, image: np.ndarray, text: str | None) -> None:
+    """Write ``image`` to ``path`` in the format a file called ``name`` has."""
+    if name.endswith(OME_SUFFIXES):
+        _write_pyramid(path, image, text)
+    elif Path(name).suffix in TIFF_SUFFIXES:
         import tifffile
 
-        data = np.asarray(image)
-        data = data.astype(np.float32) if data.dtype.kind in "fb" else data
+        data = image.astype(np.float32) if image.dtype.kind in "fb" else image
         tifffile.imwrite(path, data, photometric="rgb" if data.shape[-1] == 3 else None,
                          description=text, metadata=None)
-        return path
-    from PIL import Image, PngImagePlugin
+    else:
+        from PIL import Image, PngImagePlugin
 
-    info = None
-    if text is not None and path.suffix.lower() == ".png":
-        info = PngImagePlugin.PngInfo()
-        info.add_text(PROVENANCE_KEY, text)
-    image = np.asarray(image)
-    pixels = image if image.dtype == np.uint8 else \
-        np.round(np.clip(image, 0, 1) * 255).astype(np.uint8)
-    Image.fromarray(pixels).save(path, **({"pnginfo": info} if info else {}))
-    return path
+        suffix = Path(name).suffix
+        info = None
+        if text is not None and suffix == ".png":
+            info = PngImagePlugin.PngInfo()
+            info.add_text(PROVENANCE_KEY, text)
+        pixels = image if image.dtype == np.uint8 else \
+            np.round(np.clip(image, 0, 1) * 255).astype(np.uint8)
+        Image.fromarray(pixels).save(path, format=Image.registered_extensions()[suffix],
+                                     **({"pnginfo": info} if info else {}))
 
 
 def _write_pyramid(path: Path, image: np.ndarray, text: str | None) -> None:

@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from .config import Config
-from .errors import InputError
+from .errors import InputError, NeuralStyleError
 from .machine import package_version
 
 PACKAGES = ("napari-neural-style", "torch", "torchvision", "numpy")
@@ -103,7 +103,23 @@ def recorded_config(provenance: dict) -> Config:
         raise InputError("not a run record: it has no 'params' with a 'task' (write one with "
                          "--json, or save a result from napari)")
     known = {name for name in Config.__dataclass_fields__}
+    given = {name: value for name, value in params.items() if name in known}
     try:
-        return Config(**{name: value for name, value in params.items() if name in known})
-    except TypeError as error:
-        raise InputError(f"the run record's params do not make a run: {error}") from None
+        return Config(**given)
+    except (TypeError, ValueError, AttributeError, OverflowError) as error:
+        # a value of the wrong kind (a list for a number...): name the first such setting
+        bad = next((name for name, value in given.items() if name != "task"
+                    and not _makes_a_config(given["task"], name, value)), "task")
+        raise InputError(f"the run record's {bad} ({str(given.get(bad))[:40]!r}) does not "
+                         f"make a run: {error}".splitlines()[0]) from None
+
+
+def _makes_a_config(task, name: str, value) -> bool:
+    """Whether ``value`` of setting ``name`` alone, the rest default, makes a config."""
+    try:
+        Config.for_task(task, **{name: value})
+    except NeuralStyleError:
+        return True  # refused in its own words: not the setting this looks for
+    except (TypeError, ValueError, AttributeError, OverflowError):
+        return False
+    return True

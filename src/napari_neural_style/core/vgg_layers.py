@@ -83,7 +83,10 @@ def parse_layers(spec: str | list[str] | tuple[str, ...]) -> tuple[str, ...]:
     A range ``conv_A-B`` covers the sequential convolutions A..B; ``all`` is conv_1..conv_16.
     Duplicates are dropped, order kept.
     """
-    items = spec.split(",") if isinstance(spec, str) else list(spec)
+    items = spec.split(",") if isinstance(spec, str) else \
+        list(spec) if isinstance(spec, list | tuple) else [spec]
+    if not all(isinstance(item, str) for item in items):
+        raise LayerNameError(f"layers are names such as conv_9 or conv4_1, not {spec!r}")
     names: list[str] = []
     for item in (item.strip() for item in items):
         if not item:

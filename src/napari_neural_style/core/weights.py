@@ -282,7 +282,14 @@ def _checked(state: dict[str, torch.Tensor], where: str) -> dict[str, torch.Tens
                     f"weights from {where}: features.{key} has shape {tuple(tensor.shape)}, "
                     f"expected {shape}; is this a VGG-19 state dict?"
                 )
-    return {key: state[key] for index in conv_shapes() for key in
+            if not tensor.is_floating_point():
+                raise WeightsError(f"weights from {where}: features.{key} holds {tensor.dtype} "
+                                   "values; expected real numbers")
+            if not torch.isfinite(tensor).all():
+                raise WeightsError(f"weights from {where}: features.{key} holds values that "
+                                   "are not finite (NaN or infinite)")
+    # float32 whatever the file holds (float16, bfloat16): a float32 file stays mapped
+    return {key: state[key].float() for index in conv_shapes() for key in
             (f"{index}.weight", f"{index}.bias")}
 
 

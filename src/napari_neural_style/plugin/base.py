@@ -240,6 +240,10 @@ class PluginWidget(Container):
                     self.status.value = f"failed at step {result.steps_done}; result kept"
                 return
 
+    def _say(self, text: str) -> None:
+        if self.ui_alive():
+            self.status.value = text
+
     def _on_error(self, error: Exception) -> None:
         message = in_widget_message(error)
         show_error(f"{self.title} failed: {message}")

@@ -28,14 +28,14 @@ class StyleStrength:
 
     def __init__(self, weight: FloatSpinBox):
         self.weight = weight
+        tooltip = ("how strongly the style shows: the style weight (Loss weights), against "
+                   "a content weight of 1")
         self.slider = Slider(name="style_strength", min=0, max=POSITIONS, readout=False,
-                             value=self._position(weight.value))
+                             value=self._position(weight.value), tooltip=tooltip)
         self.number = Label(name="style_strength_value")
         self.row = Container(
             name="style_strength_row", label="style strength", layout="horizontal",
-            labels=False, widgets=[self.slider, self.number],
-            tooltip="how strongly the style shows: the style weight (Loss weights), "
-                    "against a content weight of 1")
+            labels=False, widgets=[self.slider, self.number], tooltip=tooltip)
         self.row.margins = (0, 0, 0, 0)
         self._show_number(weight.value)
         self.slider.changed.connect(self._to_weight)

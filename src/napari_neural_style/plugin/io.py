@@ -60,10 +60,30 @@ def get_reader(path: str | list[str]) -> Callable | None:
 
 def read_layer(path: str) -> list[tuple]:
     record = read_record(path)
-    attributes = dict(record.get(LAYER_KEY, {}))
+    levels = read_levels(path)
+    saved = record.get(LAYER_KEY)
+    attributes = accepted(levels[0], saved if isinstance(saved, dict) else {})
     if PROVENANCE_KEY in record:
         attributes["metadata"] = {METADATA_KEY: record[PROVENANCE_KEY]}
-    levels = read_levels(path)
     if len(levels) > 1:
         return [(levels, {**attributes, "multiscale": True}, "image")]
     return [(levels[0], attributes, "image")]
+
+
+def accepted(data: np.ndarray, saved: dict) -> dict:
+    """The saved layer attributes napari takes for ``data``, each tried on a small image of
+    its shape: a file edited by hand, or by another program, may hold others, which are
+    left out rather than fail the whole file."""
+    from napari.layers import Image
+
+    proxy = np.zeros((2,) * (data.ndim - 1) + (data.shape[-1],), dtype=np.float32)
+    kept = {}
+    for key, value in saved.items():
+        if key not in KEPT:
+            continue
+        try:
+            Image(proxy, **kept, **{key: value})
+        except Exception:  # whatever napari's validation raises on a value it cannot take
+            continue
+        kept[key] = value
+    return kept

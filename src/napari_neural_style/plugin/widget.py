@@ -115,10 +115,6 @@ class TaskWidget(PluginWidget):
             self.refuse(error)
             return None
 
-    def _say(self, text: str) -> None:
-        if self.ui_alive():
-            self.status.value = text
-
     def use_selected_result(self) -> None:
         """Fill the form from the selected result layer's ``metadata["neural_style"]``."""
         layer = self.viewer.layers.selection.active

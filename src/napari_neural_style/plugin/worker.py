@@ -69,6 +69,26 @@ def _load_triton_safely() -> None:
             sys.setdlopenflags(flags)
 
 
+#: one piece of engine work at a time in this process: two runs computing at once would
+#: share torch's thread pool on the same cores, each several times slower than alone
+ENGINE_TURN = threading.Lock()
+
+
+def taking_turns(events: Iterator, needed: bool = True) -> Generator:
+    """``events`` (an engine iteration), each computed while this process's turn at the
+    engine is held: two runs started together alternate their steps.  Between steps nothing
+    is held, so a run abandoned there (napari quits workers when it closes) blocks no other.
+    Returns what the iteration returns.  Work that runs elsewhere (a dask cluster) does not
+    take turns: ``needed=False``."""
+    while True:
+        with ENGINE_TURN if needed else contextlib.nullcontext():
+            try:
+                event = next(events)
+            except StopIteration as end:
+                return end.value
+        yield event
+
+
 @dataclass(frozen=True)
 class Update:
     """What the main thread needs after each step."""
@@ -95,7 +115,7 @@ def optimize(
         steps = iter(run)
         last_image = -float("inf")
         try:
-            for step in steps:
+            for step in taking_turns(steps):
                 now = time.monotonic()
                 image = None
                 if step.step in (0, step.total) or now - last_image >= image_interval or \
@@ -107,7 +127,8 @@ def optimize(
         except OutOfMemory:
             if not run.has_result:
                 raise
-        steps.close()  # cancels the loop (if still going) and frees the network now
+        with ENGINE_TURN:  # the last scale's quality numbers are computed as it closes
+            steps.close()  # cancels the loop (if still going) and frees the network now
         return run.result()
 
 
@@ -135,11 +156,12 @@ def style_frames(config: Config, frames: np.ndarray, styles, settings,
         client = cluster_backend().shared_client(cluster) if cluster else None
         runs = FrameRun(config, frames, styles, settings, labels=labels, client=client)
         steps = iter(runs)
-        for frame, step in steps:
+        for frame, step in taking_turns(steps, needed=not cluster):
             yield _frame_update(runs, frame, step)
             if stop.is_set():
                 break
-        steps.close()
+        with ENGINE_TURN if not cluster else contextlib.nullcontext():
+            steps.close()
         return {"stack": runs.stack(), "provenance": runs.provenance()}
 
 
@@ -174,14 +196,15 @@ def sweep(config: Config, parameter: str, values: tuple, images: dict[str, np.nd
         runs = Sweep(config, parameter, values, **images, client=client)
         steps = iter(runs)
         try:
-            for progress in steps:
+            for progress in taking_turns(steps, needed=not cluster):
                 yield progress
                 if stop.is_set():
                     break
         except OutOfMemory:
             if not runs.has_result:
                 raise
-        steps.close()
+        with ENGINE_TURN if not cluster else contextlib.nullcontext():
+            steps.close()
         result = runs.result()
         original = runs.source_image()
         return {"result": result, "original": original,
@@ -195,7 +218,8 @@ def calibrate(config: Config, stop: threading.Event) -> Generator[str, None, obj
         from ..core.probe import calibrate as probe
 
         yield "calibrating the estimate on this machine (once, about 30 s)..."
-        return probe(config)
+        with ENGINE_TURN:  # a probe measures a quiet machine
+            return probe(config)
 
 
 def look_inside(image: np.ndarray, compare: np.ndarray | None, layers: tuple[str, ...],
@@ -206,18 +230,24 @@ def look_inside(image: np.ndarray, compare: np.ndarray | None, layers: tuple[str
     with ``contrast``); "mosaic": the ``count`` strongest channels tiled; "gram": ``(C, C)``
     Gram matrices, and their difference to ``compare``'s when given."""
     with engine_work():
-        from ..core.features import feature_maps, gram_matrices, mosaic, normalize_channels
-
         yield "computing"
-        if view == "gram":
-            grams = gram_matrices(image, layers, **options)
-            others = gram_matrices(compare, layers, **options) if compare is not None else {}
-            return {"maps": grams, "difference": {name: grams[name] - others[name]
-                                                  for name in others}}
-        maps = feature_maps(image, layers, **options)
-        if view == "mosaic":
-            return {"maps": {name: mosaic(stack, count) for name, stack in maps.items()},
-                    "difference": {}}
-        if contrast:
-            maps = {name: normalize_channels(stack) for name, stack in maps.items()}
-        return {"maps": maps, "difference": {}}
+        with ENGINE_TURN:
+            return _inside(image, compare, layers, view, count, contrast, options)
+
+
+def _inside(image, compare, layers, view, count, contrast, options) -> dict:
+    """What :func:`look_inside` returns, computed."""
+    from ..core.features import feature_maps, gram_matrices, mosaic, normalize_channels
+
+    if view == "gram":
+        grams = gram_matrices(image, layers, **options)
+        others = gram_matrices(compare, layers, **options) if compare is not None else {}
+        return {"maps": grams, "difference": {name: grams[name] - others[name]
+                                              for name in others}}
+    maps = feature_maps(image, layers, **options)
+    if view == "mosaic":
+        return {"maps": {name: mosaic(stack, count) for name, stack in maps.items()},
+                "difference": {}}
+    if contrast:
+        maps = {name: normalize_channels(stack) for name, stack in maps.items()}
+    return {"maps": maps, "difference": {}}
