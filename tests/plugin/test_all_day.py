@@ -99,3 +99,25 @@ def test_a_save_that_fails_midway_leaves_nothing_under_its_name(make_napari_view
     assert earlier.read_bytes() == b"an earlier save"  # the earlier file stays whole
     assert [path.name for path in tmp_path.iterdir()] == ["result.tif"]  # no partial left
     np.testing.assert_array_equal(layer.data, image)
+
+
+def test_removed_results_are_let_go(qtbot, viewer_with_images):
+    """A sweep's stacks and a finished result, once removed, are no longer held by the
+    widgets (the sweep widget kept every sweep's layers for the session)."""
+    viewer = viewer_with_images
+    _, sweep = viewer.window.add_plugin_dock_widget(PLUGIN, "Sweeps")
+    for name, value in {"weights": "random", "device": "cpu", "size": 32, "steps": 2,
+                        "parameter": "seed", "values": "1, 2"}.items():
+        getattr(sweep, name).value = value
+    sweep.content.value = viewer.layers["astronaut"]
+    transfer = dock(viewer, "transfer", steps=2)
+    for widget in (sweep, transfer):
+        widget.start()
+        qtbot.waitUntil(lambda widget=widget: widget.worker is None, timeout=120_000)
+    made = [layer for layer in viewer.layers if layer.name not in ("astronaut", "coffee")]
+    assert len(made) == 4 and len(sweep.outputs) == 3  # the stack and two differences
+    for layer in made:
+        viewer.layers.remove(layer)
+    assert sweep.outputs == [] and sweep.result_layer is None
+    assert transfer.result_layer is None
+    assert all(chosen in viewer.layers for chosen in transfer._chosen.values())

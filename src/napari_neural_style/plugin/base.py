@@ -87,6 +87,7 @@ class PluginWidget(Container):
         self.status = wrapping_label("status", "ready", label="status")
         self.run_button.changed.connect(self.start)
         self.stop_button.changed.connect(self.stop)
+        self.viewer.layers.events.removed.connect(self.forget_removed)
 
     def __getattr__(self, name: str):
         """A widget of the dock by its name, inside a fold or a row too (``dock.steps``)."""
@@ -122,6 +123,14 @@ class PluginWidget(Container):
             for picker in others:
                 event.connect(picker.reset_choices)
         self._sync_pickers()
+
+    def forget_removed(self, event=None) -> None:
+        """Let go of layers the user removed, so their data leaves memory: a finished
+        result, the layers the pickers last showed (a running result stays: it is filled)."""
+        if self.worker is None and not self._layer_alive():
+            self.result_layer = None
+        self._chosen = {role: layer for role, layer in self._chosen.items()
+                        if layer in self.viewer.layers}
 
     def _remember(self, role: str, layer) -> None:
         if layer is not None:

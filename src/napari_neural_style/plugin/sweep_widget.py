@@ -76,6 +76,11 @@ class SweepWidget(PluginWidget):
         self.form.task = self.task_choice.value
         self.form.set(**SWEEPS[self.parameter.value].overrides)
 
+    def forget_removed(self, event=None) -> None:
+        """Its outputs too: holding them would keep every sweep's stacks in memory."""
+        super().forget_removed(event)
+        self.outputs = [layer for layer in self.outputs if layer in self.viewer.layers]
+
     def is_own_output(self, layer) -> bool:
         return any(same(layer, output) for output in self.outputs)
 
