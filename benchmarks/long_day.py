@@ -29,21 +29,16 @@ import numpy as np
 import psutil
 from qtpy.QtWidgets import QApplication
 
-from common import say
+from common import EventLoopGaps, say
 from napari_neural_style.core.samples import load_sample, moving_sample
 
 PLUGIN = "napari-neural-style"
 FAST = {"weights": "random-single", "device": "cpu", "size": 64, "steps": 8}
 
 
-def settle(condition=lambda: True, timeout: float = 600) -> None:
-    """Let Qt run until ``condition`` holds."""
-    end = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > end:
-            raise TimeoutError("the work did not end in time")
-        QApplication.processEvents()
-        time.sleep(0.01)
+def settle(condition=lambda: True) -> None:
+    """Let Qt run until ``condition`` holds, then draw."""
+    EventLoopGaps.wait_until(condition, timeout=600)
     for _ in range(20):
         QApplication.processEvents()
 
