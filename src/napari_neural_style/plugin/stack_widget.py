@@ -20,8 +20,10 @@ from ..core.errors import NeuralStyleError
 from ..core.frame_settings import FRAME_OPTIONS, FrameSettings
 from ..core.geometry import working_shape
 from .base import METADATA_KEY, Job, PluginWidget, cluster_field, same
+from .folds import Fold
 from .form import RunForm, picked
 from .inputs import StackSnapshot, random_mark, stack_snapshot
+from .settings import open_folds, remember_fold
 from .worker import FrameUpdate, style_frames
 
 
@@ -30,6 +32,7 @@ class StackWidget(PluginWidget):
 
     title = "Style a stack"
     run_text = "Run on every frame"
+    labelled = False
 
     def __init__(self, napari_viewer):
         super().__init__(napari_viewer)
@@ -51,8 +54,11 @@ class StackWidget(PluginWidget):
         self.frame_steps = SpinBox(name="frame_steps", label=steps.label, value=0, min=0,
                                    max=steps.high, tooltip=f"{steps.help}; 0: as steps")
         self.cluster = cluster_field("every frame (with frames: none)")
-        self.extend([*self.form.widgets, self.axis, self.temporal, self.temporal_weight,
-                     self.frame_steps, self.cluster, *self.run_controls])
+        self.extend([*self.parts([*self.form.basics, self.axis]), *self.form.folds,
+                     Fold("Frames", [self.temporal, self.temporal_weight, self.frame_steps,
+                                     self.cluster], opened="Frames" in open_folds(),
+                          on_toggle=remember_fold),
+                     self.run_button, self.stop_button, self.status])
         self.follow(self.form.pickers, (self.form.regions.labels,))
 
     def is_own_output(self, layer) -> bool:
