@@ -151,14 +151,9 @@ def write_image(path: str | Path, image: np.ndarray, provenance: dict | None = N
     path.parent.mkdir(parents=True, exist_ok=True)
     record = {key: value for key, value in ((PROVENANCE_KEY, provenance), (LAYER_KEY, layer))
               if value is not None}
-    partial = path.with_name(f".{path.name}.partial-{os.getpid()}")
-    try:
-        _write_as(path.name.lower(), partial, np.asarray(image),
-                  json.dumps(record) if record else None)
-        os.replace(partial, path)
-    except BaseException:
-        partial.unlink(missing_ok=True)
-        raise
+    text = json.dumps(record) if record else None
+    machine.written_whole(path, lambda partial: _write_as(path.name.lower(), partial,
+                                                          np.asarray(image), text))
     return path
 
 

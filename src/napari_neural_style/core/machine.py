@@ -14,6 +14,7 @@ import os
 import platform
 import sys
 import warnings
+from collections.abc import Callable
 from functools import cache
 from importlib import metadata
 from pathlib import Path
@@ -59,14 +60,25 @@ def remember(key: str, value) -> None:
     except (OSError, ValueError):
         known = {}
     known[key] = value
-    partial = path.with_name(f".{path.name}.{os.getpid()}")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        partial.write_text(json.dumps(known, indent=1))
-        partial.replace(path)
+        written_whole(path, lambda partial: partial.write_text(json.dumps(known, indent=1)))
     except OSError as error:
         warnings.warn(f"could not keep a measurement of this machine in {path} ({error}); "
                       f"set {CACHE_ENV} to a writable file", stacklevel=2)
+
+
+def written_whole(path: Path, write: Callable[[Path], object]) -> None:
+    """``write(partial)`` to a file beside ``path``, then renamed to it: a reader never sees
+    half a file, and a write that fails (a full disk) leaves nothing but what was there
+    before (the partial file goes, the error goes on)."""
+    partial = path.with_name(f".{path.name}.partial-{os.getpid()}")
+    try:
+        write(partial)
+        os.replace(partial, path)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
 
 
 @cache

@@ -6,12 +6,14 @@ frame, as magic-class's ``CollapsibleContainer`` does.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 
 from magicgui.backends._qtpy.widgets import Container as QtContainer
 from magicgui.widgets import Widget
 from magicgui.widgets.bases import ContainerWidget
 from superqt import QCollapsible
+
+from .settings import open_folds, remember_fold
 
 
 class _CollapsibleQtContainer(QtContainer):
@@ -27,19 +29,17 @@ class _CollapsibleQtContainer(QtContainer):
 
 
 class Fold(ContainerWidget):
-    """A titled group of widgets, folded until opened; ``on_toggle(title, opened)`` hears
-    the user open or fold it."""
+    """A titled group of widgets, folded until opened; open if the user left a fold of that
+    title open, and what the user does with it is remembered (:mod:`.settings`)."""
 
-    def __init__(self, title: str, widgets: Iterable[Widget], opened: bool = False,
-                 on_toggle: Callable[[str, bool], None] | None = None):
+    def __init__(self, title: str, widgets: Iterable[Widget]):
         super().__init__(widget_type=_CollapsibleQtContainer, name=fold_name(title),
                          labels=True, widgets=list(widgets))
         self.title = title
         self.native.setText(title)
         self.margins = (0, 0, 0, 0)
-        self.opened = opened
-        if on_toggle is not None:
-            self.native.toggled.connect(lambda opened: on_toggle(title, opened))
+        self.opened = title in open_folds()
+        self.native.toggled.connect(lambda opened: remember_fold(title, opened))
 
     @property
     def opened(self) -> bool:

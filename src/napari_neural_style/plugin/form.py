@@ -29,7 +29,7 @@ from .folds import Fold
 from .inputs import COLOURS, COMPOSITE, Inputs, Snapshot, composite, snapshot
 from .messages import UNLABELLED, wrapping_label
 from .regions import RegionTable
-from .settings import REMEMBERED, defaults_note, open_folds, remember_fold, starting_values
+from .settings import REMEMBERED, defaults_note, starting_values
 
 
 def image_picker(name: str, label: str, choices: Callable, **options) -> ComboBox:
@@ -155,9 +155,7 @@ class RunForm:
         self.input_row = Container(name="input_row", layout="horizontal", label=UNLABELLED,
                                    widgets=[self.regions.labels, self.styles.buttons])
         self.input_row.margins = (0, 0, 0, 0)
-        self.folds = [Fold(title, widgets, opened=title in open_folds(),
-                           on_toggle=remember_fold)
-                      for title, widgets in self._grouped().items()]
+        self.folds = [Fold(title, widgets) for title, widgets in self._grouped().items()]
         self._task = task
         self.task = task
         self.settings["init"].changed.connect(self._show_start_image)

@@ -23,7 +23,6 @@ from .base import METADATA_KEY, Job, PluginWidget, cluster_field, same
 from .folds import Fold
 from .form import RunForm, picked
 from .inputs import StackSnapshot, random_mark, stack_snapshot
-from .settings import open_folds, remember_fold
 from .worker import FrameUpdate, style_frames
 
 
@@ -56,8 +55,7 @@ class StackWidget(PluginWidget):
         self.cluster = cluster_field("every frame (with frames: none)")
         self.extend([*self.parts([*self.form.basics, self.axis]), *self.form.folds,
                      Fold("Frames", [self.temporal, self.temporal_weight, self.frame_steps,
-                                     self.cluster], opened="Frames" in open_folds(),
-                          on_toggle=remember_fold),
+                                     self.cluster]),
                      self.run_button, self.stop_button, self.status])
         self.follow(self.form.pickers, (self.form.regions.labels,))
 

@@ -24,7 +24,7 @@ from .form import RunForm
 from .inputs import Inputs
 from .messages import in_widget_words
 from .preview import Preview
-from .settings import open_folds, remember, remember_fold
+from .settings import remember
 from .worker import Update, calibrate, optimize
 
 
@@ -57,8 +57,7 @@ class TaskWidget(PluginWidget):
             tooltip="measure this machine once (a probe of about 30 s, kept for next time); "
                     "then the estimate follows every change")
         self.estimate_button.changed.connect(self.calibrate)
-        tools = Fold("Tools", [self.preview.switch, self.from_result, self.copy_command],
-                     opened="Tools" in open_folds(), on_toggle=remember_fold)
+        tools = Fold("Tools", [self.preview.switch, self.from_result, self.copy_command])
         run = Container(name="run_row", layout="horizontal",
                         widgets=[self.run_button, self.stop_button])
         self.extend([*self.parts(self.form.basics), *self.form.folds, tools,

@@ -74,6 +74,12 @@ def _load_triton_safely() -> None:
 ENGINE_TURN = threading.Lock()
 
 
+def engine_turn(needed: bool = True) -> contextlib.AbstractContextManager:
+    """This process's turn at the engine (:data:`ENGINE_TURN`), held for the ``with`` block;
+    none where the work runs elsewhere (a dask cluster): ``needed=False``."""
+    return ENGINE_TURN if needed else contextlib.nullcontext()
+
+
 def taking_turns(events: Iterator, needed: bool = True) -> Generator:
     """``events`` (an engine iteration), each computed while this process's turn at the
     engine is held: two runs started together alternate their steps.  Between steps nothing
@@ -81,7 +87,7 @@ def taking_turns(events: Iterator, needed: bool = True) -> Generator:
     Returns what the iteration returns.  Work that runs elsewhere (a dask cluster) does not
     take turns: ``needed=False``."""
     while True:
-        with ENGINE_TURN if needed else contextlib.nullcontext():
+        with engine_turn(needed):
             try:
                 event = next(events)
             except StopIteration as end:
@@ -127,7 +133,7 @@ def optimize(
         except OutOfMemory:
             if not run.has_result:
                 raise
-        with ENGINE_TURN:  # the last scale's quality numbers are computed as it closes
+        with engine_turn():  # the last scale's quality numbers are computed as it closes
             steps.close()  # cancels the loop (if still going) and frees the network now
         return run.result()
 
@@ -160,7 +166,7 @@ def style_frames(config: Config, frames: np.ndarray, styles, settings,
             yield _frame_update(runs, frame, step)
             if stop.is_set():
                 break
-        with ENGINE_TURN if not cluster else contextlib.nullcontext():
+        with engine_turn(needed=not cluster):
             steps.close()
         return {"stack": runs.stack(), "provenance": runs.provenance()}
 
@@ -203,7 +209,7 @@ def sweep(config: Config, parameter: str, values: tuple, images: dict[str, np.nd
         except OutOfMemory:
             if not runs.has_result:
                 raise
-        with ENGINE_TURN if not cluster else contextlib.nullcontext():
+        with engine_turn(needed=not cluster):
             steps.close()
         result = runs.result()
         original = runs.source_image()
@@ -218,7 +224,7 @@ def calibrate(config: Config, stop: threading.Event) -> Generator[str, None, obj
         from ..core.probe import calibrate as probe
 
         yield "calibrating the estimate on this machine (once, about 30 s)..."
-        with ENGINE_TURN:  # a probe measures a quiet machine
+        with engine_turn():  # a probe measures a quiet machine
             return probe(config)
 
 
@@ -230,24 +236,21 @@ def look_inside(image: np.ndarray, compare: np.ndarray | None, layers: tuple[str
     with ``contrast``); "mosaic": the ``count`` strongest channels tiled; "gram": ``(C, C)``
     Gram matrices, and their difference to ``compare``'s when given."""
     with engine_work():
+        from ..core.features import feature_maps, gram_matrices, mosaic, normalize_channels
+
         yield "computing"
-        with ENGINE_TURN:
-            return _inside(image, compare, layers, view, count, contrast, options)
+        with engine_turn():
+            if view == "gram":
+                grams = gram_matrices(image, layers, **options)
+                others = gram_matrices(compare, layers, **options) if compare is not None \
+                    else {}
+                return {"maps": grams, "difference": {name: grams[name] - others[name]
+                                                      for name in others}}
+            maps = feature_maps(image, layers, **options)
+            if view == "mosaic":
+                return {"maps": {name: mosaic(stack, count) for name, stack in maps.items()},
+                        "difference": {}}
+        if contrast:
+            maps = {name: normalize_channels(stack) for name, stack in maps.items()}
+        return {"maps": maps, "difference": {}}
 
-
-def _inside(image, compare, layers, view, count, contrast, options) -> dict:
-    """What :func:`look_inside` returns, computed."""
-    from ..core.features import feature_maps, gram_matrices, mosaic, normalize_channels
-
-    if view == "gram":
-        grams = gram_matrices(image, layers, **options)
-        others = gram_matrices(compare, layers, **options) if compare is not None else {}
-        return {"maps": grams, "difference": {name: grams[name] - others[name]
-                                              for name in others}}
-    maps = feature_maps(image, layers, **options)
-    if view == "mosaic":
-        return {"maps": {name: mosaic(stack, count) for name, stack in maps.items()},
-                "difference": {}}
-    if contrast:
-        maps = {name: normalize_channels(stack) for name, stack in maps.items()}
-    return {"maps": maps, "difference": {}}
