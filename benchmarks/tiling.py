@@ -3,22 +3,24 @@
     python benchmarks/tiling.py --parts exact [--size 1024 --tile 256 --steps 10]
     python benchmarks/tiling.py --parts time [--size 2048 --tile 1024 --steps 3]
     python benchmarks/tiling.py --parts seams [--size 2048 --tile 512 --steps 10]
-    python benchmarks/tiling.py --parts memory [--size 4096 --tile 1024 --steps 3]
+    python benchmarks/tiling.py --parts memory [--sizes 512,4096 --tile 1024 --steps 3
+        --memory-limit MB --optimizer adam --precision auto]
 
 * exact: the seed transfer (content conv_9, style conv_2,4,8,16, weights 1 and 0.5, from the
   content image, one scale, float32) run untiled and tiled: the final losses and the largest
   pixel difference between the two results;
-* time: seconds per step, untiled and tiled, with the tiled step's split: the halo (the
-  tiles' input area over the image's), pass 1 (forward only) and pass 2 (forward and
-  backward);
+* time: seconds per step, untiled and tiled, each recomputing activations or not as the
+  engine does (and tiled as the untiled does, where they differ), with the tiled step's
+  split: the halo (the tiles' input area over the image's), pass 1 (forward only) and
+  pass 2 (forward and backward);
 * seams: in the tiled result, the mean absolute difference between neighbouring pixels
   across tile borders over that inside tiles; beside it the naive way (each tile styled
   alone with its own statistics, then put together): its seam ratio, and how far its tiles'
   Gram matrices at conv_16 spread (their relative distance to the whole image's);
-* memory: a tiled transfer at ``--size`` (one scale, ``--steps`` full-size steps) in a fresh
-  process: its peak resident memory over a process that only imports the engine, against
-  what ``--estimate`` says for it (calibrated here first, if not cached), and its seconds
-  per step.
+* memory: a transfer at each of ``--sizes`` (one scale, ``--steps`` full-size steps), each in
+  a fresh process: its peak resident memory over a process that only imports the engine,
+  against what ``--estimate`` says for it (calibrated here first, if not cached), its seconds
+  a step, and its cost a pixel against the first size's (tiled where larger than the tile).
 
 The untrained network (``random-single``): its figures stand for any VGG-19's arithmetic.
 """
@@ -35,6 +37,7 @@ import torch
 
 from common import sample_pair
 from napari_neural_style.core.config import Config
+from napari_neural_style.core.estimate import recomputes, tiling_for
 from napari_neural_style.core.tasks import Run
 from napari_neural_style.core.tile_grid import Tiling
 from napari_neural_style.core.tiling import TiledObjective
@@ -64,18 +67,24 @@ def exact(args: argparse.Namespace) -> None:
 
 
 def _objective(size: int, tile: int):
-    """The seed transfer's objective at ``size`` px on a run's network, untiled and tiled,
-    and its starting image."""
+    """The seed transfer's objective at ``size`` px on a run's network, the tiles the engine
+    takes at ``tile`` px, whether it recomputes activations untiled and tiled, and the
+    starting image."""
     content, style = sample_pair(size)
     config = Config.for_task("transfer", size=size, steps=1, **SEED)
     run = Run(config, content, style)
     steps = iter(run.batch)
     next(steps)  # set up: the network, the targets
     objective = run.batch._objective(run.setup, size, run.setup.content)
-    names = config.layers
-    tiling = Tiling.for_layers(tile, names, run.setup.encoder.pooling)
+    pixels = run.batch.content.clone()
+    tiled = replace(config, tile=tile)
+    shape = pixels.shape[-2:]
+    planned = tiling_for(tiled, *shape)
+    tiling = Tiling.for_layers(planned.size, config.layers, run.setup.encoder.pooling,
+                               planned.forward)
     steps.close()
-    return objective.objectives[0], tiling, run.batch.content.clone()
+    return (objective.objectives[0], tiling, pixels,
+            (recomputes(config, *shape), recomputes(tiled, *shape)))
 
 
 def _seconds(evaluate, pixels: torch.Tensor, steps: int) -> float:
@@ -90,9 +99,11 @@ def _seconds(evaluate, pixels: torch.Tensor, steps: int) -> float:
 
 
 def timing(args: argparse.Namespace) -> None:
-    objective, tiling, pixels = _objective(args.size, args.tile)
+    objective, tiling, pixels, (whole_lean, tiled_lean) = _objective(args.size, args.tile)
     tiled = TiledObjective(objective, tiling)
+    objective.encoder.recompute = whole_lean
     whole = _seconds(objective, pixels, args.steps)
+    objective.encoder.recompute = tiled_lean
     split = time.perf_counter()
     in_tiles = _seconds(tiled, pixels, args.steps)
     height, width = pixels.shape[-2:]
@@ -103,10 +114,18 @@ def timing(args: argparse.Namespace) -> None:
         start = time.perf_counter()
         tiled(pixels)
         forward = time.perf_counter() - start
-    say(f"time: {args.size} px, tile {tiling.size} (halo {tiling.halo}, {len(tiles)} tiles): "
-        f"untiled {whole:.2f} s/step, tiled {in_tiles:.2f} s/step: {in_tiles / whole:.2f}x; "
-        f"the tiles read {area / (height * width):.2f}x the image's pixels, pass 1 (forward "
-        f"only) {forward:.2f} s, pass 2 {in_tiles - forward:.2f} s "
+    modes = {True: "lean", False: "fast"}
+    same = ""
+    if tiled_lean != whole_lean:  # the cost of the tiles alone, each recomputing as untiled
+        objective.encoder.recompute = whole_lean
+        alike = _seconds(tiled, pixels, args.steps)
+        same = f" (tiled {modes[whole_lean]} too: {alike:.2f} s/step, {alike / whole:.2f}x)"
+    say(f"time: {args.size} px, tile {tiling.size} (halo {tiling.halo}, {len(tiles)} tiles; "
+        f"first pass on tiles of {tiling.forward or tiling.size}): untiled "
+        f"({modes[whole_lean]}) {whole:.2f} s/step, tiled ({modes[tiled_lean]}) "
+        f"{in_tiles:.2f} s/step: {in_tiles / whole:.2f}x{same}; the second pass's tiles read "
+        f"{area / (height * width):.2f}x the image's pixels, pass 1 (forward only) "
+        f"{forward:.2f} s, pass 2 {in_tiles - forward:.2f} s "
         f"({time.perf_counter() - split:.0f} s measuring)")
 
 
@@ -152,6 +171,7 @@ def seams(args: argparse.Namespace) -> None:
 CHILD = """
 import json, sys, time
 from napari_neural_style.core.config import Config
+from napari_neural_style.core.estimate import recomputes, tiling_for
 from napari_neural_style.core.machine import peak_resident_memory_mb
 config = Config(**json.loads(sys.argv[1])) if len(sys.argv) > 1 else None
 info = {}
@@ -159,9 +179,10 @@ if config is not None:
     from napari_neural_style.core.tasks import Run
     from napari_neural_style.core.samples import load_sample
     run = Run(config, content=load_sample("astronaut"), style=load_sample("hubble_deep_field"))
-    steps = [step.elapsed for step in run]
+    # a step's time from the optimizer's start; the last, the result's losses, is a forward
+    elapsed = [step.elapsed for step in run][:-1]
     result = run.complete()
-    info = {"seconds": steps[-1], "step": (steps[-1] - steps[0]) / max(len(steps) - 1, 1),
+    info = {"seconds": result.seconds + result.setup_seconds, "step": elapsed[-1] / len(elapsed),
             "setup": result.setup_seconds, "tiling": result.tiling}
 import torch
 info["peak_rss_mb"] = peak_resident_memory_mb()
@@ -170,6 +191,8 @@ print(json.dumps(info))
 
 
 def memory(args: argparse.Namespace) -> None:
+    """Each size in a fresh process: peak RSS over the import, the estimate, seconds a step
+    and per megapixel against the first size's."""
     from dataclasses import asdict
 
     from common import in_fresh_process
@@ -177,23 +200,31 @@ def memory(args: argparse.Namespace) -> None:
     from napari_neural_style.core.probe import calibrate
     from napari_neural_style.core.samples import load_sample
 
-    config = Config.for_task("transfer", size=args.size, steps=args.steps, tile=args.tile,
-                             init="content", **SEED)
-    calibration = cached_calibration(config) or calibrate(config)
-    shapes = [load_sample(name).shape for name in ("astronaut", "hubble_deep_field")]
-    expected = estimate(config, calibration, *shapes)
     baseline = in_fresh_process(["-c", CHILD])
-    found = in_fresh_process(["-c", CHILD, json.dumps(asdict(config))])
-    if "error" in found or "error" in baseline:
-        say(f"memory: {args.size} px FAILED: {found.get('error') or baseline.get('error')}")
-        return
-    over = found["peak_rss_mb"] - baseline["peak_rss_mb"]
-    say(f"memory: {args.size} px tiled at {args.tile}, {args.steps} steps, one scale: peak RSS "
-        f"{over:.0f} MB over the import ({baseline['peak_rss_mb']:.0f} MB); --estimate says "
-        f"{expected.peak_mb:.0f} MB ({expected.peak_mb / over:.2f}x) and "
-        f"{expected.seconds:.0f} s (ran {found['seconds']:.0f} s, "
-        f"{found['step']:.1f} s/step, setup {found['setup']:.0f} s); record "
-        f"{found['tiling']}")
+    shapes = [load_sample(name).shape for name in ("astronaut", "hubble_deep_field")]
+    first = None
+    for size in args.sizes:
+        config = Config.for_task(
+            "transfer", size=size, steps=args.steps, tile=args.tile, init="content",
+            memory_limit=args.memory_limit, optimizer=args.optimizer,
+            **{**SEED, "precision": args.precision})
+        calibration = cached_calibration(config) or calibrate(config)
+        expected = estimate(config, calibration, *shapes)
+        found = in_fresh_process(["-c", CHILD, json.dumps(asdict(config))])
+        if "error" in found or "error" in baseline:
+            say(f"memory: {size} px FAILED: {found.get('error') or baseline.get('error')}")
+            continue
+        over = found["peak_rss_mb"] - baseline["peak_rss_mb"]
+        per_pixel = found["step"] / size**2
+        first = first or (size, per_pixel)
+        say(f"memory: {size} px ({args.optimizer}, {args.precision}, tile {args.tile}, limit "
+            f"{args.memory_limit} MB), {args.steps} steps, one scale: peak RSS {over:.0f} MB "
+            f"over the import ({baseline['peak_rss_mb']:.0f} MB); --estimate says "
+            f"{expected.peak_mb:.0f} MB ({expected.peak_mb / over:.2f}x) and "
+            f"{expected.seconds:.0f} s (ran {found['seconds']:.0f} s: "
+            f"{expected.seconds / found['seconds']:.2f}x); {found['step']:.1f} s a step, "
+            f"{per_pixel / first[1]:.2f}x {first[0]} px's a pixel; setup {found['setup']:.0f} "
+            f"s; record {found['tiling']}")
 
 
 PARTS = {"exact": exact, "time": timing, "seams": seams, "memory": memory}
@@ -205,6 +236,11 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=1024)
     parser.add_argument("--tile", type=int, default=256)
     parser.add_argument("--steps", type=int, default=10)
+    parser.add_argument("--sizes", type=lambda text: [int(each) for each in text.split(",")],
+                        default=[4096], help="memory: the sizes, each in a fresh process")
+    parser.add_argument("--memory-limit", type=int, default=None)
+    parser.add_argument("--optimizer", default="lbfgs")
+    parser.add_argument("--precision", default="fp32")
     args = parser.parse_args()
     for part in args.parts.split(","):
         PARTS[part](args)

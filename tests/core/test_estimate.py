@@ -1,4 +1,5 @@
 import json
+from dataclasses import replace
 
 import pytest
 
@@ -48,13 +49,13 @@ def test_the_untrained_pair_costs_two_networks(monkeypatch):
 
 def test_a_fit_goes_through_both_probes():
     probes = [{"work": 2.0, "kept": 10.0, "step": 0.1, "peak_mb": 400.0, "setup": 0.9,
-               "extra_steps": 4.0, "history_mb": 10.0},
+               "extra_steps": 4.0, "optimizer_mb": 10.0},
               {"work": 8.0, "kept": 40.0, "step": 0.5, "peak_mb": 580.0, "setup": 0.7,
-               "extra_steps": 6.0, "history_mb": 40.0}]
+               "extra_steps": 6.0, "optimizer_mb": 40.0}]
     fitted = Calibration.fit(probes)
     for probe in probes:
         assert fitted.step(probe["work"], lean=False) == pytest.approx(probe["step"])
-        assert fitted.memory(probe["kept"]) + probe["history_mb"] == pytest.approx(
+        assert fitted.memory(probe["kept"]) + probe["optimizer_mb"] == pytest.approx(
             probe["peak_mb"])
     assert fitted.setup_seconds == 0.7 and fitted.extra_steps == 5.0
 
@@ -119,10 +120,10 @@ def test_a_tiled_run_holds_one_tile_and_the_image_sized_state(monkeypatch):
     whole, tiled = (estimate(Config.for_task("transfer", size=4096, steps=20, tile=tile,
                                              scales=(1.0,), lbfgs_history=5),
                              CALIBRATION, square, square) for tile in (0, 1024))
-    assert tiled.peak_mb < whole.peak_mb / 3 and tiled.seconds > whole.seconds
-    # the image-sized state alone: five float32 images, the L-BFGS pairs (3 fit the budget
-    # here), conv_9's targets
-    state = (5 * 3 * 4096**2 + 2 * 3 * 3 * 4096**2 + 512 * 512**2) * 4 / 2**20
+    assert tiled.peak_mb < whole.peak_mb / 2 and tiled.seconds > whole.seconds
+    # the image-sized state alone: four float32 images, L-BFGS's (its last gradient and
+    # direction, five pairs: no budget is known here), conv_9's targets
+    state = (4 * 3 * 4096**2 + (2 + 2 * 5) * 3 * 4096**2 + 512 * 512**2) * 4 / 2**20
     assert tiled.peak_mb > state
     one_tile = estimate(Config.for_task("transfer", size=1024, steps=20, tile=1024,
                                         scales=(1.0,)), CALIBRATION, square, square)
@@ -130,21 +131,32 @@ def test_a_tiled_run_holds_one_tile_and_the_image_sized_state(monkeypatch):
                                                 scales=(1.0,)), CALIBRATION, square, square)
 
 
-def test_at_a_tiled_scale_the_lbfgs_history_fits_its_budget(monkeypatch):
+def test_a_memory_limit_chooses_the_tiles_and_the_lbfgs_history(monkeypatch):
     from napari_neural_style.core.estimate import (
-        HISTORY_BUDGET_MB,
         MIN_HISTORY,
-        history_mb,
+        image_mb,
         lbfgs_pairs,
+        optimizer_mb,
+        tile_for,
     )
 
-    monkeypatch.setattr(machine, "available_memory_mb", lambda: None)
-    tiled, whole = (Config.for_task("transfer", tile=tile) for tile in (1024, 0))
-    assert lbfgs_pairs(whole, 4096, 4096) == whole.lbfgs_history == 20
-    assert lbfgs_pairs(tiled, 1024, 1024) == 20  # one tile: not tiled
-    assert lbfgs_pairs(tiled, 2048, 2048) == 10 and history_mb(tiled, 50, 2048, 2048) <= \
-        HISTORY_BUDGET_MB
-    assert lbfgs_pairs(tiled, 4096, 4096) == lbfgs_pairs(tiled, 8192, 8192) == MIN_HISTORY
-    assert history_mb(tiled, 50, 4096, 4096) == 3 * 2 * 3 * 4096**2 * 4 / 2**20
+    monkeypatch.setattr(machine, "available_memory_mb", lambda: 64_000.0)
+    free = Config.for_task("transfer")  # half of what is available
+    assert tile_for(free, 2048, 2048) == 0 and lbfgs_pairs(free, 2048, 2048) == 20
+    assert tile_for(free, 8192, 8192) == 1024
+    limited = Config.for_task("transfer", memory_limit=8000)
+    assert tile_for(limited, 512, 512) == 0 and tile_for(limited, 4096, 4096) == 1024
+    assert tile_for(replace(limited, memory_limit=6000), 4096, 4096) == 768  # smaller tiles
+    pairs = lbfgs_pairs(limited, 4096, 4096)
+    assert MIN_HISTORY < pairs < 20
+    assert optimizer_mb(limited, 50, 4096, 4096) == (2 + 2 * pairs) * image_mb(4096, 4096)
+    # where not even the fewest pairs fit, the fewest are kept and the estimate says so
+    tight = Config.for_task("transfer", size=4096, steps=50, scales=(1.0,), memory_limit=2000)
+    assert lbfgs_pairs(tight, 4096, 4096) == MIN_HISTORY
+    warning = estimate(tight, CALIBRATION, (4096, 4096, 3), (4096, 4096, 3)).warning
+    assert warning.startswith("more than the 2000 MB limit: try ")
+    # Adam keeps two moments, not a history: smaller tiles fit beside them
+    adam = replace(tight, optimizer="adam", memory_limit=3000)
+    assert tile_for(adam, 4096, 4096) < tile_for(replace(adam, optimizer="lbfgs"), 4096, 4096)
     assert lbfgs_pairs(Config.for_task("transfer", tile=1024, lbfgs_history=4), 2048, 2048) \
         == 4

@@ -40,7 +40,7 @@ def _assert_same(objective, pixels, tile):
     names = tuple(dict.fromkeys(key for term in objective.terms
                                 for key in getattr(term, "targets", ())))
     tiling = Tiling.for_layers(tile, names, objective.encoder.pooling)
-    assert len(tiling.tiles(*pixels.shape[-2:])) > 1
+    assert len(tiling.forward_only().tiles(*pixels.shape[-2:])) > 1  # both passes in tiles
     whole_total, whole, whole_gradient = _loss_and_gradient(objective, pixels)
     tiled_total, tiled, tiled_gradient = _loss_and_gradient(
         TiledObjective(objective, tiling), pixels)
@@ -165,8 +165,8 @@ def test_a_tiled_run_ends_where_the_untiled_run_does():
     assert np.abs(tiled.image - untiled.image).max() < 0.02
     assert tiled.provenance()["params"]["tile"] == 32
     assert tiled.provenance()["tiling"] == {
-        48: {"tile": 32, "halo": 128, "tiles": 4, "lbfgs_history": 20},
-        96: {"tile": 32, "halo": 128, "tiles": 9, "lbfgs_history": 20}}
+        48: {"tile": 32, "forward_tile": 64, "halo": 128, "tiles": 4, "lbfgs_history": 20},
+        96: {"tile": 32, "forward_tile": 64, "halo": 128, "tiles": 9, "lbfgs_history": 20}}
     assert untiled.provenance()["tiling"] == {}
 
 
@@ -179,6 +179,6 @@ def test_by_default_a_scale_runs_tile_by_tile_where_its_maps_would_not_fit(monke
     monkeypatch.setattr(machine, "available_memory_mb", lambda: 64_000.0)
     assert estimate.tile_for(config, 2048, 2048) == 0
     monkeypatch.setattr(machine, "available_memory_mb", lambda: 4_000.0)
-    assert estimate.tile_for(config, 2048, 2048) == estimate.AUTO_TILE
+    assert estimate.tile_for(config, 2048, 2048) in estimate.AUTO_TILES
     assert estimate.tile_for(config, 256, 256) == 0
     assert estimate.tile_for(Config.for_task("transfer", tile=0), 2048, 2048) == 0

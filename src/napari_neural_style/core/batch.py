@@ -27,7 +27,7 @@ from .device import (
     resolve_precision,
 )
 from .errors import InputError, NeuralStyleError, out_of_memory
-from .estimate import lbfgs_pairs, runs_tiled, tile_for
+from .estimate import lbfgs_pairs, recomputes, runs_tiled, tiling_for
 from .geometry import working_shape
 from .images import resize, to_numpy
 from .objective import BatchObjective, Objective
@@ -237,7 +237,7 @@ class BatchRun:
             starts = [next_start(config, image, shape, previous[1], content)
                       for config, image in zip(self.configs, previous[0], strict=True)]
         offset = self.last[0].step if number else 0  # a converged scale ran fewer steps
-        lean = setup.encoder.recompute = first.recomputes_at(size)
+        lean = setup.encoder.recompute = recomputes(first, *shape)
         release_freed_memory(setup.device)  # what the targets and the last scale left
         losses = [[] for _ in self.configs]
         with closing(optimize_batch(
@@ -273,7 +273,8 @@ class BatchRun:
         shape = working_shape(*self.output_shape, size)
         tiling = self._tiling(setup, shape)
         if tiling is not None:  # for the record
-            self.tilings[size] = {"tile": tiling.size, "halo": tiling.halo,
+            self.tilings[size] = {"tile": tiling.size, "forward_tile": tiling.forward,
+                                  "halo": tiling.halo,
                                   "tiles": len(tiling.tiles(*shape)),
                                   "lbfgs_history": lbfgs_pairs(first, *shape)}
         shared = Objective.from_images(
@@ -292,8 +293,9 @@ class BatchRun:
         """The tiles of a scale whose results are ``shape`` (None: no tiles, or one)."""
         if not runs_tiled(self.configs[0], *shape):
             return None
-        return Tiling.for_layers(tile_for(self.configs[0], *shape), self.layers("layers"),
-                                 setup.encoder.pooling)
+        planned = tiling_for(self.configs[0], *shape)
+        return Tiling.for_layers(planned.size, self.layers("layers"), setup.encoder.pooling,
+                                 planned.forward)
 
     def _weights(self) -> dict[str, float]:
         """Each term's weight field, the largest over the configs: a term one config uses

@@ -65,6 +65,8 @@ LEAN_FROM_SIZE = 2048
 MAX_STEPS = 100_000
 #: the smallest tile: the network's coarsest stride
 MIN_TILE = 16
+#: the smallest memory limit: below it not even the smallest tile's maps fit
+MIN_MEMORY_LIMIT = 256
 #: Shortest side of an input image: below it there is no shape or texture to take features of
 MIN_SOURCE_SIDE = 4
 #: a run from the content image takes this fraction of ``steps`` at each coarse scale unless
@@ -166,8 +168,8 @@ class Config:
         shared=False)
     lbfgs_history: int = option(
         20, "L-BFGS history", "L-BFGS memory (past steps kept); a scale run tile by tile keeps "
-        "fewer where they would not fit in the history's memory budget (at least 3), and "
-        "records how many", low=1, high=1000)
+        "fewer where they would not fit in the memory limit (at least 3), and records how "
+        "many", low=1, high=1000)
     pixel_range: str = option(
         "bounded", "pixel range", "bounded: every step keeps the pixels in [0, 1], the range "
         "an image shows, so the result is the image optimized; free: unbounded (the result "
@@ -202,8 +204,13 @@ class Config:
         None, "tile (px)", "run each step tile by tile on tiles of this side (rounded up to "
         "the network's stride), for images larger than memory allows: the same result, "
         "exactly, holding one tile's feature maps at a time; 0: the whole image at once; "
-        "default: tiles where the whole image's feature maps would take more than half the "
-        "memory available", low=0, high=MAX_SIZE)
+        "default: tiles where the whole image's feature maps would not fit in the memory "
+        "limit", low=0, high=MAX_SIZE)
+    memory_limit: int | None = option(
+        None, "memory limit (MB)", "the most memory a run may take above the engine's "
+        "import: where the whole image would not fit in it, steps run tile by tile on tiles "
+        "and with an L-BFGS history that do (the estimate says what they take); default: half "
+        "the memory available", low=MIN_MEMORY_LIMIT, high=10**8)
     pooling: str = option("auto", "pooling", "auto: what the weights work best with (max for "
                           "trained weights, as trained; avg for the untrained network), max, "
                           "avg (smoother, Gatys et al.) or blur (average pooling "
@@ -251,6 +258,8 @@ class Config:
             check_range("coarse_steps", self.coarse_steps, 0, MAX_STEPS)
         if self.tile:
             check_range("tile", self.tile, MIN_TILE, MAX_SIZE, " px (0: no tiles)")
+        if self.memory_limit is not None:
+            check_range("memory_limit", self.memory_limit, MIN_MEMORY_LIMIT, 10**8, " MB")
         object.__setattr__(self, "style_scale", checked_style_scales(self.style_scale))
         if self.style_blend is not None:
             object.__setattr__(self, "style_blend", checked_proportions(self.style_blend))

@@ -68,10 +68,15 @@ class Calibration:
     memory_mb: tuple[float, float]  # m0, m1: MB = m0 + m1 * M elements kept
     setup_seconds: float  # weights and network
     extra_steps: float  # a run's work besides its steps, in steps at full size
+    #: the larger probe's GMAC: beyond it a step's time grows in proportion to its work
+    largest_work: float = math.inf
 
     def step(self, work: float, lean: bool) -> float:
+        """``k F^p`` up to the larger probe's work; in proportion beyond it, where the maps
+        have long outgrown the caches and each multiply-add costs the same."""
         k, p = self.step_seconds
-        return k * work ** p * (LEAN_TIME if lean else 1.0)
+        known = min(work, self.largest_work)
+        return k * known ** p * (work / known) * (LEAN_TIME if lean else 1.0)
 
     def memory(self, kept: float) -> float:
         m0, m1 = self.memory_mb
@@ -80,17 +85,17 @@ class Calibration:
     @classmethod
     def fit(cls, probes: list[dict]) -> Calibration:
         """The curves through two probes' ``{"work", "kept", "step", "peak_mb", "setup",
-        "extra_steps", "history_mb"}``."""
+        "extra_steps", "optimizer_mb"}``."""
         small, large = sorted(probes, key=lambda probe: probe["work"])
         power = math.log(large["step"] / small["step"]) / math.log(large["work"] /
                                                                      small["work"])
-        # the optimizer's history is counted apart (it grows with the steps, not the network)
-        small_mb, large_mb = (probe["peak_mb"] - probe["history_mb"] for probe in (small, large))
+        # the optimizer's state is counted apart (it grows with the steps, not the network)
+        small_mb, large_mb = (probe["peak_mb"] - probe["optimizer_mb"] for probe in (small, large))
         m1 = max((large_mb - small_mb) / (large["kept"] - small["kept"]), 0.0)
         return cls((large["step"] / large["work"] ** power, power),
                    (max(large_mb - m1 * large["kept"], 0.0), m1),
                    min(probe["setup"] for probe in probes),
-                   sum(probe["extra_steps"] for probe in probes) / len(probes))
+                   sum(probe["extra_steps"] for probe in probes) / len(probes), large["work"])
 
 
 @dataclass(frozen=True)
@@ -117,11 +122,13 @@ def estimate(config: Config, calibration: Calibration, *shapes: tuple[int, ...])
     """The time and peak memory of ``config`` on images of ``shapes`` (the content's first,
     as the run sees them), with a warning and what would fit when the memory is short."""
     found = _estimate(config, calibration, shapes)
-    free = machine.available_memory_mb()
-    if free is None or found.peak_mb <= free or config.device not in ("auto", "cpu"):
+    limited = config.memory_limit is not None
+    room = float(config.memory_limit) if limited else machine.available_memory_mb()
+    if room is None or found.peak_mb <= room or config.device not in ("auto", "cpu"):
         return found
-    advice = _what_fits(config, calibration, shapes, free)
-    return replace(found, warning=f"more than the {free:.0f} MB free: try {advice}")
+    advice = _what_fits(config, calibration, shapes, room)
+    over = f"the {room:.0f} MB limit" if limited else f"the {room:.0f} MB free"
+    return replace(found, warning=f"more than {over}: try {advice}")
 
 
 def _estimate(config: Config, calibration: Calibration, shapes) -> Estimate:
@@ -129,63 +136,139 @@ def _estimate(config: Config, calibration: Calibration, shapes) -> Estimate:
     seconds, peak = calibration.setup_seconds, 0.0
     for index, size in enumerate(sizes):
         height, width = working_shape(*shapes[0][:2], size)
-        lean = config.recomputes_at(size)
+        lean = recomputes(config, height, width)
         step, memory = _step_cost(config, calibration, height, width, lean)
         steps, last = config.steps_at(index, len(sizes)), index == len(sizes) - 1
-        extra = calibration.extra_steps if last else 1.0  # a coarse scale: its targets
+        # a coarse scale: its targets; a tiled last scale: its targets and final losses (two
+        # forward passes), and no quality pass
+        extra = 1.0 if not last or runs_tiled(config, height, width) else calibration.extra_steps
         seconds += (steps + extra) * step
-        peak = max(peak, memory + history_mb(config, steps, height, width))
+        peak = max(peak, memory + optimizer_mb(config, steps, height, width))
     return Estimate(seconds, peak, at_most=config.tolerance > 0)
 
 
-#: a tiled step's first pass (forward only) over its second (forward and backward)
+#: a tiled step's first pass (forward only) over its second (forward and backward), on
+#: tiles of the same input
 TILED_FORWARD = 1 / 3
-#: float32 copies of the image a tiled step keeps beside its tile: the optimizer's variable,
-#: the pixels, their gradient and the tiles' sum of it, the last image
-TILED_IMAGES = 5
+#: float32 copies of the image a tiled step keeps beside its tile and the optimizer's state:
+#: the optimizer's variable, its gradient, the image evaluated and the last step's
+TILED_IMAGES = 4
 
 
 def _step_cost(config: Config, calibration: Calibration, height: int, width: int,
                lean: bool) -> tuple[float, float]:
     """Seconds and MB of one step at ``height`` x ``width``: of the whole image, or tile by
-    tile (each tile's network, both passes; one tile's maps, the image-sized state and the
-    content's target maps at full size)."""
+    tile (each tile's network in both passes; one tile's maps and the image-sized state)."""
     deepest_layer = deepest(config.layers).name
     if not runs_tiled(config, height, width):
         work, kept = network_cost(deepest_layer, height, width, lean, config.networks)
         return calibration.step(work, lean), calibration.memory(kept)
-    tiling = Tiling.for_layers(tile_for(config, height, width), config.layers,
-                               "blur" if config.pooling == "blur" else "max")
+    tiling = tiling_for(config, height, width)
     seconds, kept = 0.0, 0.0
-    for tile in tiling.tiles(height, width):
-        work, maps = network_cost(deepest_layer, tile.input_rows.stop - tile.input_rows.start,
-                                  tile.input_cols.stop - tile.input_cols.start, lean,
-                                  config.networks)
-        seconds += calibration.step(work, lean) * (1 + TILED_FORWARD)
-        kept = max(kept, maps)
+    for tiles, share in ((tiling.tiles(height, width), 1.0),
+                         (tiling.forward_only().tiles(height, width), TILED_FORWARD)):
+        for tile in tiles:
+            work, maps = network_cost(deepest_layer, *_input_shape(tile), lean, config.networks)
+            seconds += share * calibration.step(work, lean)
+            kept = max(kept, maps) if share == 1.0 else kept
+    return seconds, calibration.memory(kept) + state_mb(config, height, width)
+
+
+def _tiling(config: Config, side: int, forward: int = 0) -> Tiling:
+    return Tiling.for_layers(side, config.layers, "blur" if config.pooling == "blur" else "max",
+                             forward)
+
+
+def tiling_for(config: Config, height: int, width: int) -> Tiling:
+    """The tiles of a tiled scale of ``height`` x ``width``: :func:`tile_for`'s, and twice as
+    wide without gradients where those maps fit in what a tile's take."""
+    side = tile_for(config, height, width)
+    wider = 2 * side
+    fits = forward_mb(config, *_widest_input(config, wider, height, width)) <= maps_mb(
+        config, *_widest_input(config, side, height, width), recomputes(config, height, width))
+    return _tiling(config, side, wider if fits else side)
+
+
+def _input_shape(tile) -> tuple[int, int]:
+    return tile.input_rows.stop - tile.input_rows.start, \
+        tile.input_cols.stop - tile.input_cols.start
+
+
+def _widest_input(config: Config, side: int, height: int, width: int) -> tuple[int, int]:
+    """The largest input a tile of ``side`` px reads (its interior and halo)."""
+    return max(map(_input_shape, _tiling(config, side).tiles(height, width)))
+
+
+def image_mb(height: int, width: int) -> float:
+    """One float32 copy of a ``height`` x ``width`` RGB image."""
+    return 3 * height * width * 4 / 2**20
+
+
+def state_mb(config: Config, height: int, width: int) -> float:
+    """What a tiled scale keeps of the image's size besides the optimizer's state:
+    :data:`TILED_IMAGES` copies of the image and the content's target maps."""
     targets = sum(BLOCK_CHANNELS[layer(name).pools_before] * (height >> layer(name).pools_before)
                   * (width >> layer(name).pools_before) for name in config.content_layers)
-    state_mb = (TILED_IMAGES * 3 * height * width + config.networks * targets) * 4 / 2**20
-    return seconds, calibration.memory(kept) + state_mb
+    return TILED_IMAGES * image_mb(height, width) + config.networks * targets * 4 / 2**20
 
 
-#: the tiles ``tile=None`` takes where the whole image's maps would not fit
-AUTO_TILE = 1024
-#: the share of the memory available the whole image's feature maps may take untiled
+def maps_mb(config: Config, height: int, width: int, lean: bool) -> float:
+    """The float32 feature maps a step keeps on a ``height`` x ``width`` input, and their
+    gradients."""
+    _, kept = network_cost(deepest(config.layers).name, height, width, lean, config.networks)
+    return 2 * kept * 1e6 * 4 / 2**20
+
+
+def forward_mb(config: Config, height: int, width: int) -> float:
+    """The float32 maps a pass without gradients holds on a ``height`` x ``width`` input: at
+    the full-size block, the tapped map and two it works on."""
+    return 3 * config.networks * BLOCK_CHANNELS[0] * height * width * 4 / 2**20
+
+
+#: tile sides the default tiling tries, largest first: fewer tiles read less halo
+AUTO_TILES = (1024, 768, 512, 384, 256)
+#: the share of the memory available a run may take where no ``memory_limit`` is given
 AUTO_SHARE = 0.5
+#: the fewest past steps L-BFGS keeps at a tiled scale, whatever they cost
+MIN_HISTORY = 3
+
+
+def memory_budget_mb(config: Config) -> float | None:
+    """What a run may take: ``memory_limit``, else :data:`AUTO_SHARE` of the memory
+    available (None: unknown)."""
+    if config.memory_limit is not None:
+        return float(config.memory_limit)
+    free = machine.available_memory_mb()
+    return None if free is None else AUTO_SHARE * free
 
 
 def tile_for(config: Config, height: int, width: int) -> int:
     """The tile side a scale of ``height`` x ``width`` runs with (0: untiled): ``tile`` as
-    given, or by default :data:`AUTO_TILE` where the maps a step keeps, and their gradients,
-    in float32 would take more than :data:`AUTO_SHARE` of the memory available."""
+    given; by default none where the whole image's maps fit in :func:`memory_budget_mb`,
+    else the largest of :data:`AUTO_TILES` whose maps fit beside the image-sized state and
+    the optimizer's (L-BFGS with :data:`MIN_HISTORY` pairs); the largest if none does (the
+    estimate then says the budget is short)."""
     if config.tile is not None:
         return config.tile
-    free = machine.available_memory_mb()
-    _, kept = network_cost(deepest(config.layers).name, height, width,
-                           config.recomputes_at(max(height, width)), config.networks)
-    needed_mb = 2 * kept * 1e6 * 4 / 2**20
-    return AUTO_TILE if free is not None and needed_mb > AUTO_SHARE * free else 0
+    budget, lean = memory_budget_mb(config), config.memory == "lean"
+    if budget is None or maps_mb(config, height, width,
+                                 config.recomputes_at(max(height, width))) <= budget:
+        return 0
+    room = budget - state_mb(config, height, width) - _optimizer_images(
+        config, MIN_HISTORY) * image_mb(height, width)
+    fitting = [side for side in AUTO_TILES
+               if maps_mb(config, *_widest_input(config, side, height, width), lean) <= room]
+    return fitting[0] if fitting else AUTO_TILES[0]
+
+
+def recomputes(config: Config, height: int, width: int) -> bool:
+    """Whether a scale of ``height`` x ``width`` recomputes activations: ``memory="lean"``,
+    or ``"auto"`` from its size on (:meth:`~.config.Config.recomputes_at`) where it runs
+    untiled; a tiled scale's memory is bounded by its tiles' side instead, since smaller
+    tiles cost less time than recomputing."""
+    if config.memory == "auto" and runs_tiled(config, height, width):
+        return False
+    return config.recomputes_at(max(height, width))
 
 
 def runs_tiled(config: Config, height: int, width: int) -> bool:
@@ -194,37 +277,43 @@ def runs_tiled(config: Config, height: int, width: int) -> bool:
     return bool(tile) and max(height, width) > tile
 
 
-#: the memory L-BFGS's history may take at a tiled scale, where the image-sized state, not
-#: the network's maps, is the memory bill
-HISTORY_BUDGET_MB = 1024
-#: the fewest past steps L-BFGS keeps there, whatever they cost
-MIN_HISTORY = 3
-
-
 def lbfgs_pairs(config: Config, height: int, width: int) -> int:
     """The past steps L-BFGS keeps at a scale of ``height`` x ``width``: ``lbfgs_history``;
-    at a tiled scale no more than :data:`HISTORY_BUDGET_MB` holds (each a pair of float32
-    images), and at least :data:`MIN_HISTORY`."""
-    if not runs_tiled(config, height, width):
+    at a tiled scale as many as fit in :func:`memory_budget_mb` beside a tile's maps and
+    the image-sized state (each a pair of float32 images), at least :data:`MIN_HISTORY`."""
+    budget = memory_budget_mb(config)
+    if budget is None or not runs_tiled(config, height, width):
         return config.lbfgs_history
-    pair_mb = 2 * 3 * height * width * 4 / 2**20
-    return min(config.lbfgs_history, max(MIN_HISTORY, int(HISTORY_BUDGET_MB // pair_mb)))
+    widest = _widest_input(config, tile_for(config, height, width), height, width)
+    room = budget - state_mb(config, height, width) - maps_mb(
+        config, *widest, recomputes(config, height, width)) - _optimizer_images(
+        config, 0) * image_mb(height, width)
+    return min(config.lbfgs_history,
+               max(MIN_HISTORY, int(room // (2 * image_mb(height, width)))))
 
 
-def history_mb(config: Config, steps: int, height: int, width: int) -> float:
-    """L-BFGS's history after ``steps`` steps: a pair of float32 images per step, up to
-    :func:`lbfgs_pairs` pairs (Adam keeps two moments of the image)."""
-    pairs = min(lbfgs_pairs(config, height, width), steps) if config.optimizer == "lbfgs" else 1
-    return 2 * pairs * 3 * height * width * 4 / 2**20
+def optimizer_mb(config: Config, steps: int, height: int, width: int) -> float:
+    """The optimizer's image-sized state after ``steps`` steps, in float32 (L-BFGS with up to
+    :func:`lbfgs_pairs` pairs)."""
+    pairs = min(lbfgs_pairs(config, height, width), steps)
+    return _optimizer_images(config, pairs) * image_mb(height, width)
+
+
+def _optimizer_images(config: Config, pairs: int) -> int:
+    """The optimizer's copies of the image: L-BFGS's last gradient and direction and a pair a
+    past step it keeps; Adam's two moments."""
+    return 2 + 2 * pairs if config.optimizer == "lbfgs" else 2
 
 
 def _what_fits(config: Config, calibration: Calibration, shapes, free: float) -> str:
-    """Lean memory, if that fits; else the largest halved size that does."""
-    from dataclasses import replace
-
+    """Lean memory, if that fits; else Adam (two moments of the image, not L-BFGS's history),
+    if that does; else the largest halved size that does."""
     lean = replace(config, memory="lean")
     if _estimate(lean, calibration, shapes).peak_mb <= free and config.memory != "lean":
         return setting("memory", "lean")
+    adam = replace(config, optimizer="adam")
+    if config.optimizer != "adam" and _estimate(adam, calibration, shapes).peak_mb <= free:
+        return setting("optimizer", "adam")
     size = config.size
     while size > 64 and _estimate(replace(lean, size=size), calibration, shapes).peak_mb > free:
         size //= 2
@@ -249,7 +338,8 @@ def cached_calibration(config: Config) -> Calibration | None:
         return None
     try:
         return Calibration(tuple(entry["step_seconds"]), tuple(entry["memory_mb"]),
-                           float(entry["setup_seconds"]), float(entry["extra_steps"]))
+                           float(entry["setup_seconds"]), float(entry["extra_steps"]),
+                           float(entry.get("largest_work", math.inf)))
     except (KeyError, TypeError, ValueError):
         return None
 

@@ -21,8 +21,8 @@ from .estimate import (
     PROBE_SIZES,
     PROBE_STEPS,
     Calibration,
-    history_mb,
     network_cost,
+    optimizer_mb,
     save_calibration,
 )
 from .machine import resident_memory_mb
@@ -80,7 +80,7 @@ def calibrate(config: Config, python: str = sys.executable) -> Calibration:
         found = in_fresh_process(probe, python)
         found["work"], found["kept"] = network_cost(deepest(probe.layers).name,
                                                     *found["shape"])
-        found["history_mb"] = history_mb(probe, probe.steps, *found["shape"])
+        found["optimizer_mb"] = optimizer_mb(probe, probe.steps, *found["shape"])
         probes.append(found)
     calibration = Calibration.fit(probes)
     save_calibration(config, calibration)

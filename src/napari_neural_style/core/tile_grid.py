@@ -5,7 +5,7 @@ in every layer's map.  Pure Python (no torch): the estimate sees the tiles a run
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .vgg_layers import LAYERS, layer
 
@@ -38,20 +38,30 @@ class Tile:
 
 @dataclass(frozen=True)
 class Tiling:
-    """Tiles of ``size`` px (interior) on a grid of ``stride`` px, read with ``halo`` px."""
+    """Tiles of ``size`` px (interior) on a grid of ``stride`` px, read with ``halo`` px; a
+    pass without gradients reads tiles of ``forward`` px (0: ``size``)."""
 
     size: int
     halo: int
     stride: int
+    forward: int = 0
 
     @classmethod
-    def for_layers(cls, size: int, names: tuple[str, ...], pooling: str) -> Tiling:
-        """The tiling of ``size`` px (rounded up to the stride) that computes ``names``
-        exactly: the stride of the deepest, a halo of half the widest receptive field."""
+    def for_layers(cls, size: int, names: tuple[str, ...], pooling: str,
+                   forward: int = 0) -> Tiling:
+        """The tiling of ``size`` px (and ``forward`` px, each rounded up to the stride) that
+        computes ``names`` exactly: the stride of the deepest, a halo of half the widest
+        receptive field."""
         stride = 2 ** max(layer(name).pools_before for name in names)
         reach = max(receptive_field(name, pooling) for name in names) / 2
         return cls(math.ceil(size / stride) * stride, math.ceil(reach / stride) * stride,
-                   stride)
+                   stride, math.ceil(forward / stride) * stride)
+
+    def forward_only(self) -> Tiling:
+        """The tiles of a pass without gradients (a step's first pass, the targets): without
+        the backward pass's graph a pixel holds fewer maps, so they may be wider, and fewer
+        tiles read less halo."""
+        return replace(self, size=self.forward or self.size, forward=0)
 
     def tiles(self, height: int, width: int) -> list[Tile]:
         """The tiles of a ``height`` x ``width`` image, row by row."""

@@ -17,7 +17,7 @@ def tiled_maps(encoder, image: torch.Tensor, tiling: Tiling, names: tuple[str, .
     height, width = image.shape[-2:]
     maps: dict[str, torch.Tensor] = {}
     with torch.no_grad():
-        for tile in tiling.tiles(height, width):
+        for tile in tiling.forward_only().tiles(height, width):
             features = encoder(read(image, tile).contiguous(memory_format=memory_format))
             for name in names:
                 own, whole, _ = tiling.box(tile, name, height, width)
@@ -35,7 +35,7 @@ def tiled_moments(encoder, image: torch.Tensor, tiling: Tiling, names: tuple[str
     height, width = image.shape[-2:]
     sums: dict[str, Moments] = {}
     with torch.no_grad():
-        for tile in tiling.tiles(height, width):
+        for tile in tiling.forward_only().tiles(height, width):
             features = encoder(read(image, tile).contiguous(memory_format=memory_format))
             for name in names:
                 own, _, positions = tiling.box(tile, name, height, width)

@@ -8,8 +8,9 @@ and tiles stand on the network's stride grid, so the features at a tile's interi
 are the whole image's (at the image's border the tile pads as the whole image does).  One
 step is two passes over the tiles:
 
-1. forward only: each term's statistic, summed over the tiles' interiors; the losses, and
-   their gradients ``dL/dS`` with respect to the statistics, follow from the sums;
+1. forward only: each term's statistic, summed over the interiors of tiles twice as wide
+   (:meth:`~.tile_grid.Tiling.forward_only`); the losses, and their gradients ``dL/dS``
+   with respect to the statistics, follow from the sums;
 2. forward and backward: each tile's surrogate ``sum_S <dL/dS, S_tile>`` back to its input,
    whose gradient (halo included) adds into the image's.
 
@@ -40,10 +41,9 @@ class TiledObjective:
 
     def __call__(self, pixels: torch.Tensor) -> tuple[torch.Tensor, Losses]:
         image = pixels.detach()
-        tiles = self.tiling.tiles(*image.shape[-2:])
         with torch.no_grad():
             sums = [None] * sum(len(term.keys) for term in self.layer_terms)
-            for tile in tiles:
+            for tile in self.tiling.forward_only().tiles(*image.shape[-2:]):
                 parts = self._parts(self._features(read(image, tile)), tile, image)
                 sums = [_add(a, b) for a, b in zip(sums, parts, strict=True)]
         statistics = [_leaf(statistic) for statistic in sums]
@@ -56,8 +56,8 @@ class TiledObjective:
                                        allow_unused=True)
             found = iter(flat)
             slopes = [[next(found) for _ in each] for each in leaves]
-            gradient = self._gradient(image, tiles, slopes)
-            total = total + (pixels * gradient).sum() - (pixels * gradient).sum().detach()
+            gradient = self._gradient(image, self.tiling.tiles(*image.shape[-2:]), slopes)
+            total = _KnownGradient.apply(total, pixels, gradient)
         for term in self.pixel_terms:
             values[term.name] = term.values({}, pixels)
             total = total + term.weighted(values[term.name])
@@ -106,6 +106,22 @@ class TiledObjective:
                     (tile_gradient,) = torch.autograd.grad(surrogate, crop)
                     gradient[..., tile.input_rows, tile.input_cols] += tile_gradient
         return gradient.to(image.dtype)
+
+
+class _KnownGradient(torch.autograd.Function):
+    """``total``, whose gradient with respect to ``pixels`` is ``gradient``, handed back as it
+    is: no image-sized product or copy of it, which at these sizes is memory."""
+
+    @staticmethod
+    def forward(ctx, total: torch.Tensor, pixels: torch.Tensor,
+                gradient: torch.Tensor) -> torch.Tensor:
+        ctx.save_for_backward(gradient)
+        return total.clone()
+
+    @staticmethod
+    def backward(ctx, upstream: torch.Tensor) -> tuple:
+        (gradient,) = ctx.saved_tensors
+        return None, gradient if bool(upstream == 1) else gradient * upstream, None
 
 
 def _leaves(statistic) -> list[torch.Tensor]:

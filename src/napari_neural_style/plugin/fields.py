@@ -25,7 +25,8 @@ RUN_SETTINGS = tuple(name for name, option in OPTIONS.items() if option.widget =
 #: settings shown only while a Labels layer gives the regions
 REGION_SETTINGS = ("region_mask", "feather")
 #: settings whose default is None ("default": the engine decides), as text, and their type
-OPTIONAL_NUMBERS = {"learning_rate": float, "coarse_steps": int, "tile": int}
+OPTIONAL_NUMBERS = {"learning_rate": float, "coarse_steps": int, "tile": int,
+                    "memory_limit": int}
 #: what every widget that runs the network shows
 ENGINE_SETTINGS = tuple(name for name, option in OPTIONS.items() if option.widget == "engine")
 #: the folds of a run's settings, in order, and the settings each holds (every one of
@@ -38,7 +39,7 @@ GROUPS = {
     "Optimizer": ("optimizer", "learning_rate", "lbfgs_history", "pixel_range",
                   "parametrization", "seed"),
     "Colour and start": ("init", "colour"),
-    "Machine": ("device", "precision", "memory"),
+    "Machine": ("device", "precision", "memory", "memory_limit"),
 }
 #: steps of the spin boxes, where one unit is too fine
 INCREMENTS = {"size": 16, "content_weight": 0.1, "style_weight": 0.1, "tv_weight": 0.01,
