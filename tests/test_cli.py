@@ -215,6 +215,16 @@ def test_a_config_written_as_a_command_line_reads_back_the_same():
         "napari-neural-style reconstruct a.png -o result.tif"
 
 
+def test_a_style_at_its_own_pixel_size_from_the_command_line(images, photo, tmp_path):
+    write_image(tmp_path / "small_style.png", photo[:40, :60] / 255)  # beside a 96 px content
+    metrics = tmp_path / "m.json"
+    assert main(["transfer", str(images / "content.png"), str(tmp_path / "small_style.png"),
+                 "-o", str(tmp_path / "o.png"), "--style-size", "own", "--style-layers",
+                 "conv_1", "--json", str(metrics), *FAST]) == 0
+    params = json.loads(metrics.read_text())["params"]
+    assert params["style_size"] == "working" and params["style_scale"] == [60 / 96]
+
+
 def test_several_styles_blend_from_the_command_line(images, tmp_path, capsys):
     content, style = str(images / "content.png"), str(images / "style.png")
     common = ["--size", "48", "--steps", "2", "--style-layers", "conv_1", "--weights", "random",

@@ -110,6 +110,21 @@ def test_a_tiff_pyramid_gives_its_fitting_level(tmp_path):
     assert read_image(tmp_path / "pyramid.ome.tif", size=200).shape == (256, 192, 3)
     assert read_image(tmp_path / "pyramid.ome.tif", size=100).shape == (128, 96, 3)
     assert read_image(tmp_path / "pyramid.ome.tif", size=600).shape == (512, 384, 3)
+    # the full resolution's side, from the header (what a style at its own size needs)
+    assert image_files.image_side(tmp_path / "pyramid.ome.tif") == 512
+
+
+def test_image_side_reads_headers_only(tmp_path):
+    import tifffile
+
+    png_declaring(tmp_path / "big.png", 30_000, 40_000)
+    assert image_files.image_side(tmp_path / "big.png") == 40_000
+    tifffile.imwrite(tmp_path / "stack.tif", np.zeros((5, 30, 70), np.uint8),
+                     metadata={"axes": "TYX"})
+    assert image_files.image_side(tmp_path / "stack.tif") == 70
+    (tmp_path / "broken.tif").write_bytes(b"II*\x00garbage")
+    with pytest.raises(InputError, match="cannot read .*broken.tif as an image"):
+        image_files.image_side(tmp_path / "broken.tif")
 
 
 def test_an_ome_tiff_is_written_tiled_with_a_pyramid_and_the_provenance(tmp_path):

@@ -1,6 +1,7 @@
 """Style scale: the style image's working size is style_scale times the working size, at every
 scale of a coarse-to-fine run."""
 
+import numpy as np
 import pytest
 
 from napari_neural_style.core.config import Config
@@ -51,3 +52,29 @@ def test_coarse_scales_too_small_for_the_scaled_style_are_left_out(photo, textur
     # conv_16 needs 32 px a side: at the 128 px scale the style (0.25 x 128 = 32 x 21 px)
     # would be too small
     assert config.scale_sizes((96, 96), (64, 96)) == (256, 512)
+
+
+def test_a_style_at_its_own_pixel_size_is_resized_as_the_content_is(photo, texture):
+    # content 96 px used at 48: everything is halved, the 96 px style to 48 px, whatever the
+    # style scale is relative to; the record gives the scale it came to
+    config = Config.for_task("transfer", size=48, style_size="own", style_layers="conv_2",
+                             content_layers="conv_4", **FAST)
+    run = Run(config, content=photo, style=texture)
+    assert tuple(run.batch.styles[0].shape[-2:]) == (32, 48)
+    params = run.complete().provenance()["params"]
+    assert params["style_size"] == "working" and params["style_scale"] == (1.0,)
+    # at the content's own size a style is not resized at all; style scale still multiplies
+    small_style = texture[:40, :60]
+    for scale, side in ((1.0, 60), (2.0, 120)):
+        own = Config.for_task("transfer", size=96, style_size="own", style_scale=scale, **FAST)
+        styles = Run(own, content=photo, style=small_style).batch.styles
+        assert max(styles[0].shape[-2:]) == side
+
+
+def test_a_style_too_large_at_its_own_pixel_size_is_refused_in_one_line(photo):
+    huge = np.zeros((8, 1000, 3), np.uint8)  # 1000 px beside a 96 px content used at 4096
+    config = Config.for_task("transfer", size=4096, style_size="own", **FAST)
+    with pytest.raises(InputError, match="own pixel size the style image would be 42667 px"):
+        Run(config, content=photo, style=huge)
+    with pytest.raises(InputError, match="style_size must be one of"):
+        Config.for_task("transfer", style_size="native")

@@ -17,8 +17,8 @@ from ..core.command_line import INPUT_NAMES, as_list
 from ..core.errors import reword
 from ..core.estimate import cached_calibration, estimate
 from ..core.frame_settings import FRAME_OPTIONS, FrameSettings
-from ..core.geometry import upsampling
-from ..core.image_files import read_image
+from ..core.geometry import own_style_scales, upsampling
+from ..core.image_files import image_side, read_image
 from ..core.vgg_layers import channel_axis_label, parse_layers
 from .messages import as_flag
 from .output import save_result, save_stack, sweep_record, write_made
@@ -35,7 +35,7 @@ from .progress import (
 def optimize(args: argparse.Namespace) -> int:
     from ..core.tasks import Run
 
-    config = config_from(args)
+    config = _own_style_sizes(args, config_from(args))
     if args.estimate:
         print(_estimate_for(args, config), file=sys.stderr)
         return 0
@@ -54,6 +54,15 @@ def optimize(args: argparse.Namespace) -> int:
     run = Run(config, **images, **_optional_inputs(args))
     status = run_through(with_progress(run, [*notes, line] if line else notes))
     return write_made(status, run.has_result, lambda: save_result(args, run.result()))
+
+
+def _own_style_sizes(args: argparse.Namespace, config):
+    """``config`` with ``--style-size own`` resolved against the files' full-resolution
+    sides, so that of a pyramid the level that matches is read."""
+    if config.style_size != "own" or args.command != "transfer":
+        return config
+    return own_style_scales(config, image_side(args.content),
+                            [image_side(path) for path in style_files(args)])
 
 
 def _estimate_for(args: argparse.Namespace, config) -> str:

@@ -35,7 +35,7 @@ from .optimize import Step, optimize_batch
 from .quality import quality
 from .regions import RegionPlan, region_masks
 from .result import ORDINARY_ENDINGS, PLANNED_ENDINGS, Result
-from .run_inputs import CheckedInputs, RunInputs
+from .run_inputs import CheckedInputs, RunInputs, with_own_style_sizes
 from .starts import first_start, next_start
 from .stopping import scale_done
 from .terms import TERMS, Temporal
@@ -104,7 +104,7 @@ class BatchRun:
         for field_name in SHARED:
             if len({getattr(config, field_name) for config in configs}) > 1:
                 raise InputError(f"runs batched together must share {field_name}")
-        self.configs = list(configs)
+        self.configs = with_own_style_sizes(configs, inputs or RunInputs())
         checked = CheckedInputs.of(self.configs, inputs or RunInputs(),
                                    min_image_side(self.layers("layers")))
         self.content, self.styles = checked.content, checked.styles

@@ -55,6 +55,8 @@ MEMORY_MODES = ("auto", "fast", "lean")
 INITS = ("content", "noise", "style", "image")
 #: the style statistic matched (core/losses.py: STYLE_TARGETS)
 STYLE_LOSSES = ("gram", "meancov")
+#: how a style's size is chosen: from the working size, or its pixels beside the content's
+STYLE_SIZES = ("working", "own")
 #: how a region's mask reaches a layer's grid (core/regions.py)
 REGION_MASKS = ("simple", "inside")
 #: whose colours a transfer takes (core/colour.py)
@@ -133,6 +135,11 @@ class Config:
         "at every scale (brush strokes: 2 doubles their size, 0.5 halves it); one number for "
         "every style, or one per style (1,0.5); a style smaller than that is upsampled, as "
         "the content is", low=0.05, high=16, tasks=("transfer",))
+    style_size: str = option(
+        "working", "style size", "working: the style is resized to style scale times the "
+        "working size; own: its pixels keep their size beside the content's (resized only as "
+        "the content is, so not at all at the content's own size), times style scale: for "
+        "styles and contents of one magnification", choices=STYLE_SIZES, tasks=("transfer",))
     region_mask: str = option(
         "simple", "region masks", "how a region's mask reaches each layer: simple (averaged "
         "down at each pooling) or inside (only positions whose receptive field lies inside "
@@ -239,7 +246,7 @@ class Config:
             object.__setattr__(self, "init", "content" if self.task == "transfer" else "noise")
         for name in ("optimizer", "pixel_range", "parametrization", "init", "colour",
                      "style_loss", "pooling", "precision", "memory", "weights_format",
-                     "region_mask"):
+                     "region_mask", "style_size"):
             check_choice(name, getattr(self, name), OPTIONS[name].choices)
         self._check_layers()
         if self.task != "transfer" and self.init == "content":

@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import replace
+
 from .errors import InputError
 
 #: Longest working side the engine accepts; beyond it a single feature map outgrows most RAM.
@@ -36,3 +39,22 @@ def working_shape(height: int, width: int, size: int) -> tuple[int, int]:
         raise InputError(f"working size {size} is out of range; choose 1..{MAX_SIZE} px")
     scale = size / max(height, width)
     return max(1, round(height * scale)), max(1, round(width * scale))
+
+
+def own_style_scales(config, content_side: int, style_sides: Sequence[int]):
+    """``config`` (a :class:`~.config.Config`) with ``style_size="own"`` made ``"working"``:
+    style ``i``'s scale becomes ``style_scale[i] * style_sides[i] / content_side``, so that
+    the styles are resized by the factor the content is (working size over
+    ``content_side``, its longest side).  Refused where a style would outgrow
+    :data:`MAX_SIZE`."""
+    if config.style_size != "own" or config.task != "transfer":
+        return config
+    scales = tuple(config.style_factor(index) * side / content_side
+                   for index, side in enumerate(style_sides))
+    for index, scale in enumerate(scales):
+        if round(config.size * scale) > MAX_SIZE:
+            raise InputError(
+                f"at its own pixel size the style image{f' {index + 1}' if index else ''} "
+                f"would be {round(config.size * scale)} px at working size {config.size}, "
+                f"more than {MAX_SIZE}: choose a smaller style scale or style size 'working'")
+    return replace(config, style_size="working", style_scale=scales)

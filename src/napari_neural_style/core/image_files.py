@@ -55,6 +55,32 @@ def read_image(path: str | Path, labels: bool = False, size: int | None = None) 
         raise InputError(f"cannot read {path} as an image: {error}") from None
 
 
+def image_side(path: str | Path) -> int:
+    """The longest side of a file's full-resolution image, read from its header (a TIFF
+    stack's planes'); refused in one line as :func:`read_image` refuses."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"cannot read {path}: no such file")
+    try:
+        if path.suffix.lower() in TIFF_SUFFIXES:
+            import tifffile
+
+            with _tifffile_quiet(), tifffile.TiffFile(path) as tiff:
+                series = tiff.series[0]
+                return max(series.shape[series.axes.index(axis)] for axis in "YX"
+                           if axis in series.axes)
+        from PIL import Image
+
+        limit, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None  # as _read_pillow
+        try:
+            with Image.open(path) as image:
+                return max(image.size)
+        finally:
+            Image.MAX_IMAGE_PIXELS = limit
+    except Exception as error:  # as read_image: whatever the decoder raises
+        raise InputError(f"cannot read {path} as an image: {error}") from None
+
+
 @contextlib.contextmanager
 def _tifffile_quiet():
     """tifffile logs what it finds wrong in a file (ERROR lines on stderr); the one-line

@@ -13,6 +13,7 @@ import torch
 
 from .config import Config
 from .errors import InputError, setting
+from .geometry import own_style_scales
 from .images import to_tensor
 from .regions import checked_labels, checked_style_labels
 
@@ -39,6 +40,16 @@ class RunInputs:
         if self.style is None:
             return []
         return [self.style] if isinstance(self.style, np.ndarray) else list(self.style)
+
+
+def with_own_style_sizes(configs: list[Config], inputs: RunInputs) -> list[Config]:
+    """``configs`` with ``style_size="own"`` resolved against ``inputs``' images
+    (:func:`~.geometry.own_style_scales`): the record says what scale it came to."""
+    if inputs.content is None or not inputs.styles:
+        return list(configs)
+    # a malformed image is refused when checked, just after
+    sides = [max(np.shape(image)[:2], default=1) for image in (inputs.content, *inputs.styles)]
+    return [own_style_scales(config, sides[0], sides[1:]) for config in configs]
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,7 @@ ENGINE_SETTINGS = tuple(name for name, option in OPTIONS.items() if option.widge
 GROUPS = {
     "Size and steps": ("size", "steps", "tolerance", "scales", "coarse_steps", "tile"),
     "Layers of the network": ("content_layers", "style_layers", "style_loss", "pooling"),
-    "Loss weights": ("content_weight", "style_weight", "tv_weight", "style_scale",
+    "Loss weights": ("content_weight", "style_weight", "tv_weight", "style_scale", "style_size",
                      "region_mask", "feather"),
     "Optimizer": ("optimizer", "learning_rate", "lbfgs_history", "pixel_range",
                   "parametrization", "seed"),

@@ -202,7 +202,8 @@ class RunForm:
         """The style pickers, unless the regions table chooses the styles."""
         self.styles.set_visible("style" in self.roles() and not self.regions.active)
         regions = self.task == "transfer" and self.regions.active
-        self.settings["style_scale"].visible = self.task == "transfer" and not regions
+        for name in ("style_scale", "style_size"):
+            self.settings[name].visible = self.task == "transfer" and not regions
         for name in REGION_SETTINGS:
             self.settings[name].visible = regions
 
@@ -302,6 +303,7 @@ class RunForm:
         if self.task in OPTIONS["style_blend"].tasks:
             given["style_blend"] = self.styles.blend()
         if self.task == "transfer" and self.regions.active:
-            given.update(style_blend=None, style_scale=(1.0,), regions=self.regions.mapping()[1])
+            given.update(style_blend=None, style_scale=(1.0,), style_size="working",
+                         regions=self.regions.mapping()[1])
         return Config(self.task, **self.weights.options(), **given)
 
