@@ -150,6 +150,27 @@ def test_targets_made_tile_by_tile_are_the_whole_images():
         torch.testing.assert_close(found.cov, expected.cov, rtol=1e-4, atol=1e-6)
 
 
+def test_quality_measured_tile_by_tile_is_the_whole_images():
+    from napari_neural_style.core.quality import quality
+
+    weights = random_weights(0, "random-single")
+    pixels, content = _image(2, 150, 137), _image(0, 150, 137)
+    styles = [_image(1, 100, 90), _image(5, 80, 96)]
+    labels = np.ones((150, 137), np.int32)
+    labels[:, 70:] = 2
+    plan = RegionPlan(((1, 0, 1.0), (2, 1, 1.0)), region_masks(
+        labels, (150, 137), [1, 2], 0.0, torch.device("cpu")), "simple", (), "avg")
+    for regions in (None, plan):
+        whole, tiled = (quality(weights, "avg", pixels, content, styles, (0.3, 0.7),
+                                torch.channels_last, regions, tile) for tile in (0, 48))
+        assert tiled["layers"] == whole["layers"] and len(whole["layers"]) == 9
+        for kind in ("content_error", "gram_distance"):
+            assert tiled[kind] == pytest.approx(whole[kind], rel=1e-4), kind
+        for label, distances in whole.get("region_gram_distance", {}).items():
+            assert tiled["region_gram_distance"][label] == pytest.approx(distances, rel=1e-4)
+    assert whole["region_gram_distance"].keys() == {"1", "2"}
+
+
 def test_a_tiled_run_ends_where_the_untiled_run_does():
     from napari_neural_style.core.config import Config
     from napari_neural_style.core.tasks import Run
@@ -168,6 +189,9 @@ def test_a_tiled_run_ends_where_the_untiled_run_does():
         48: {"tile": 32, "forward_tile": 64, "halo": 128, "tiles": 4, "lbfgs_history": 20},
         96: {"tile": 32, "forward_tile": 64, "halo": 128, "tiles": 9, "lbfgs_history": 20}}
     assert untiled.provenance()["tiling"] == {}
+    # the quality numbers are measured tile by tile too
+    for kind in ("content_error", "gram_distance"):
+        assert tiled.quality[kind] == pytest.approx(untiled.quality[kind], rel=0.05)
 
 
 def test_by_default_a_scale_runs_tile_by_tile_where_its_maps_would_not_fit(monkeypatch):

@@ -344,14 +344,12 @@ class BatchRun:
             else None
         release_freed_memory(setup.device)  # what the steps left
         # measured on the pixels the result shows (pixel_range="free" leaves some outside
-        # [0, 1]), before its colours are changed as asked
-        # (not of a tiled run: its network passes hold the whole image's maps)
-        measured = stopped_by in ORDINARY_ENDINGS and \
-            self._tiling(setup, self.output_shape) is None
+        # [0, 1]), before its colours are changed as asked; in the run's tiles if it had some
+        tiling = self._tiling(setup, self.output_shape)
         numbers = [quality(setup.weights, first.pooling, step.pixels.clamp(0, 1),
                            setup.content, setup.styles, first.style_blend,
-                           setup.memory_format, regions)
-                   if measured else {} for step in last]
+                           setup.memory_format, regions, tiling.size if tiling else 0)
+                   if stopped_by in ORDINARY_ENDINGS else {} for step in last]
         last = [replace(step, pixels=self._coloured(step.pixels)) for step in last]
         release_freed_memory(setup.device)  # what the quality pass left, for the next run
         return Outcome(last, numbers, stopped_by, last[0].elapsed, setup.seconds,

@@ -140,8 +140,9 @@ def _estimate(config: Config, calibration: Calibration, shapes) -> Estimate:
         step, memory = _step_cost(config, calibration, height, width, lean)
         steps, last = config.steps_at(index, len(sizes)), index == len(sizes) - 1
         # a coarse scale: its targets; a tiled last scale: its targets and final losses (two
-        # forward passes), and no quality pass
-        extra = 1.0 if not last or runs_tiled(config, height, width) else calibration.extra_steps
+        # forward passes), and the quality pass (two images forward: half a tiled step)
+        extra = 1.0 if not last else 1.5 if runs_tiled(config, height, width) else \
+            calibration.extra_steps
         seconds += (steps + extra) * step
         peak = max(peak, memory + optimizer_mb(config, steps, height, width))
     return Estimate(seconds, peak, at_most=config.tolerance > 0)

@@ -15,11 +15,15 @@ style, to tell whether it took its own.
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 import torch
 
-from .losses import Moments, blend, content_loss, relative_mse, second_moment
+from .losses import EPS, Moments, blend, relative_mse, second_moment
 from .regions import RegionPlan, layer_masks, region_masks
+from .tile_grid import Tile, Tiling, empty
+from .tiled_targets import read, tiled_moments
 from .vgg import VGGEncoder
 from .vgg_layers import min_image_side
 from .weights import Weights
@@ -31,41 +35,69 @@ QUALITY_LAYERS = ("conv_1", "conv_2", "conv_3", "conv_4", "conv_5", "conv_8", "c
 def quality(weights: Weights, pooling: str, pixels: torch.Tensor, content: torch.Tensor | None,
             styles: list[torch.Tensor], style_blend: tuple[float, ...] | None = None,
             memory_format: torch.memory_format = torch.contiguous_format,
-            regions: RegionPlan | None = None) -> dict:
+            regions: RegionPlan | None = None, tile: int = 0) -> dict:
     """``{"layers", "content_error": {layer: e}, "gram_distance": {layer: d}}`` of ``pixels``
     (``style_blend``: the styles' proportions, default equal; ``regions``: at the result's
-    shape)."""
+    shape); with ``tile`` (px), measured tile by tile (:mod:`.tile_grid`), the same numbers
+    for a pass that holds one tile's maps."""
     images = [image for image in (pixels, content, *styles) if image is not None]
     smallest = min(min(image.shape[-2:]) for image in images)
     layers = tuple(name for name in QUALITY_LAYERS if smallest >= min_image_side([name]))
     if not layers:
         return {"layers": [], "content_error": {}, "gram_distance": {}}
     encoder = VGGEncoder(weights, layers, pooling, memory_format).to(pixels.device)
-    content_error: dict[str, float] = {}
-    gram_distance: dict[str, float] = {}
-    region_distance: dict[str, dict[str, float]] = {}
-    # tap by tap, the result beside the content in one batch, so that no layer's features
-    # outlive its comparison (holding them all, a large image's pass peaks far higher)
-    moments = _style_moments(encoder, styles, memory_format)
+    # one tile holding the whole image unless tiles are asked for
+    tiling = Tiling.for_layers(tile or max(max(image.shape[-2:]) for image in images), layers,
+                               encoder.pooling)
+    moments = _style_moments(encoder, styles, memory_format, layers,
+                             tiling if tile else None)
     masks = _region_masks(regions, layers)
-    targets = {} if masks else {name: blend(each, style_blend).second
-                                for name, each in moments.items()}
-
-    def measure(name: str, features: torch.Tensor) -> None:
-        if content is not None:
-            content_error[name] = float(content_loss(features[:1], features[1:]))
-        for label, (style, carried) in masks.items():
-            region_distance.setdefault(label, {})[name] = float(relative_mse(
-                second_moment(features[:1], carried[name]), moments[name][style].second))
-        if styles and not masks:
-            gram_distance[name] = float(relative_mse(second_moment(features[:1]),
-                                                     targets[name]))
-
-    batch = pixels if content is None else torch.cat([pixels, content])
-    encoder.reduced(batch.contiguous(memory_format=memory_format), measure)
+    sums = _summed_parts(encoder, tiling, pixels, content, masks, memory_format)
+    content_error = {name: float(error / (reference + EPS))
+                     for name, (error, reference) in sums["content"].items()}
+    gram_distance = {} if masks or not styles else {
+        name: float(relative_mse(gram, blend(moments[name], style_blend).second))
+        for name, gram in sums["gram"].items()}
+    region_distance = {label: {name: float(relative_mse(gram, moments[name][style].second))
+                               for name, gram in sums[label].items()}
+                       for label, (style, _) in masks.items()}
     regional = {"region_gram_distance": region_distance} if regions else {}
     return {"layers": list(layers), "content_error": content_error,
             "gram_distance": gram_distance, **regional}
+
+
+def _summed_parts(encoder: VGGEncoder, tiling: Tiling, pixels: torch.Tensor,
+                  content: torch.Tensor | None, masks: dict,
+                  memory_format: torch.memory_format) -> dict[str, dict]:
+    """Over ``tiling``'s tiles, at each layer: ``"content"``: the mean squared error of
+    ``pixels``' features against ``content``'s and their mean square, ``"gram"``: the Gram
+    matrix of ``pixels``, and per region label of ``masks`` its guided Gram (each a sum of
+    the tiles' parts)."""
+    height, width = pixels.shape[-2:]
+    sums: dict[str, dict] = {"content": {}, "gram": {}, **{label: {} for label in masks}}
+
+    def add(tile: Tile, name: str, features: torch.Tensor) -> None:
+        own, whole, positions = tiling.box(tile, name, height, width)
+        if empty(own):
+            return
+        mine = features[:1, :, own[0], own[1]]
+        parts = {"gram": second_moment(mine, None, positions)}
+        if content is not None:
+            reference = features[1:, :, own[0], own[1]].float()
+            count = positions * features.shape[1]
+            parts["content"] = torch.stack([(mine.float() - reference).square().sum() / count,
+                                            reference.square().sum() / count])
+        for label, (_, carried) in masks.items():
+            mask = carried[name]
+            parts[label] = second_moment(mine, mask[..., whole[0], whole[1]], mask.sum())
+        for key, part in parts.items():
+            sums[key][name] = part + sums[key][name] if name in sums[key] else part
+
+    for tile in tiling.tiles(height, width):
+        batch = torch.cat([read(image, tile) for image in (pixels, content)
+                           if image is not None])
+        encoder.reduced(batch.contiguous(memory_format=memory_format), partial(add, tile))
+    return sums
 
 
 def region_style_distances(weights: Weights, pixels: torch.Tensor, labels: np.ndarray,
@@ -84,7 +116,7 @@ def region_style_distances(weights: Weights, pixels: torch.Tensor, labels: np.nd
                for label, mask in masks.items()}
     guided = encoder.reduced(pixels, lambda name, features: {
         label: second_moment(features, each[name]) for label, each in carried.items()})
-    moments = _style_moments(encoder, styles, torch.contiguous_format)
+    moments = _style_moments(encoder, styles, torch.contiguous_format, layers)
     return {label: [float(np.mean([float(relative_mse(guided[name][label],
                                                       moments[name][style].second))
                                    for name in layers]))
@@ -93,15 +125,13 @@ def region_style_distances(weights: Weights, pixels: torch.Tensor, labels: np.nd
 
 
 def _style_moments(encoder: VGGEncoder, styles: list[torch.Tensor],
-                   memory_format: torch.memory_format) -> dict[str, list[Moments]]:
-    """``{layer: [each style's moments]}``."""
-    moments: dict[str, list[Moments]] = {}
-    for style in styles:
-        found = encoder.reduced(style.contiguous(memory_format=memory_format),
-                                lambda _, features: Moments.of(features))
-        for name, each in found.items():
-            moments.setdefault(name, []).append(each)
-    return moments
+                   memory_format: torch.memory_format, layers: tuple[str, ...],
+                   tiling: Tiling | None = None) -> dict[str, list[Moments]]:
+    """``{layer: [each style's moments]}``, made in ``tiling``'s tiles (default: whole)."""
+    found = [tiled_moments(encoder, style, tiling or Tiling.for_layers(
+        max(style.shape[-2:]), layers, encoder.pooling), layers, memory_format)
+        for style in styles]
+    return {name: [each[name] for each in found] for name in layers}
 
 
 def _region_masks(regions: RegionPlan | None,

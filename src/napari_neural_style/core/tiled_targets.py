@@ -3,6 +3,8 @@ that targets of an image larger than memory allows hold one tile's feature maps 
 
 from __future__ import annotations
 
+from functools import partial
+
 import torch
 
 from .losses import Moments
@@ -31,19 +33,22 @@ def tiled_maps(encoder, image: torch.Tensor, tiling: Tiling, names: tuple[str, .
 
 def tiled_moments(encoder, image: torch.Tensor, tiling: Tiling, names: tuple[str, ...],
                   memory_format: torch.memory_format) -> dict[str, Moments]:
-    """The whole image's :class:`~.losses.Moments` at ``names``, summed tile by tile."""
+    """The whole image's :class:`~.losses.Moments` at ``names``, summed tile by tile (a
+    pass that holds one layer's maps of one tile at a time)."""
     height, width = image.shape[-2:]
     sums: dict[str, Moments] = {}
-    with torch.no_grad():
-        for tile in tiling.forward_only().tiles(height, width):
-            features = encoder(read(image, tile).contiguous(memory_format=memory_format))
-            for name in names:
-                own, _, positions = tiling.box(tile, name, height, width)
-                if empty(own):
-                    continue
-                part = Moments.of(features[name][..., own[0], own[1]], None, positions)
-                sums[name] = part if name not in sums else Moments(
-                    sums[name].mean + part.mean, sums[name].second + part.second)
+
+    def add(tile: Tile, name: str, features: torch.Tensor) -> None:
+        own, _, positions = tiling.box(tile, name, height, width)
+        if name not in names or empty(own):
+            return
+        part = Moments.of(features[..., own[0], own[1]], None, positions)
+        sums[name] = part if name not in sums else Moments(
+            sums[name].mean + part.mean, sums[name].second + part.second)
+
+    for tile in tiling.forward_only().tiles(height, width):
+        encoder.reduced(read(image, tile).contiguous(memory_format=memory_format),
+                        partial(add, tile))
     return sums
 
 
