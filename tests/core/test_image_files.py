@@ -123,7 +123,7 @@ def test_image_side_reads_headers_only(tmp_path):
                      metadata={"axes": "TYX"})
     assert image_files.image_side(tmp_path / "stack.tif") == 70
     (tmp_path / "broken.tif").write_bytes(b"II*\x00garbage")
-    with pytest.raises(InputError, match="cannot read .*broken.tif as an image"):
+    with pytest.raises(InputError, match=r"cannot read .*broken\.tif as an image"):
         image_files.image_side(tmp_path / "broken.tif")
 
 

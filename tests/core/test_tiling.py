@@ -150,6 +150,27 @@ def test_targets_made_tile_by_tile_are_the_whole_images():
         torch.testing.assert_close(found.cov, expected.cov, rtol=1e-4, atol=1e-6)
 
 
+def test_regions_style_targets_made_tile_by_tile_are_the_whole_images():
+    names = ("conv_2", "conv_8")
+    encoder = _encoder(names)
+    labels = np.ones((96, 130), np.int32)
+    labels[:, 70:] = 2
+    style_labels = np.ones((150, 137), np.int32)
+    style_labels[90:] = 2
+    plan = RegionPlan(((1, 0, 1.0), (2, 0, 2.0)), region_masks(
+        labels, (96, 130), [1, 2], 0.0, torch.device("cpu")), "simple",
+        (region_masks(style_labels, (150, 137), [1, 2], 0.0, torch.device("cpu")),), "avg")
+    whole, tiled = (Objective.from_images(encoder, _image(0, 96, 130), [_image(1, 150, 137)],
+                                          (), names, regions=plan, tiling=each, **LAYOUT)
+                    for each in (None, Tiling.for_layers(32, names, "avg")))
+    for name in names:
+        pairs = zip(whole.style_targets[name].parts, tiled.style_targets[name].parts,
+                    strict=True)
+        for (_, share, expected), (_, tiled_share, found) in pairs:
+            assert tiled_share == share
+            torch.testing.assert_close(found.gram, expected.gram, rtol=1e-5, atol=1e-7)
+
+
 def test_quality_measured_tile_by_tile_is_the_whole_images():
     from napari_neural_style.core.quality import quality
 

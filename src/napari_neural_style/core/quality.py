@@ -131,7 +131,7 @@ def _style_moments(encoder: VGGEncoder, styles: list[torch.Tensor],
     found = [tiled_moments(encoder, style, tiling or Tiling.for_layers(
         max(style.shape[-2:]), layers, encoder.pooling), layers, memory_format)
         for style in styles]
-    return {name: [each[name] for each in found] for name in layers}
+    return {name: [each[name][None] for each in found] for name in layers}
 
 
 def _region_masks(regions: RegionPlan | None,

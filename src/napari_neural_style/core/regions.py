@@ -222,23 +222,20 @@ class RegionPlan:
     style_masks: tuple[dict[int, torch.Tensor] | None, ...] = ()
     pooling: str = "avg"  # the network's, which the masks follow through its poolings
 
-    def style_moments(self, index: int, features: dict[str, torch.Tensor],
-                      names: tuple[str, ...]) -> dict[str, dict[int | None, Moments]]:
-        """Style ``index``'s moments at each layer of ``names``: of the whole image (key
-        None), or of each of its labelled regions (key: the label)."""
+    def style_layer_masks(self, index: int, names: tuple[str, ...]) -> dict:
+        """What style ``index``'s moments are taken over (:func:`~.tiled_targets.tiled_moments`'s
+        ``masks``): each of its labelled regions' masks carried to ``names`` (key: the label),
+        or the whole image (``{None: None}``)."""
         masks = self.style_masks[index] if index < len(self.style_masks) else None
         if not masks:
-            return {name: {None: Moments.of(features[name])} for name in names}
-        found: dict[str, dict[int | None, Moments]] = {name: {} for name in names}
-        for label, mask in masks.items():
-            for name, carried in layer_masks(mask, names, self.how, self.pooling).items():
-                if float(carried.sum()) > 1e-6:
-                    found[name][label] = Moments.of(features[name], carried)
-        return found
+            return {None: None}
+        return {label: layer_masks(mask, names, self.how, self.pooling)
+                for label, mask in masks.items()}
 
     def targets(self, moments: list[dict[str, dict[int | None, Moments]]],
                 style_loss: str) -> dict[str, GuidedTarget]:
-        """``{layer: GuidedTarget}`` from each style's :meth:`style_moments`."""
+        """``{layer: GuidedTarget}`` from each style's moments over its
+        :meth:`style_layer_masks` (``{layer: {key: Moments}}``)."""
         make = STYLE_TARGETS[style_loss]
         names = tuple(moments[0]) if moments else ()
         parts: dict[str, list] = {name: [] for name in names}

@@ -22,7 +22,7 @@ from typing import ClassVar
 import torch
 
 from .config import Config
-from .losses import EPS, STYLE_TARGETS, Moments, blend, mean_squared_error, relative, tv_loss
+from .losses import EPS, STYLE_TARGETS, blend, mean_squared_error, relative, tv_loss
 from .regions import RegionPlan
 from .tile_grid import Tiling
 from .tiled_targets import tiled_maps, tiled_moments
@@ -275,12 +275,15 @@ class TermSources:
                               self.memory_format)
         return self._features(self.content)
 
-    def _moments(self, style: torch.Tensor) -> dict[str, Moments]:
-        if self._tiled(style):
-            return tiled_moments(self.encoder, style, self.tiling, self.style_layers,
-                                 self.memory_format)
-        features = self._features(style)
-        return {name: Moments.of(features[name]) for name in self.style_layers}
+    def _moments(self, index: int, style: torch.Tensor) -> dict[str, dict]:
+        """Style ``index``'s moments, ``{layer: {key: Moments}}`` (key None: the whole image;
+        with regions, per labelled region of its own), in tiles where it is tiled."""
+        tiling = self.tiling if self._tiled(style) else Tiling.for_layers(
+            max(style.shape[-2:]), self.style_layers, self.encoder.pooling)
+        masks = self.regions.style_layer_masks(index, self.style_layers) if self.regions \
+            else None
+        return tiled_moments(self.encoder, style, tiling, self.style_layers,
+                             self.memory_format, masks)
 
     @cached_property
     def style_targets(self) -> dict:
@@ -289,14 +292,12 @@ class TermSources:
         ``regions``; or the targets given."""
         if self.given_style_targets is not None or not self.style_layers:
             return self.given_style_targets or {}
-        per_style = [  # one pass each: sizes may differ
-            self.regions.style_moments(index, self._features(style), self.style_layers)
-            if self.regions else self._moments(style)
-            for index, style in enumerate(self.styles)]
+        # one pass each: sizes may differ
+        per_style = [self._moments(index, style) for index, style in enumerate(self.styles)]
         if self.regions:
             return self.regions.targets(per_style, self.style_loss)
         target = STYLE_TARGETS[self.style_loss]
-        return {name: target(blend([each[name] for each in per_style], self.style_blend))
+        return {name: target(blend([each[name][None] for each in per_style], self.style_blend))
                 for name in self.style_layers}
 
 

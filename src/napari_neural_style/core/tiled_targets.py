@@ -32,19 +32,32 @@ def tiled_maps(encoder, image: torch.Tensor, tiling: Tiling, names: tuple[str, .
 
 
 def tiled_moments(encoder, image: torch.Tensor, tiling: Tiling, names: tuple[str, ...],
-                  memory_format: torch.memory_format) -> dict[str, Moments]:
+                  memory_format: torch.memory_format,
+                  masks: dict | None = None) -> dict[str, dict]:
     """The whole image's :class:`~.losses.Moments` at ``names``, summed tile by tile (a
-    pass that holds one layer's maps of one tile at a time)."""
+    pass that holds one layer's maps of one tile at a time): ``{layer: {key: Moments}}``,
+    one per key of ``masks`` (by layer, a mask over the whole image's map to take the
+    moments over; default ``{None: None}``, the whole image).  A mask that holds nothing at
+    a layer (a small region, deep in the network) gives none there."""
     height, width = image.shape[-2:]
-    sums: dict[str, Moments] = {}
+    masks = masks or {None: None}
+    totals = {key: None if carried is None else {name: carried[name].sum() for name in names}
+              for key, carried in masks.items()}
+    sums: dict[str, dict] = {name: {} for name in names}
 
     def add(tile: Tile, name: str, features: torch.Tensor) -> None:
-        own, _, positions = tiling.box(tile, name, height, width)
+        own, whole, positions = tiling.box(tile, name, height, width)
         if name not in names or empty(own):
             return
-        part = Moments.of(features[..., own[0], own[1]], None, positions)
-        sums[name] = part if name not in sums else Moments(
-            sums[name].mean + part.mean, sums[name].second + part.second)
+        mine = features[..., own[0], own[1]]
+        for key, carried in masks.items():
+            if carried is not None and float(totals[key][name]) <= 1e-6:
+                continue
+            part = Moments.of(mine, None, positions) if carried is None else Moments.of(
+                mine, carried[name][..., whole[0], whole[1]], totals[key][name])
+            found = sums[name].get(key)
+            sums[name][key] = part if found is None else Moments(
+                found.mean + part.mean, found.second + part.second)
 
     for tile in tiling.forward_only().tiles(height, width):
         encoder.reduced(read(image, tile).contiguous(memory_format=memory_format),
