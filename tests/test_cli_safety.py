@@ -218,7 +218,7 @@ def test_huge_inputs_and_tiles_too_small_are_one_line(tmp_path, content, capsys,
     assert _lines(capsys)[-1].endswith("this run makes a stack; write it as .tif")
     assert main(["transfer", content, content, "-o", out, "--tile", "8", *FAST]) == 2
     (line,) = _lines(capsys)
-    assert line.endswith("tile must be in 16..8192 px (0: no tiles), not 8")
+    assert line.endswith("tile must be in 16..65536 px (0: no tiles), not 8")
     assert main(["reconstruct", content, "-o", out, "--tile", "16", "--steps", "2",
                  *FAST]) == 0
     assert read_provenance(out)["params"]["tile"] == 16

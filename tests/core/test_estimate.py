@@ -160,3 +160,24 @@ def test_a_memory_limit_chooses_the_tiles_and_the_lbfgs_history(monkeypatch):
     assert tile_for(adam, 4096, 4096) < tile_for(replace(adam, optimizer="lbfgs"), 4096, 4096)
     assert lbfgs_pairs(Config.for_task("transfer", tile=1024, lbfgs_history=4), 2048, 2048) \
         == 4
+
+
+def test_a_size_whose_image_sized_state_alone_passes_memory_is_refused_before_reading(
+        monkeypatch, photo, texture, tmp_path):
+    from napari_neural_style.cli import main
+    from napari_neural_style.core.errors import InputError
+    from napari_neural_style.core.image_files import write_image
+    from napari_neural_style.core.tasks import Run
+
+    monkeypatch.setattr(machine, "available_memory_mb", lambda: 16_000.0)
+    huge = Config.for_task("transfer", size=60_000, weights="random", device="cpu")
+    # 96 x 96 px at 60000: 43 GB per float32 copy; nothing allocated before the refusal
+    with pytest.raises(InputError, match=r"a 60000 x 60000 px run keeps \d+\.\d GB the size "
+                                         r"of the image .* and 15.6 GB are available: choose a "
+                                         r"smaller size or optimizer='adam'"):
+        Run(huge, content=photo, style=texture)
+    Run(replace(huge, size=2048), content=photo, style=texture)  # fits: not refused
+    write_image(tmp_path / "c.png", photo / 255)
+    write_image(tmp_path / "s.png", texture / 255)
+    assert main(["transfer", str(tmp_path / "c.png"), str(tmp_path / "s.png"), "-o",
+                 str(tmp_path / "o.png"), "--size", "60000", "--weights", "random"]) == 2

@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass, replace
 
 from . import machine
 from .config import Config
-from .errors import setting
+from .errors import InputError, setting
 from .geometry import working_shape
 from .machine import bf16_ratio_key, cpu_model, package_version, recalled, remember
 from .tile_grid import Tiling
@@ -298,6 +298,23 @@ def optimizer_mb(config: Config, steps: int, height: int, width: int) -> float:
     :func:`lbfgs_pairs` pairs)."""
     pairs = min(lbfgs_pairs(config, height, width), steps)
     return _optimizer_images(config, pairs) * image_mb(height, width)
+
+
+def check_fits(config: Config, height: int, width: int) -> None:
+    """Refuse a ``height`` x ``width`` working shape whose image-sized state alone (the
+    images a tiled step keeps, the content's target maps, the least optimizer's history)
+    passes the memory available: no tile is small enough for it."""
+    available = machine.available_memory_mb()
+    if available is None or config.device not in ("auto", "cpu"):
+        return
+    needed = state_mb(config, height, width) + \
+        _optimizer_images(config, MIN_HISTORY) * image_mb(height, width)
+    if needed > available:
+        instead = f" or {setting('optimizer', 'adam')}" if config.optimizer == "lbfgs" else ""
+        raise InputError(
+            f"a {width} x {height} px run keeps {needed / 1024:.1f} GB the size of the image "
+            f"(copies of it, the optimizer's history, the content's target maps), and "
+            f"{available / 1024:.1f} GB are available: choose a smaller size{instead}")
 
 
 def _optimizer_images(config: Config, pairs: int) -> int:

@@ -8,8 +8,9 @@ from dataclasses import replace
 
 from .errors import InputError
 
-#: Longest working side the engine accepts; beyond it a single feature map outgrows most RAM.
-MAX_SIZE = 8192
+#: Longest working side the engine accepts (past it, one float32 image alone outgrows any
+#: machine); below it, what memory allows is the estimate's to say (``estimate.check_fits``).
+MAX_SIZE = 65536
 #: the coarsest scale of ``scales="auto"``: runs halve the size while it stays >= this
 COARSEST = 256
 

@@ -13,7 +13,8 @@ import torch
 
 from .config import Config
 from .errors import InputError, setting
-from .geometry import own_style_scales
+from .estimate import check_fits
+from .geometry import own_style_scales, working_shape
 from .images import to_tensor
 from .regions import checked_labels, checked_style_labels
 
@@ -66,6 +67,10 @@ class CheckedInputs:
     def of(cls, configs: list[Config], inputs: RunInputs, min_side: int) -> CheckedInputs:
         """``inputs`` checked against ``configs`` (a batch sharing every input setting), each
         image at least ``min_side`` px where the deepest layer needs it."""
+        source = inputs.content if inputs.content is not None else next(iter(inputs.styles),
+                                                                         None)
+        if source is not None and np.ndim(source) >= 2:  # else refused just below
+            check_fits(configs[0], *working_shape(*np.shape(source)[:2], configs[0].size))
         content = _image(configs, inputs.content, "content",
                          any(config.needs_content for config in configs), min_side)
         styles = _styles(configs, inputs.styles,
