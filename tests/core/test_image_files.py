@@ -114,6 +114,24 @@ def test_a_tiff_pyramid_gives_its_fitting_level(tmp_path):
     assert image_files.image_side(tmp_path / "pyramid.ome.tif") == 512
 
 
+@pytest.mark.parametrize("layout", [{"rowsperstrip": 100}, {"tile": (256, 256)}])
+def test_a_large_flat_tiff_is_averaged_down_strip_by_strip(tmp_path, monkeypatch, layout):
+    """A TIFF without a pyramid, larger than memory allows to hold, is read at the working
+    size: each strip or tile averaged into blocks as it is decoded."""
+    import tifffile
+
+    from napari_neural_style.core import machine
+
+    image = np.random.default_rng(0).integers(0, 65535, (3000, 2100), np.uint16)
+    tifffile.imwrite(tmp_path / "flat.tif", image, compression="zlib", **layout)
+    monkeypatch.setattr(machine, "available_memory_mb", lambda: 40.0)  # the whole needs 60
+    with pytest.raises(InputError, match="3000 x 2100 px: reading it needs"):
+        read_image(tmp_path / "flat.tif")
+    found = read_image(tmp_path / "flat.tif", size=700)  # blocks of 4 x 4
+    expected = image.reshape(750, 4, 525, 4).mean(axis=(1, 3)).round().astype(np.uint16)
+    assert found.dtype == np.uint16 and np.array_equal(found, expected)
+
+
 def test_image_side_reads_headers_only(tmp_path):
     import tifffile
 

@@ -106,8 +106,36 @@ def _read_tiff(path: Path, size: int | None) -> np.ndarray:
             fitting = [each for each in levels
                        if max(each.shape[rows], each.shape[cols]) >= size]
             level = fitting[-1] if fitting else levels[0]
+            factor = max(level.shape[rows], level.shape[cols]) // size
+            if series.axes in ("YX", "YXS") and factor >= 2:
+                return _read_reduced(path, level.keyframe, factor)
         _check_size(path, level.shape, level.dtype.itemsize)
         return level.asarray()
+
+
+def _read_reduced(path: Path, page, factor: int) -> np.ndarray:
+    """One image plane (``page``, YX or YXS) averaged over ``factor`` x ``factor`` blocks,
+    strip by strip (or tile by tile) as the file stores it: the whole plane is never held."""
+    _, _, height, width, samples = page.shaped  # separate samples and depth are 1 here
+    reduced = (-(-height // factor), -(-width // factor), samples)
+    _check_size(path, (*reduced, 2), 8)  # float64 sums, and a strip or tile beside them
+    _check_size(path, page.chunks, page.dtype.itemsize)
+    sums = np.zeros(reduced, np.float64)
+    for segment, (_, _, top, left, _), _ in page.segments():
+        if segment is None:  # an empty segment: zeros
+            continue
+        block = segment[0, :height - top, :width - left].astype(np.float64)
+        rows, cols = (np.arange(start, start + length) // factor for start, length in
+                      ((top, block.shape[0]), (left, block.shape[1])))
+        for axis, positions in ((0, rows), (1, cols)):
+            block = np.add.reduceat(block, np.flatnonzero(np.diff(positions, prepend=-1)),
+                                    axis=axis)
+        sums[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1] += block
+    counts = np.outer(*(np.bincount(np.arange(length) // factor) for length in (height, width)))
+    mean = sums / counts[..., None]
+    mean = mean.round() if page.dtype.kind in "iu" else mean
+    return mean.astype(page.dtype)[..., 0] if page.samplesperpixel == 1 else \
+        mean.astype(page.dtype)
 
 
 def read_levels(path: str | Path) -> list[np.ndarray]:
@@ -162,7 +190,7 @@ def _check_size(path: Path, shape: tuple[int, ...], item_bytes: int) -> None:
         size = " x ".join(str(side) for side in shape[:2])
         raise InputError(f"{path} is {size} px: reading it needs about {needed_mb / 1024:.1f} "
                          f"GB and {available / 1024:.1f} GB are available; save it as a "
-                         "pyramidal TIFF (its fitting level is read) or a smaller image")
+                         "TIFF (read at the working size strip by strip) or a smaller image")
 
 
 def write_image(path: str | Path, image: np.ndarray, provenance: dict | None = None,
