@@ -3,7 +3,7 @@
     python benchmarks/tiling.py --parts exact [--size 1024 --tile 256 --steps 10]
     python benchmarks/tiling.py --parts time [--size 2048 --tile 1024 --steps 3]
     python benchmarks/tiling.py --parts seams [--size 2048 --tile 512 --steps 10]
-    python benchmarks/tiling.py --parts memory [--sizes 512,4096 --tile 1024 --steps 3
+    python benchmarks/tiling.py --parts memory [--sizes 512,4096 --tile auto --steps 3
         --memory-limit MB --optimizer adam --precision auto]
 
 * exact: the seed transfer (content conv_9, style conv_2,4,8,16, weights 1 and 0.5, from the
@@ -14,7 +14,9 @@
   split: the halo (the tiles' input area over the image's), pass 1 (forward only) and
   pass 2 (forward and backward);
 * seams: in the tiled result, the mean absolute difference between neighbouring pixels
-  across tile borders over that inside tiles; beside it the naive way (each tile styled
+  across tile borders over that across the network's other stride-grid lines (every
+  result, tiled or not, differs there: the poolings' phase) and over that of all other
+  neighbours; beside it the naive way (each tile styled
   alone with its own statistics, then put together): its seam ratio, and how far its tiles'
   Gram matrices at conv_16 spread (their relative distance to the whole image's);
 * memory: a transfer at each of ``--sizes`` (one scale, ``--steps`` full-size steps), each in
@@ -129,17 +131,22 @@ def timing(args: argparse.Namespace) -> None:
         f"({time.perf_counter() - split:.0f} s measuring)")
 
 
-def _seam_ratio(image: np.ndarray, size: int) -> float:
-    """Mean |neighbour difference| across the tile grid's lines over that elsewhere."""
-    across, inside = [], []
+def _seam_ratios(image: np.ndarray, size: int, stride: int) -> tuple[float, float]:
+    """Mean |neighbour difference| across the tile grid's lines over that across the
+    network's other stride-grid lines (the same phase of its poolings, which mark every
+    ``stride`` px of any result, tiled or not), and over that of all other neighbours."""
+    across, grid, inside = [], [], []
     for axis in (0, 1):
         differences = np.abs(np.diff(image, axis=axis)).mean(axis=2)
-        at = np.zeros(differences.shape[axis], bool)
-        at[size - 1::size] = True  # between pixel k*size-1 and k*size
         chosen = differences if axis == 0 else differences.T
-        across.append(chosen[at].ravel())
-        inside.append(chosen[~at].ravel())
-    return float(np.concatenate(across).mean() / np.concatenate(inside).mean())
+        lines = np.arange(1, chosen.shape[0] + 1)  # line k: between pixels k - 1 and k
+        border = lines % size == 0
+        across.append(chosen[border].ravel())
+        grid.append(chosen[(lines % stride == 0) & ~border].ravel())
+        inside.append(chosen[~border].ravel())
+    seams = np.concatenate(across).mean()
+    return (float(seams / np.concatenate(grid).mean()),
+            float(seams / np.concatenate(inside).mean()))
 
 
 def seams(args: argparse.Namespace) -> None:
@@ -162,9 +169,14 @@ def seams(args: argparse.Namespace) -> None:
         result = run.complete()
         naive[tile.rows, tile.cols] = result.image[:part.shape[0], :part.shape[1]]
         grams.append(result.quality.get("gram_distance", {}).get("conv_16"))
-    say(f"seams: {args.size} px, tile {size}, {args.steps} steps: tiled result's seam ratio "
-        f"{_seam_ratio(tiled.image, size):.3f}; each tile styled alone: "
-        f"{_seam_ratio(naive, size):.3f}; its tiles' style distance at conv_16 "
+    if args.save:
+        np.savez_compressed(args.save, tiled=tiled.image, naive=naive)
+    (tiled_grid, tiled_all), (naive_grid, naive_all) = (
+        _seam_ratios(image, size, tiling.stride) for image in (tiled.image, naive))
+    say(f"seams: {args.size} px, tile {size}, {args.steps} steps: seam ratio against the "
+        f"other {tiling.stride} px grid lines / against all other neighbours: tiled result "
+        f"{tiled_grid:.3f} / {tiled_all:.3f}; each tile styled alone: {naive_grid:.3f} / "
+        f"{naive_all:.3f}; its tiles' style distance at conv_16 "
         f"{np.nanmin(np.array(grams, float)):.3g}-{np.nanmax(np.array(grams, float)):.3g}")
 
 
@@ -179,10 +191,12 @@ if config is not None:
     from napari_neural_style.core.tasks import Run
     from napari_neural_style.core.samples import load_sample
     run = Run(config, content=load_sample("astronaut"), style=load_sample("hubble_deep_field"))
-    # a step's time from the optimizer's start; the last, the result's losses, is a forward
+    # each step's time from the optimizer's start (the last, the result's losses, is a
+    # forward); a step from the second on (the first warms the kernels up)
     elapsed = [step.elapsed for step in run][:-1]
     result = run.complete()
-    info = {"seconds": result.seconds + result.setup_seconds, "step": elapsed[-1] / len(elapsed),
+    step = (elapsed[-1] - elapsed[0]) / (len(elapsed) - 1) if len(elapsed) > 1 else elapsed[0]
+    info = {"seconds": result.seconds + result.setup_seconds, "step": step,
             "setup": result.setup_seconds, "tiling": result.tiling}
 import torch
 info["peak_rss_mb"] = peak_resident_memory_mb()
@@ -234,13 +248,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--parts", default="exact,time,seams")
     parser.add_argument("--size", type=int, default=1024)
-    parser.add_argument("--tile", type=int, default=256)
+    parser.add_argument("--tile", type=lambda text: None if text == "auto" else int(text),
+                        default=256, help="px; memory: 'auto' for the engine's choice")
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--sizes", type=lambda text: [int(each) for each in text.split(",")],
                         default=[4096], help="memory: the sizes, each in a fresh process")
     parser.add_argument("--memory-limit", type=int, default=None)
     parser.add_argument("--optimizer", default="lbfgs")
     parser.add_argument("--precision", default="fp32")
+    parser.add_argument("--save", help="seams: the tiled and the naive images, to this .npz")
     args = parser.parse_args()
     for part in args.parts.split(","):
         PARTS[part](args)

@@ -548,6 +548,7 @@ def test_a_style_per_painted_region(qtbot, viewer_with_images):
     assert not form.styles.pickers[0].native.isHidden()
     form.regions.labels.value = painted
     assert form.styles.pickers[0].native.isHidden()  # the table chooses the styles now
+    assert all(form.settings[name].native.isHidden() for name in ("style_scale", "style_size"))
     rows = list(form.regions.table)
     assert [row.name for row in rows] == ["label_1"]
     rows[0][1].value = viewer.layers["coffee"]
