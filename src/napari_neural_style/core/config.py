@@ -55,8 +55,7 @@ MEMORY_MODES = ("auto", "fast", "lean")
 INITS = ("content", "noise", "style", "image")
 #: the style statistic matched (core/losses.py: STYLE_TARGETS)
 STYLE_LOSSES = ("gram", "meancov")
-#: how a style's size is chosen: from the working size, or its pixels beside the content's
-STYLE_SIZES = ("working", "own")
+STYLE_SIZES = ("working", "own")  # from the working size, or pixels as the content's
 #: how a region's mask reaches a layer's grid (core/regions.py)
 REGION_MASKS = ("simple", "inside")
 #: whose colours a transfer takes (core/colour.py)
@@ -214,10 +213,11 @@ class Config:
         "default: tiles where the whole image's feature maps would not fit in the memory "
         "limit", low=0, high=MAX_SIZE)
     memory_limit: int | None = option(
-        None, "memory limit (MB)", "the most memory a run may take above the engine's "
+        None, "memory limit (MB)", "the memory a run is planned to fit in above the engine's "
         "import: where the whole image would not fit in it, steps run tile by tile on tiles "
-        "and with an L-BFGS history that do (the estimate says what they take); default: half "
-        "the memory available", low=MIN_MEMORY_LIMIT, high=10**8)
+        "and with an L-BFGS history that do, as the estimate counts them (it can count a "
+        "sixth low: leave a margin); default: half the memory available",
+        low=MIN_MEMORY_LIMIT, high=10**8)
     pooling: str = option("auto", "pooling", "auto: what the weights work best with (max for "
                           "trained weights, as trained; avg for the untrained network), max, "
                           "avg (smoother, Gatys et al.) or blur (average pooling "
