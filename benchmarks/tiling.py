@@ -171,11 +171,13 @@ def seams(args: argparse.Namespace) -> None:
         grams.append(result.quality.get("gram_distance", {}).get("conv_16"))
     if args.save:
         np.savez_compressed(args.save, tiled=tiled.image, naive=naive)
-    (tiled_grid, tiled_all), (naive_grid, naive_all) = (
-        _seam_ratios(image, size, tiling.stride) for image in (tiled.image, naive))
+    # a few lines make the ratio: the picture itself has its own there (the start image's)
+    (tiled_grid, tiled_all), (naive_grid, naive_all), (own_grid, own_all) = (
+        _seam_ratios(image, size, tiling.stride) for image in (tiled.image, naive, content))
     say(f"seams: {args.size} px, tile {size}, {args.steps} steps: seam ratio against the "
-        f"other {tiling.stride} px grid lines / against all other neighbours: tiled result "
-        f"{tiled_grid:.3f} / {tiled_all:.3f}; each tile styled alone: {naive_grid:.3f} / "
+        f"other {tiling.stride} px grid lines / against all other neighbours: the content "
+        f"image's own {own_grid:.3f} / {own_all:.3f}; tiled result {tiled_grid:.3f} / "
+        f"{tiled_all:.3f}; each tile styled alone: {naive_grid:.3f} / "
         f"{naive_all:.3f}; its tiles' style distance at conv_16 "
         f"{np.nanmin(np.array(grams, float)):.3g}-{np.nanmax(np.array(grams, float)):.3g}")
 
