@@ -137,9 +137,8 @@ def _read_reduced(path: Path, page, factor: int) -> np.ndarray:
                          f"{error}") from None
     counts = np.outer(*(np.bincount(np.arange(length) // factor) for length in (height, width)))
     mean = sums / counts[..., None]
-    mean = mean.round() if page.dtype.kind in "iu" else mean
-    return mean.astype(page.dtype)[..., 0] if page.samplesperpixel == 1 else \
-        mean.astype(page.dtype)
+    image = (mean.round() if page.dtype.kind in "iu" else mean).astype(page.dtype)
+    return image[..., 0] if page.samplesperpixel == 1 else image
 
 
 def read_levels(path: str | Path) -> list[np.ndarray]:

@@ -36,7 +36,13 @@ def relative(error: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """``error / (mean(target^2) + eps)``: a squared error in units of the target's own mean
     square (its norm, not a map-sized square)."""
     target = target.detach().float()
-    return error / (torch.linalg.vector_norm(target).square() / target.numel() + EPS)
+    return relative_to(error, torch.linalg.vector_norm(target).square() / target.numel())
+
+
+def relative_to(error: torch.Tensor, mean_square: torch.Tensor) -> torch.Tensor:
+    """``error / (mean_square + eps)``: :func:`relative` where the target's mean square is
+    known without the target (summed over tiles)."""
+    return error / (mean_square + EPS)
 
 
 def gram_matrix(features: torch.Tensor) -> torch.Tensor:

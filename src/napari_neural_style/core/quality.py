@@ -20,7 +20,7 @@ from functools import partial
 import numpy as np
 import torch
 
-from .losses import EPS, Moments, blend, relative_mse, second_moment
+from .losses import Moments, blend, relative_mse, relative_to, second_moment
 from .regions import RegionPlan, layer_masks, region_masks
 from .tile_grid import Tile, Tiling, empty
 from .tiled_targets import read, tiled_moments
@@ -49,11 +49,10 @@ def quality(weights: Weights, pooling: str, pixels: torch.Tensor, content: torch
     # one tile holding the whole image unless tiles are asked for
     tiling = Tiling.for_layers(tile or max(max(image.shape[-2:]) for image in images), layers,
                                encoder.pooling)
-    moments = _style_moments(encoder, styles, memory_format, layers,
-                             tiling if tile else None)
+    moments = _style_moments(encoder, styles, memory_format, layers, tiling)
     masks = _region_masks(regions, layers)
     sums = _summed_parts(encoder, tiling, pixels, content, masks, memory_format)
-    content_error = {name: float(error / (reference + EPS))
+    content_error = {name: float(relative_to(error, reference))
                      for name, (error, reference) in sums["content"].items()}
     gram_distance = {} if masks or not styles else {
         name: float(relative_mse(gram, blend(moments[name], style_blend).second))

@@ -46,8 +46,10 @@ def tiled_moments(encoder, image: torch.Tensor, tiling: Tiling, names: tuple[str
     sums: dict[str, dict] = {name: {} for name in names}
 
     def add(tile: Tile, name: str, features: torch.Tensor) -> None:
+        if name not in names:
+            return
         own, whole, positions = tiling.box(tile, name, height, width)
-        if name not in names or empty(own):
+        if empty(own):
             return
         mine = features[..., own[0], own[1]]
         for key, carried in masks.items():
