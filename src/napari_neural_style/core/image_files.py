@@ -69,14 +69,8 @@ def image_side(path: str | Path) -> int:
                 series = tiff.series[0]
                 return max(series.shape[series.axes.index(axis)] for axis in "YX"
                            if axis in series.axes)
-        from PIL import Image
-
-        limit, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None  # as _read_pillow
-        try:
-            with Image.open(path) as image:
-                return max(image.size)
-        finally:
-            Image.MAX_IMAGE_PIXELS = limit
+        with _pillow_opened(path) as image:
+            return max(image.size)
     except Exception as error:  # as read_image: whatever the decoder raises
         raise InputError(f"cannot read {path} as an image: {error}") from None
 
@@ -160,25 +154,32 @@ def read_levels(path: str | Path) -> list[np.ndarray]:
         raise InputError(f"cannot read {path} as an image: {error}") from None
 
 
-def _read_pillow(path: Path, labels: bool) -> np.ndarray:
+@contextlib.contextmanager
+def _pillow_opened(path: Path):
+    """``PIL.Image.open(path)``: the user's own file, checked against the memory available,
+    not Pillow's limit for images from the web (its "decompression bomb"), whose warning
+    says nothing more."""
     import warnings
 
     from PIL import Image
 
-    # the user's own file: checked against the memory available, not Pillow's limit for
-    # images from the web (its "decompression bomb"); its warning says nothing more
     limit, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             with Image.open(path) as image:
-                channels = len(image.getbands()) if image.mode != "P" or labels else 4
-                depth = 1 if image.mode in ("1", "L", "P", "RGB", "RGBA", "LA") else 4
-                _check_size(path, (image.height, image.width, channels), depth)
-                return np.asarray(image.convert("RGBA") if image.mode == "P" and not labels
-                                  else image)
+                yield image
     finally:
         Image.MAX_IMAGE_PIXELS = limit
+
+
+def _read_pillow(path: Path, labels: bool) -> np.ndarray:
+    with _pillow_opened(path) as image:
+        channels = len(image.getbands()) if image.mode != "P" or labels else 4
+        depth = 1 if image.mode in ("1", "L", "P", "RGB", "RGBA", "LA") else 4
+        _check_size(path, (image.height, image.width, channels), depth)
+        return np.asarray(image.convert("RGBA") if image.mode == "P" and not labels
+                          else image)
 
 
 #: what reading takes beside the decoded pixels: the engine's float32 copy of them
