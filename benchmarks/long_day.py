@@ -225,9 +225,12 @@ def main() -> None:
     say("  growth during each piece of work, mean over the rounds after the first (MB): " +
         ", ".join(f"{work} {growth:+.1f}" for work, growth in growth_by_work(day.records)))
     made = 15  # layers a round adds
+    per_layer = napari_alone(viewer, args.rounds * made)
     say(f"  napari alone, an image layer added and removed {args.rounds * made} times: "
-        f"{napari_alone(viewer, args.rounds * made):+.1f} MB a layer "
-        f"({made} layers a round)")
+        f"{per_layer:+.1f} MB a layer ({made} layers a round)")
+    napari_share = per_layer * made * (args.rounds - 1)
+    say(f"  growth after the first round beyond napari's own share ({napari_share:.0f} MB): "
+        f"{last['rss_mb'] - first['rss_mb'] - napari_share:+.0f} MB (goal <= 50)")
     if args.plot:
         plot(day.records, args.plot)
         say(f"wrote {args.plot}")

@@ -65,6 +65,21 @@ def test_garbled_stored_settings_start_the_widgets_from_the_defaults(make_napari
     assert widget.weights.value == "imagenet" and widget.preset.value in ("draft", "good")
 
 
+
+@pytest.mark.parametrize("cached", ['{"cut": [0.5, ', "[1, 2]", "\x00\xff"])
+def test_a_garbled_measurements_cache_warns_once_and_the_widgets_dock(viewer_with_images,
+                                                                      cached):
+    from napari_neural_style.core import machine
+
+    machine.cache_file().write_text(cached)
+    viewer = viewer_with_images
+    with pytest.warns(UserWarning, match="could not be read") as warned:
+        _, transfer = viewer.window.add_plugin_dock_widget(PLUGIN, "Style transfer")
+        _, texture = viewer.window.add_plugin_dock_widget(PLUGIN, "Texture synthesis")
+        transfer.steps.value += 1  # the estimate reads the cache again
+    assert len(warned) == 1
+    assert transfer.run_button.enabled and texture.run_button.enabled
+
 def test_a_save_where_no_folder_can_be_made_fails_and_keeps_the_layer(make_napari_viewer,
                                                                      tmp_path):
     viewer = make_napari_viewer()
@@ -121,3 +136,20 @@ def test_removed_results_are_let_go(qtbot, viewer_with_images):
     assert sweep.outputs == [] and sweep.result_layer is None
     assert transfer.result_layer is None
     assert all(chosen in viewer.layers for chosen in transfer._chosen.values())
+
+
+def test_a_finished_run_lets_go_of_its_job(qtbot, viewer_with_images):
+    """napari keeps every worker for the session (its task list holds ``worker.quit``), so
+    whatever a worker's signals reach stays in memory: the run's job, which holds its
+    images, must not be among it once the run has ended (a long day grew by it)."""
+    import gc
+    import weakref
+
+    widget = dock(viewer_with_images, "transfer", steps=2)
+    worker = widget.start()
+    job = weakref.ref(widget._job)
+    qtbot.waitUntil(lambda: widget.worker is None, timeout=120_000)
+    assert widget.result_layer.metadata[METADATA_KEY]["status"] == "done"
+    gc.collect()
+    assert job() is None
+    assert worker is not None  # the worker itself may live on; its job does not

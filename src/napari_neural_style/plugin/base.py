@@ -72,6 +72,9 @@ class PluginWidget(Container):
         super().__init__(labels=self.labelled)
         self.viewer = napari_viewer
         self.worker = None
+        #: the job the worker runs; its worker reaches it only through here (napari keeps
+        #: every worker for the session, and a job holds the run's images)
+        self._job: Job | None = None
         #: the layer this widget's run fills (widgets that make one)
         self.result_layer: Image | None = None
         self._pickers: dict[str, ComboBox] = {}
@@ -208,11 +211,11 @@ class PluginWidget(Container):
         # errors are ours to report (_on_error), not re-raised into the event loop
         worker = thread_worker(job.function, ignore_errors=True, progress=progress)(
             *job.args, self._stop)
-        worker.yielded.connect(job.on_update)
-        worker.returned.connect(lambda result: self.ui_alive() and job.on_result(result))
+        worker.yielded.connect(self._on_update)
+        worker.returned.connect(self._on_result)
         worker.errored.connect(self._on_error)
         worker.finished.connect(self._on_finished)
-        self.worker = worker
+        self.worker, self._job = worker, job
         self.run_button.enabled, self.stop_button.enabled = False, True
         self.status.value = job.status
         worker.start()
@@ -263,7 +266,14 @@ class PluginWidget(Container):
     def on_failed(self) -> None:
         """Tidy up after an error (the widget's outputs)."""
 
+    def _on_update(self, update) -> None:
+        self._job.on_update(update)
+
+    def _on_result(self, result) -> None:
+        if self.ui_alive():
+            self._job.on_result(result)
+
     def _on_finished(self) -> None:
-        self.worker = None
+        self.worker, self._job = None, None
         if self.ui_alive():
             self.run_button.enabled, self.stop_button.enabled = True, False
