@@ -410,6 +410,20 @@ def test_estimate_says_time_and_memory_and_runs_nothing(images, tmp_path, capsys
 
 
 
+
+def test_a_garbled_cache_is_one_warning_line_and_the_run_goes_on(images, tmp_path, capsys):
+    from napari_neural_style.core import machine
+
+    machine.cache_file().write_text('{"a measurement": [0.5, ')  # a write cut short
+    out = tmp_path / "out.tif"
+    code = main(["transfer", str(images / "content.png"), str(images / "style.png"), "-o",
+                 str(out), "--precision", "fp32", *FAST])
+    assert code == 0 and read_image(out).shape == (48, 48, 3)
+    warned = [line for line in capsys.readouterr().err.splitlines() if "warning" in line.lower()]
+    assert len(warned) == 1 and warned[0].startswith(
+        f"napari-neural-style: warning: the measurements of this machine kept in "
+        f"{machine.cache_file()} could not be read"), warned
+
 @pytest.mark.slow
 def test_one_run_as_one_task_on_a_local_cluster(images, tmp_path, capsys):
     pytest.importorskip("distributed")

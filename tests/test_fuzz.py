@@ -155,6 +155,36 @@ def test_run_records_with_missing_extra_mistyped_and_hostile_values(tmp_path):
     assert config is None or settled(lambda: resolve_weights(config.weights)) is None
 
 
+
+def test_run_records_through_the_command_line(tmp_path, capsys, photo, texture):
+    """``--from-json`` on records with hostile values: each is run (one small step) or
+    refused with one line and exit status 2; the record file stays as it was."""
+    from napari_neural_style.cli import main
+
+    rng = np.random.default_rng(SEED + 1)
+    for name, image in (("content.png", photo), ("style.png", texture)):
+        write_image(tmp_path / name, image)
+    good = Config.for_task("transfer", size=32, steps=1, weights="random", device="cpu",
+                           precision="fp32")
+    params = json.loads(json.dumps({"task": "transfer", **vars(good)}))
+    values = hostile_values(rng)
+    cases = [{"neural_style": {"params": {**params, name: values[index]}}}
+             for name in params if name != "task"
+             for index in rng.choice(len(values), size=max(1, CASES // 12), replace=False)]
+    cases += [[], None, 5, "a string", {"neural_style": None}, {"params": "x"}]
+    record = tmp_path / "record.json"
+    for case in cases:
+        text = json.dumps(case)
+        record.write_text(text)
+        start = time.monotonic()
+        code = main(["transfer", "--from-json", str(record), str(tmp_path / "content.png"),
+                     str(tmp_path / "style.png"), "-o", str(tmp_path / "out.tif")])
+        err = capsys.readouterr().err
+        assert time.monotonic() - start < BOUND and "Traceback" not in err, (case, err)
+        assert code == 0 or (code == 2 and err.strip().count("\n") == 0 and err.startswith(
+            "napari-neural-style: error: ")), (case, code, err)
+        assert record.read_text() == text
+
 def weight_files(tmp_path: Path) -> list[Path]:
     """A valid state dict in float16 and bfloat16, with a key missing, with an extra key,
     with a tensor of the wrong shape, of NaNs, of integers, truncated, and not a state

@@ -16,10 +16,11 @@ from __future__ import annotations
 import contextlib
 import signal
 import sys
+import warnings
 from collections.abc import Iterator
 
 from ..core.errors import NeuralStyleError, OutOfMemory
-from .messages import EXIT_BAD_INPUT, EXIT_FAILED, say_error
+from .messages import EXIT_BAD_INPUT, EXIT_FAILED, say_error, say_warnings
 from .modes import optimize, write_feature_maps
 from .output import check_outputs
 from .parser import parse_arguments
@@ -51,7 +52,8 @@ def _terminate_as_interrupt() -> Iterator[None]:
 
 def main(argv: list[str] | None = None) -> int:
     try:
-        with _terminate_as_interrupt():
+        with _terminate_as_interrupt(), warnings.catch_warnings():
+            warnings.showwarning = say_warnings(warnings.showwarning)
             args = parse_arguments(argv)
             check_outputs(args)  # before torch is even imported
             return write_feature_maps(args) if args.command == "features" else optimize(args)

@@ -269,7 +269,8 @@ def recorded_run(path: Path):
         raise InputError(f"cannot read the run record {path}: {error}") from None
     if record is None:
         raise InputError(f"{path} carries no run record")
-    return recorded_config(record.get("neural_style", record))
+    return recorded_config(record.get("neural_style", record) if isinstance(record, dict)
+                           else record)
 
 
 def parse_arguments(argv: list[str] | None) -> argparse.Namespace:

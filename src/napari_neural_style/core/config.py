@@ -263,7 +263,7 @@ class Config:
         check_range("size", self.size, 1, MAX_SIZE, " px")
         if self.coarse_steps is not None:
             check_range("coarse_steps", self.coarse_steps, 0, MAX_STEPS)
-        if self.tile:
+        if self.tile is not None and self.tile != 0:
             check_range("tile", self.tile, MIN_TILE, MAX_SIZE, " px (0: no tiles)")
         if self.memory_limit is not None:
             check_range("memory_limit", self.memory_limit, MIN_MEMORY_LIMIT, 10**8, " MB")

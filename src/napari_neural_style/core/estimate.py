@@ -355,10 +355,10 @@ def cached_calibration(config: Config) -> Calibration | None:
     if not isinstance(entry, dict):
         return None
     try:
-        return Calibration(tuple(entry["step_seconds"]), tuple(entry["memory_mb"]),
-                           float(entry["setup_seconds"]), float(entry["extra_steps"]),
-                           float(entry.get("largest_work", math.inf)))
-    except (KeyError, TypeError, ValueError):
+        (k, p), (m0, m1) = map(float, entry["step_seconds"]), map(float, entry["memory_mb"])
+        return Calibration((k, p), (m0, m1), float(entry["setup_seconds"]),
+                           float(entry["extra_steps"]), float(entry.get("largest_work", math.inf)))
+    except (KeyError, TypeError, ValueError):  # written otherwise (an edit, another version)
         return None
 
 

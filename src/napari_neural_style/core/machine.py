@@ -40,12 +40,28 @@ def cache_file() -> Path:
 
 
 def recalled(key: str):
-    """What :func:`remember` kept under ``key`` (None if nothing, or the cache is unreadable)."""
+    """What :func:`remember` kept under ``key``: None if nothing, or if the cache cannot be
+    read (what it held is measured again, and the file replaced, with one warning)."""
+    path = cache_file()
     try:
-        known = json.loads(cache_file().read_text())
-    except (OSError, ValueError):
+        known = json.loads(path.read_text())
+    except (FileNotFoundError, NotADirectoryError):  # nothing kept yet
         return None
-    return known.get(key) if isinstance(known, dict) else None
+    except (OSError, ValueError) as error:
+        _unreadable(path, str(error))
+        return None
+    if not isinstance(known, dict):
+        _unreadable(path, f"it holds a JSON {type(known).__name__}, not measurements")
+        return None
+    return known.get(key)
+
+
+@cache
+def _unreadable(path: Path, why: str) -> None:
+    """Warn, once a process, that the cache at ``path`` is garbled (a truncated write, an
+    edit, another program's file)."""
+    warnings.warn(f"the measurements of this machine kept in {path} could not be read "
+                  f"({why}); they are measured again and the file replaced", stacklevel=3)
 
 
 def remember(key: str, value) -> None:

@@ -106,6 +106,8 @@ def recorded_config(provenance: dict) -> Config:
     given = {name: value for name, value in params.items() if name in known}
     try:
         return Config(**given)
+    except NeuralStyleError as error:  # refused in its own words, naming the setting
+        raise InputError(f"the run record does not make a run: {error}") from None
     except (TypeError, ValueError, AttributeError, OverflowError) as error:
         # a value of the wrong kind (a list for a number...): name the first such setting
         bad = next((name for name, value in given.items() if name != "task"

@@ -5,6 +5,7 @@ Python (no torch)."""
 from __future__ import annotations
 
 import math
+import numbers
 
 from .errors import InputError
 
@@ -14,9 +15,11 @@ def check_choice(name: str, value: str, choices: tuple) -> None:
         raise InputError(f"{name} must be one of {', '.join(choices)}; got {value!r}")
 
 
-def check_range(name: str, value: int, low: int, high: int, unit: str = "") -> None:
-    if not low <= value <= high:
-        raise InputError(f"{name} must be in {low}..{high}{unit}, not {value}")
+def check_range(name: str, value: float, low: float, high: float, unit: str = "") -> None:
+    """``value`` a number in ``low..high``, a whole one where the bounds are whole."""
+    kind = numbers.Integral if isinstance(high, int) else numbers.Real
+    if isinstance(value, bool) or not isinstance(value, kind) or not low <= value <= high:
+        raise InputError(f"{name} must be in {low}..{high}{unit}, not {value!r}")
 
 
 def checked_style_scales(value) -> tuple[float, ...]:
