@@ -152,8 +152,9 @@ def _estimate(config: Config, calibration: Calibration, shapes) -> Estimate:
 #: tiles of the same input
 TILED_FORWARD = 1 / 3
 #: float32 copies of the image a tiled step keeps beside its tile and the optimizer's state:
-#: the optimizer's variable, its gradient, the image evaluated and the last step's
-TILED_IMAGES = 4
+#: the optimizer's variable, its gradient, the image evaluated, the last step's, and a style
+#: at the working size (the quality pass measures the result against it)
+TILED_IMAGES = 5
 
 
 def _step_cost(config: Config, calibration: Calibration, height: int, width: int,

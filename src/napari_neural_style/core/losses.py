@@ -9,6 +9,7 @@ balance without anyone typing 1e6.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import torch
@@ -69,11 +70,8 @@ class _Gram(torch.autograd.Function):
     @staticmethod
     def forward(ctx, features: torch.Tensor) -> torch.Tensor:
         ctx.save_for_backward(features)
-        matrix, channels_last = _as_matrix(features.float())
         positions = features.shape[-2] * features.shape[-1]
-        if channels_last:  # matrix is (N, HW, C)
-            return matrix.transpose(1, 2) @ matrix / positions
-        return matrix @ matrix.transpose(1, 2) / positions
+        return sum(map(_outer_sum, float_rows(features))) / positions
 
     @staticmethod
     def backward(ctx, grad_gram: torch.Tensor) -> torch.Tensor:
@@ -87,6 +85,27 @@ class _Gram(torch.autograd.Function):
         if channels_last:
             return (matrix @ symmetric).reshape(n, h, w, c).permute(0, 3, 1, 2)
         return (symmetric @ matrix).reshape(n, c, h, w)
+
+
+#: float32 elements of features converted at a time for a sum over positions: a bf16 map
+#: converted whole would be a pass's largest buffer (a tile's interior is a strided view)
+FLOAT_CHUNK = 1 << 23
+
+
+def float_rows(features: torch.Tensor) -> Iterator[torch.Tensor]:
+    """``(N, C, H, W)`` features as float32 blocks of rows, each about :data:`FLOAT_CHUNK`
+    elements, converted as they are taken: a sum over positions adds the blocks' sums,
+    holding one float32 block at a time."""
+    rows = max(1, FLOAT_CHUNK // max(1, features.shape[1] * features.shape[-1]))
+    return (block.float() for block in features.split(rows, dim=-2))
+
+
+def _outer_sum(features: torch.Tensor) -> torch.Tensor:
+    """``F F^T`` ``(N, C, C)`` of float32 features, in the layout they have."""
+    matrix, channels_last = _as_matrix(features)
+    if channels_last:  # matrix is (N, HW, C)
+        return matrix.transpose(1, 2) @ matrix
+    return matrix @ matrix.transpose(1, 2)
 
 
 def _as_matrix(features: torch.Tensor) -> tuple[torch.Tensor, bool]:
@@ -138,11 +157,13 @@ class Moments:
         moments of Gatys et al. 2017: a binary mask gives the region's own moments).  With
         ``total``, the sums are divided by it instead (the whole image's ``sum m``, or its
         positions): a tile's part of the whole image's moments."""
-        if mask is None and total is None:
-            return cls(features.float().mean(dim=(0, 2, 3)), gram_matrix(features)[0])
-        weighted = features.float() if mask is None else features.float() * mask
+        if mask is None:
+            sums = sum(block.sum(dim=(0, 2, 3)) for block in float_rows(features))
+            positions = features.shape[-2] * features.shape[-1] if total is None else total
+            return cls(sums / positions, second_moment(features, None, total))
         divisor = mask.sum() if total is None else total
-        return cls(weighted.sum(dim=(0, 2, 3)) / divisor, second_moment(features, mask, total))
+        return cls((features.float() * mask).sum(dim=(0, 2, 3)) / divisor,
+                   second_moment(features, mask, total))
 
     @property
     def covariance(self) -> torch.Tensor:

@@ -15,19 +15,23 @@ from .vgg_layers import layer
 def tiled_maps(encoder, image: torch.Tensor, tiling: Tiling, names: tuple[str, ...],
                memory_format: torch.memory_format) -> dict[str, torch.Tensor]:
     """The whole image's feature maps at ``names`` (float32), made tile by tile without
-    gradients."""
+    gradients, in a pass that holds one layer's maps of one tile at a time."""
     height, width = image.shape[-2:]
     maps: dict[str, torch.Tensor] = {}
-    with torch.no_grad():
-        for tile in tiling.forward_only().tiles(height, width):
-            features = encoder(read(image, tile).contiguous(memory_format=memory_format))
-            for name in names:
-                own, whole, _ = tiling.box(tile, name, height, width)
-                if name not in maps:
-                    maps[name] = features[name].new_zeros(
-                        (1, features[name].shape[1], height >> layer(name).pools_before,
-                         width >> layer(name).pools_before), dtype=torch.float32)
-                maps[name][..., whole[0], whole[1]] = features[name][..., own[0], own[1]]
+
+    def add(tile: Tile, name: str, features: torch.Tensor) -> None:
+        if name not in names:
+            return
+        own, whole, _ = tiling.box(tile, name, height, width)
+        if name not in maps:
+            maps[name] = features.new_zeros(
+                (1, features.shape[1], height >> layer(name).pools_before,
+                 width >> layer(name).pools_before), dtype=torch.float32)
+        maps[name][..., whole[0], whole[1]] = features[..., own[0], own[1]]
+
+    for tile in tiling.forward_only().tiles(height, width):
+        encoder.reduced(read(image, tile).contiguous(memory_format=memory_format),
+                        partial(add, tile))
     return maps
 
 

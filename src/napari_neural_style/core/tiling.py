@@ -38,14 +38,15 @@ class TiledObjective:
         self.layer_terms = [term for term in objective.terms if isinstance(term, LayerTerm)]
         self.pixel_terms = [term for term in objective.terms
                             if not isinstance(term, LayerTerm)]
+        #: each (term, key) a statistic is made for, in the order of the terms and their keys
+        self.keyed = [(term, key) for term in self.layer_terms for key in term.keys]
 
     def __call__(self, pixels: torch.Tensor) -> tuple[torch.Tensor, Losses]:
         image = pixels.detach()
-        with torch.no_grad():
-            sums = [None] * sum(len(term.keys) for term in self.layer_terms)
-            for tile in self.tiling.forward_only().tiles(*image.shape[-2:]):
-                parts = self._parts(self._features(read(image, tile)), tile, image)
-                sums = [_add(a, b) for a, b in zip(sums, parts, strict=True)]
+        sums = [None] * len(self.keyed)
+        for tile in self.tiling.forward_only().tiles(*image.shape[-2:]):
+            parts = self._forward_parts(read(image, tile), tile, image)
+            sums = [_add(a, b) for a, b in zip(sums, parts, strict=True)]
         statistics = [_leaf(statistic) for statistic in sums]
         with torch.enable_grad():
             feature_total, values = self._scores(statistics, pixels)
@@ -66,17 +67,33 @@ class TiledObjective:
     def _features(self, crop: torch.Tensor) -> dict[str, torch.Tensor]:
         return self.objective.encoder(crop.contiguous(memory_format=self.objective.memory_format))
 
+    def _forward_parts(self, crop: torch.Tensor, tile: Tile, image: torch.Tensor) -> list:
+        """:meth:`_parts` without gradients, in a pass that holds one layer's maps at a time."""
+        parts: dict[int, object] = {}
+        self.objective.encoder.reduced(
+            crop.contiguous(memory_format=self.objective.memory_format),
+            lambda name, features: parts.update(self._layer_parts(name, features, tile, image)))
+        return [parts[index] for index in range(len(self.keyed))]
+
     def _parts(self, features: dict[str, torch.Tensor], tile: Tile,
                image: torch.Tensor) -> list:
-        """Each (term, key)'s part from ``tile``, in the order of the terms and their keys
-        (None where the interior has no position at that layer: the last, thin row or
-        column of tiles at a deep layer)."""
-        parts = []
-        for term in self.layer_terms:
-            for key in term.keys:
+        """Each (term, key)'s part from ``tile``, in the order of :attr:`keyed`."""
+        parts: dict[int, object] = {}
+        for name, each in features.items():
+            parts.update(self._layer_parts(name, each, tile, image))
+        return [parts[index] for index in range(len(self.keyed))]
+
+    def _layer_parts(self, name: str, features: torch.Tensor, tile: Tile,
+                     image: torch.Tensor) -> dict[int, object]:
+        """The parts the terms take from layer ``name``'s features on ``tile``, by their
+        index in :attr:`keyed` (None where the interior has no position at that layer: the
+        last, thin row or column of tiles at a deep layer)."""
+        parts = {}
+        for index, (term, key) in enumerate(self.keyed):
+            if key == name:
                 own, whole, positions = self.tiling.box(tile, key, *image.shape[-2:])
-                parts.append(None if empty(own) else term.part(
-                    key, features[key][..., own[0], own[1]], whole, positions))
+                parts[index] = None if empty(own) else term.part(
+                    key, features[..., own[0], own[1]], whole, positions)
         return parts
 
     def _scores(self, statistics: list, pixels: torch.Tensor) -> tuple[torch.Tensor, dict]:
