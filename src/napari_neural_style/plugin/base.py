@@ -211,8 +211,8 @@ class PluginWidget(Container):
         # errors are ours to report (_on_error), not re-raised into the event loop
         worker = thread_worker(job.function, ignore_errors=True, progress=progress)(
             *job.args, self._stop)
-        worker.yielded.connect(self._on_update)
-        worker.returned.connect(self._on_result)
+        worker.yielded.connect(self._job_update)
+        worker.returned.connect(self._job_result)
         worker.errored.connect(self._on_error)
         worker.finished.connect(self._on_finished)
         self.worker, self._job = worker, job
@@ -266,10 +266,10 @@ class PluginWidget(Container):
     def on_failed(self) -> None:
         """Tidy up after an error (the widget's outputs)."""
 
-    def _on_update(self, update) -> None:
+    def _job_update(self, update) -> None:
         self._job.on_update(update)
 
-    def _on_result(self, result) -> None:
+    def _job_result(self, result) -> None:
         if self.ui_alive():
             self._job.on_result(result)
 
