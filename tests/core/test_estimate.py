@@ -144,7 +144,7 @@ def test_a_memory_limit_chooses_the_tiles_and_the_lbfgs_history(monkeypatch):
     monkeypatch.setattr(machine, "available_memory_mb", lambda: 64_000.0)
     free = Config.for_task("transfer")  # half of what is available
     assert tile_for(free, 2048, 2048) == 0 and lbfgs_pairs(free, 2048, 2048) == 20
-    assert tile_for(free, 8192, 8192) == 1024
+    assert tile_for(free, 8192, 8192) == 2048  # fewer tiles read less halo
     limited = Config.for_task("transfer", memory_limit=8000)
     assert tile_for(limited, 512, 512) == 0 and tile_for(limited, 4096, 4096) == 1024
     assert tile_for(replace(limited, memory_limit=6000), 4096, 4096) == 768  # smaller tiles
@@ -161,6 +161,25 @@ def test_a_memory_limit_chooses_the_tiles_and_the_lbfgs_history(monkeypatch):
     assert tile_for(adam, 4096, 4096) < tile_for(replace(adam, optimizer="lbfgs"), 4096, 4096)
     assert lbfgs_pairs(Config.for_task("transfer", tile=1024, lbfgs_history=4), 2048, 2048) \
         == 4
+
+
+def test_auto_memory_recomputes_only_where_the_maps_kept_whole_would_not_fit(monkeypatch):
+    """Lean costs a forward pass a step: ``auto`` keeps every activation where they fit the
+    budget, recomputes where only that fits, and tiles without recomputing where neither
+    does; by size where the memory available is unknown."""
+    from napari_neural_style.core.estimate import recomputes, tile_for
+
+    monkeypatch.setattr(machine, "available_memory_mb", lambda: None)
+    unknown = Config.for_task("transfer")
+    assert not recomputes(unknown, 1024, 1024) and recomputes(unknown, 2048, 2048)
+    roomy, tight, tighter = (Config.for_task("transfer", memory_limit=limit)
+                             for limit in (20000, 8000, 3000))
+    assert tile_for(roomy, 2048, 2048) == 0 and not recomputes(roomy, 2048, 2048)
+    assert tile_for(tight, 2048, 2048) == 0 and recomputes(tight, 2048, 2048)
+    assert tile_for(tighter, 2048, 2048) and not recomputes(tighter, 2048, 2048)
+    assert not recomputes(replace(tight, memory="fast"), 2048, 2048)
+    assert tile_for(replace(tight, memory="fast"), 2048, 2048)  # its maps kept whole: tiles
+    assert recomputes(replace(roomy, memory="lean"), 512, 512)
 
 
 def test_a_size_whose_image_sized_state_alone_passes_memory_is_refused_before_reading(

@@ -227,3 +227,19 @@ def test_by_default_a_scale_runs_tile_by_tile_where_its_maps_would_not_fit(monke
     assert estimate.tile_for(config, 2048, 2048) in estimate.AUTO_TILES
     assert estimate.tile_for(config, 256, 256) == 0
     assert estimate.tile_for(Config.for_task("transfer", tile=0), 2048, 2048) == 0
+
+
+def test_a_tiles_interior_hands_its_gradient_back_in_the_maps_layout():
+    """Autograd's slicing gives the default layout back, and adding that to a channels_last
+    map's other gradient was a third of a tiled step's backward pass."""
+    from napari_neural_style.core.losses import gram_matrix
+    from napari_neural_style.core.tiling import _Interior
+
+    maps = torch.randn(1, 8, 12, 10).contiguous(memory_format=torch.channels_last)
+    rows, cols = slice(2, 9), slice(3, 7)
+    found = maps.clone().requires_grad_(True)
+    gram_matrix(_Interior.apply(found, rows, cols)).square().sum().backward()
+    expected = maps.clone().requires_grad_(True)
+    gram_matrix(expected[..., rows, cols].contiguous()).square().sum().backward()
+    assert found.grad.stride() == maps.stride()
+    torch.testing.assert_close(found.grad, expected.grad)

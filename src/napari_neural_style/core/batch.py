@@ -189,8 +189,9 @@ class BatchRun:
         except (RuntimeError, MemoryError) as error:
             if not is_out_of_memory(error):
                 raise
-            failure = out_of_memory(self.configs[0], setup.device if setup else
-                                    self.configs[0].device, size, len(self.configs))
+            failure = out_of_memory(
+                self.configs[0], setup.device if setup else self.configs[0].device, size,
+                len(self.configs), bool(setup and setup.encoder.recompute))
             stopped_by = str(failure)
             raise failure from None  # torch's own message and advice would only confuse
         finally:

@@ -60,8 +60,8 @@ STYLE_SIZES = ("working", "own")  # from the working size, or pixels as the cont
 REGION_MASKS = ("simple", "inside")
 #: whose colours a transfer takes (core/colour.py)
 COLOURS = ("style", "luminance", "match", "original")
-#: working size (longest side) from which ``memory="auto"`` recomputes activations: below
-#: it the time lean costs buys little memory (docs/performance.md, "Memory modes")
+#: working size (longest side) from which ``memory="auto"`` recomputes activations where the
+#: memory available is unknown: below it the time lean costs buys little memory
 LEAN_FROM_SIZE = 2048
 MAX_STEPS = 100_000
 #: the smallest tile: the network's coarsest stride
@@ -193,8 +193,8 @@ class Config:
                             choices=PRECISIONS)
     memory: str = option(
         "auto", "memory", "fast keeps every activation for the backward pass; lean recomputes "
-        "them (less memory, more time a step); auto: lean from "
-        f"{LEAN_FROM_SIZE} px", choices=MEMORY_MODES)
+        "them (less memory, more time a step); auto: lean where they would pass the memory "
+        f"limit (from {LEAN_FROM_SIZE} px where the memory is unknown)", choices=MEMORY_MODES)
     scales: tuple[float, ...] | None = option(
         None, "scales (coarse to fine)", "fractions of the working size to optimize at in "
         "turn, e.g. 0.25,0.5,1, each from the previous result upsampled; auto: halve while "

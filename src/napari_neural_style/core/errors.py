@@ -50,11 +50,13 @@ class OutOfMemory(NeuralStyleError):
     """The device ran out of memory; the message says what was attempted and what would fit."""
 
 
-def out_of_memory(config, device, size: int, images: int = 1) -> OutOfMemory:
+def out_of_memory(config, device, size: int, images: int = 1,
+                  recomputed: bool = False) -> OutOfMemory:
     """What ran out on ``device`` at working ``size`` (``images`` optimized at once) for a
-    run of ``config``, and what needs less: lean memory, a smaller size (the activations
-    scale with the pixels: half the side, a quarter of the memory), the CPU."""
-    advice = [] if config.recomputes_at(size) else [setting("memory", "lean")]
+    run of ``config`` (``recomputed``: lean there), and what needs less: lean memory, a
+    smaller size (the activations scale with the pixels: half the side, a quarter of the
+    memory), the CPU."""
+    advice = [] if recomputed else [setting("memory", "lean")]
     advice.append(f"a smaller {setting('size', str(max(config.size // 2, 1)))}")
     if str(device) != "cpu":
         advice.append(setting("device", "cpu"))

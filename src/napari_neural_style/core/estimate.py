@@ -227,8 +227,12 @@ def forward_mb(config: Config, height: int, width: int) -> float:
     return 3 * config.networks * BLOCK_CHANNELS[0] * height * width * 4 / 2**20
 
 
-#: tile sides the default tiling tries, largest first: fewer tiles read less halo
-AUTO_TILES = (1024, 768, 512, 384, 256)
+#: tile sides the default tiling tries, largest first: fewer tiles read less halo (a step
+#: costs the same per pixel read at each of these sides untiled)
+AUTO_TILES = (2048, 1536, 1024, 768, 512, 384, 256)
+#: the side taken where none fits (the estimate then says the budget is short): its halo
+#: costs little and its maps fit most machines
+FALLBACK_TILE = 1024
 #: the share of the memory available a run may take where no ``memory_limit`` is given
 AUTO_SHARE = 0.5
 #: the fewest past steps L-BFGS keeps at a tiled scale, whatever they cost
@@ -248,29 +252,33 @@ def tile_for(config: Config, height: int, width: int) -> int:
     """The tile side a scale of ``height`` x ``width`` runs with (0: untiled): ``tile`` as
     given; by default none where the whole image's maps fit in :func:`memory_budget_mb`,
     else the largest of :data:`AUTO_TILES` whose maps fit beside the image-sized state and
-    the optimizer's (L-BFGS with :data:`MIN_HISTORY` pairs); the largest if none does (the
-    estimate then says the budget is short)."""
+    the optimizer's (L-BFGS with :data:`MIN_HISTORY` pairs); :data:`FALLBACK_TILE` if none
+    does."""
     if config.tile is not None:
         return config.tile
     budget, lean = memory_budget_mb(config), config.memory == "lean"
-    if budget is None or maps_mb(config, height, width,
-                                 config.recomputes_at(max(height, width))) <= budget:
+    if budget is None or maps_mb(config, height, width, config.memory != "fast") <= budget:
         return 0
     room = budget - state_mb(config, height, width) - _optimizer_images(
         config, MIN_HISTORY) * image_mb(height, width)
     fitting = [side for side in AUTO_TILES
                if maps_mb(config, *_widest_input(config, side, height, width), lean) <= room]
-    return fitting[0] if fitting else AUTO_TILES[0]
+    return fitting[0] if fitting else FALLBACK_TILE
 
 
 def recomputes(config: Config, height: int, width: int) -> bool:
-    """Whether a scale of ``height`` x ``width`` recomputes activations: ``memory="lean"``,
-    or ``"auto"`` from its size on (:meth:`~.config.Config.recomputes_at`) where it runs
-    untiled; a tiled scale's memory is bounded by its tiles' side instead, since smaller
-    tiles cost less time than recomputing."""
-    if config.memory == "auto" and runs_tiled(config, height, width):
-        return False
-    return config.recomputes_at(max(height, width))
+    """Whether a scale of ``height`` x ``width`` recomputes activations: ``memory="lean"``;
+    ``"auto"`` where the scale runs untiled and its maps kept whole would pass
+    :func:`memory_budget_mb` (by size, :meth:`~.config.Config.recomputes_at`, where the
+    memory available is unknown).  A tiled scale's memory is bounded by its tiles' side
+    instead, since smaller tiles cost less time than recomputing."""
+    if config.memory != "auto":
+        return config.memory == "lean"
+    budget = memory_budget_mb(config)
+    if budget is None:
+        return config.recomputes_at(max(height, width))
+    return not runs_tiled(config, height, width) and maps_mb(
+        config, height, width, False) > budget
 
 
 def runs_tiled(config: Config, height: int, width: int) -> bool:

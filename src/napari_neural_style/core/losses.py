@@ -111,7 +111,8 @@ def _outer_sum(features: torch.Tensor) -> torch.Tensor:
 def _as_matrix(features: torch.Tensor) -> tuple[torch.Tensor, bool]:
     """``(N, HW, C)`` view of channels_last features, else ``(N, C, HW)``."""
     n, c, h, w = features.shape
-    if features.is_contiguous(memory_format=torch.channels_last) and not features.is_contiguous():
+    # by strides, not contiguity: a tile's interior is a strided view of a channels_last map
+    if c > 1 and h * w > 1 and features.stride(1) == 1:
         return features.permute(0, 2, 3, 1).reshape(n, h * w, c), True
     return features.reshape(n, c, h * w), False
 

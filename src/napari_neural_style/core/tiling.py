@@ -93,7 +93,7 @@ class TiledObjective:
             if key == name:
                 own, whole, positions = self.tiling.box(tile, key, *image.shape[-2:])
                 parts[index] = None if empty(own) else term.part(
-                    key, features[..., own[0], own[1]], whole, positions)
+                    key, _Interior.apply(features, *own), whole, positions)
         return parts
 
     def _scores(self, statistics: list, pixels: torch.Tensor) -> tuple[torch.Tensor, dict]:
@@ -123,6 +123,26 @@ class TiledObjective:
                     (tile_gradient,) = torch.autograd.grad(surrogate, crop)
                     gradient[..., tile.input_rows, tile.input_cols] += tile_gradient
         return gradient.to(image.dtype)
+
+
+class _Interior(torch.autograd.Function):
+    """``features[..., rows, cols]``, whose gradient comes back laid out as ``features``
+    are: autograd's own slicing hands it back in the default layout, and adding that to the
+    layer's other gradient (channels_last on the CPU) is a strided add as slow as a
+    convolution's backward."""
+
+    @staticmethod
+    def forward(ctx, features: torch.Tensor, rows: slice, cols: slice) -> torch.Tensor:
+        ctx.layout = features.shape, features.stride(), features.dtype, features.device
+        ctx.box = rows, cols
+        return features[..., rows, cols]
+
+    @staticmethod
+    def backward(ctx, upstream: torch.Tensor) -> tuple:
+        shape, stride, dtype, device = ctx.layout
+        gradient = torch.empty_strided(shape, stride, dtype=dtype, device=device).zero_()
+        gradient[..., ctx.box[0], ctx.box[1]] = upstream
+        return gradient, None, None
 
 
 class _KnownGradient(torch.autograd.Function):
