@@ -1,10 +1,14 @@
 """Sweeps and frames as tasks on a dask cluster (core/cluster.py), on a LocalCluster of two
 single-threaded worker processes."""
 
+import contextlib
+import json
 import os
 import subprocess
 import sys
 import textwrap
+import threading
+import time
 from dataclasses import replace
 
 import numpy as np
@@ -155,6 +159,98 @@ def test_frames_on_their_own_go_out_as_tasks(client, photo, texture):
     assert all(result.ran_on for result in runs.results)
     with pytest.raises(InputError, match="temporal 'none'"):
         FrameRun(config, frames, texture, FrameSettings("flow"), client=client)
+
+
+#: a transfer whose steps go tile by tile: 9 tiles of 32 px (halo 8 for conv_4), and 4 of
+#: 64 px in the forward-only pass
+TILED = Config("transfer", "conv_4", "conv_2,conv_4", weights="random", device="cpu", size=96,
+               steps=6, precision="fp32", init="content", scales=(1.0,), tile=32)
+
+
+@contextlib.contextmanager
+def one_thread():
+    """Torch on one thread here, as on each worker: sums split by thread count differ in
+    the last bits, and the optimizer's sums over the image run here."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])  # bf16 parts cross pickled
+def test_a_tiled_run_sends_each_steps_tiles_and_equals_the_tiled_run_here(client, photo,
+                                                                           texture, precision):
+    from napari_neural_style.core.tasks import Run
+
+    config = replace(TILED, precision=precision)
+    with one_thread():
+        here = Run(config, photo, texture).complete()
+        before = client.run(lambda dask_worker: dask_worker.state.executed_count)
+        there = Run(config, photo, texture, client=client).complete()
+        after = client.run(lambda dask_worker: dask_worker.state.executed_count)
+    assert there.tiling[96].pop("tiles_ran_on") == f"dask cluster {client.scheduler.address}"
+    here.tiling[96].pop("tiles_ran_on")
+    assert there.tiling == here.tiling and there.tiling[96]["tiles"] == 9
+    assert np.array_equal(there.image, here.image)
+    assert [record["total"] for record in there.history] == \
+        [record["total"] for record in here.history]
+    # each step's 4 + 9 tiles were tasks, spread over both workers
+    assert sum(after.values()) - sum(before.values()) >= 13 * TILED.steps
+    assert all(after[address] > before.get(address, 0) for address in after)
+
+
+@pytest.mark.slow
+def test_a_worker_killed_mid_step_costs_a_retry_of_its_tiles_not_the_run(client, photo,
+                                                                         texture):
+    from napari_neural_style.core.tasks import Run
+
+    config = replace(TILED, steps=12)
+    with one_thread():
+        here = Run(config, photo, texture).complete()
+        run = Run(config, photo, texture, client=client)
+        steps = iter(run)
+        next(steps)
+        killer = threading.Thread(target=_kill_a_busy_worker, args=(client,))
+        killer.start()
+        list(steps)
+        killer.join()
+        there = run.result()
+    assert not there.cancelled and np.array_equal(there.image, here.image)
+
+
+def _kill_a_busy_worker(client) -> None:
+    """Kill the process of the first worker seen running a task (its nanny starts another)."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        busy = [address for address, keys in client.processing().items() if keys]
+        if busy:
+            psutil.Process(client.run(os.getpid, workers=busy[:1])[busy[0]]).kill()
+            return
+        time.sleep(0.01)
+
+
+@pytest.mark.slow
+def test_the_command_line_sends_a_tiled_runs_tiles_to_the_cluster(tmp_path, photo, texture,
+                                                                   capsys):
+    from napari_neural_style.cli import main
+    from napari_neural_style.core.image_files import write_image
+
+    write_image(tmp_path / "content.png", photo)
+    write_image(tmp_path / "style.png", texture)
+    code = main(["transfer", str(tmp_path / "content.png"), str(tmp_path / "style.png"),
+                 "-o", str(tmp_path / "out.tif"), "--weights", "random", "--size", "96",
+                 "--steps", "2", "--tile", "32", "--scales", "1", "--dask", "local:2",
+                 "--json", str(tmp_path / "out.json")])
+    assert code == 0, capsys.readouterr().err
+    record = json.loads((tmp_path / "out.json").read_text())
+    assert record["tiling"]["96"]["tiles"] == 9
+    assert record["tiling"]["96"]["tiles_ran_on"].startswith("dask cluster tcp://")
+    assert "dask cluster local:2: 2 workers" in capsys.readouterr().err
 
 
 @pytest.mark.slow

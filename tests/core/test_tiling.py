@@ -207,8 +207,10 @@ def test_a_tiled_run_ends_where_the_untiled_run_does():
     assert np.abs(tiled.image - untiled.image).max() < 0.02
     assert tiled.provenance()["params"]["tile"] == 32
     assert tiled.provenance()["tiling"] == {
-        48: {"tile": 32, "forward_tile": 64, "halo": 128, "tiles": 4, "lbfgs_history": 20},
-        96: {"tile": 32, "forward_tile": 64, "halo": 128, "tiles": 9, "lbfgs_history": 20}}
+        48: {"tile": 32, "forward_tile": 64, "halo": 128, "tiles": 4, "lbfgs_history": 20,
+             "tiles_ran_on": "this process"},
+        96: {"tile": 32, "forward_tile": 64, "halo": 128, "tiles": 9, "lbfgs_history": 20,
+             "tiles_ran_on": "this process"}}
     assert untiled.provenance()["tiling"] == {}
     # the quality numbers are measured tile by tile too
     for kind in ("content_error", "gram_distance"):

@@ -15,9 +15,9 @@ import tifffile
 from ..core.cluster_backend import cluster_backend
 from ..core.command_line import INPUT_NAMES, as_list
 from ..core.errors import reword
-from ..core.estimate import cached_calibration, estimate
+from ..core.estimate import cached_calibration, estimate, runs_tiled
 from ..core.frame_settings import FRAME_OPTIONS, FrameSettings
-from ..core.geometry import own_style_scales, upsampling
+from ..core.geometry import own_style_scales, upsampling, working_shape
 from ..core.image_files import image_side, read_image
 from ..core.vgg_layers import channel_axis_label, parse_layers
 from .messages import as_flag
@@ -33,8 +33,6 @@ from .progress import (
 
 
 def optimize(args: argparse.Namespace) -> int:
-    from ..core.tasks import Run
-
     config = _own_style_sizes(args, config_from(args))
     if args.estimate:
         print(_estimate_for(args, config), file=sys.stderr)
@@ -48,12 +46,29 @@ def optimize(args: argparse.Namespace) -> int:
             return _optimize_sweep(args, config, images, client)
     if args.dask:
         with _cluster(args) as client:
+            if _runs_tiled(config, images):
+                return _optimize_here(args, config, images, client)
             return _optimize_remote(args, config, images, client)
+    return _optimize_here(args, config, images, None)
+
+
+def _optimize_here(args: argparse.Namespace, config, images: dict, client) -> int:
+    """The run in this process, its steps on a bar; with ``client``, the tiles of each tiled
+    step as tasks on its cluster."""
+    from ..core.tasks import Run
+
     notes = _upsampling_notes(config, images)
     line = _estimate_line(config, images, probe=False)
-    run = Run(config, **images, **_optional_inputs(args))
+    run = Run(config, **images, **_optional_inputs(args), client=client)
     status = run_through(with_progress(run, [*notes, line] if line else notes))
     return write_made(status, run.has_result, lambda: save_result(args, run.result()))
+
+
+def _runs_tiled(config, images: dict) -> bool:
+    """Whether the run's working size goes tile by tile (its scales are never larger)."""
+    source = images.get("content")
+    source = as_list(images["style"])[0] if source is None else source
+    return runs_tiled(config, *working_shape(*source.shape[:2], config.size))
 
 
 def _own_style_sizes(args: argparse.Namespace, config):

@@ -118,7 +118,8 @@ def _add_sweep_options(command: argparse.ArgumentParser) -> None:
                               "(';' between layer lists): --sweep seed=0,1,2,3")
     command.add_argument("--dask", metavar="ADDRESS",
                          help=f"run on a dask cluster, each run one task (the sweep's values, "
-                              f"the frames of --axis with --temporal none, or the one run): "
+                              f"the frames of --axis with --temporal none, or the one run), "
+                              f"or, for one run that goes tile by tile, each step's tiles: "
                               f"{CLUSTER_HELP}")
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import torch
 
+from .cluster_backend import tiles_ran_on
 from .colour import network_inputs, result_colours
 from .config import OPTIONS, Config
 from .device import (
@@ -98,7 +99,7 @@ class BatchRun:
 
     def __init__(self, configs: list[Config], inputs: RunInputs | None = None, *,
                  weights: Weights | None = None, temporal: Temporal | None = None,
-                 cache: dict | None = None):
+                 cache: dict | None = None, client=None):
         if not configs:
             raise InputError("a batch needs at least one configuration")
         for field_name in SHARED:
@@ -114,8 +115,9 @@ class BatchRun:
         #: image its own label image (or None)
         self.labels, self.style_labels = checked.labels, checked.style_labels
         #: a frame's pull towards the previous frame's result (core/frames.py), at the
-        #: working size, and style targets by scale size shared with other frames
-        self.temporal, self.cache = temporal, cache
+        #: working size, style targets by scale size shared with other frames, and the dask
+        #: client a tiled scale's tiles run on (core/cluster_tiles.py)
+        self.temporal, self.cache, self.client = temporal, cache, client
         #: resolved on the first iteration unless given (a sweep hands them on)
         self.weights = weights
         self.sizes = self.scale_sizes()
@@ -189,9 +191,7 @@ class BatchRun:
         except (RuntimeError, MemoryError) as error:
             if not is_out_of_memory(error):
                 raise
-            failure = out_of_memory(
-                self.configs[0], setup.device if setup else self.configs[0].device, size,
-                len(self.configs), bool(setup and setup.encoder.recompute))
+            failure = out_of_memory(self.configs[0], setup, size, len(self.configs))
             stopped_by = str(failure)
             raise failure from None  # torch's own message and advice would only confuse
         finally:
@@ -275,9 +275,9 @@ class BatchRun:
         tiling = self._tiling(setup, shape)
         if tiling is not None:  # for the record
             self.tilings[size] = {"tile": tiling.size, "forward_tile": tiling.forward,
-                                  "halo": tiling.halo,
-                                  "tiles": len(tiling.tiles(*shape)),
-                                  "lbfgs_history": lbfgs_pairs(first, *shape)}
+                                  "halo": tiling.halo, "tiles": len(tiling.tiles(*shape)),
+                                  "lbfgs_history": lbfgs_pairs(first, *shape),
+                                  "tiles_ran_on": tiles_ran_on(self.client)}
         shared = Objective.from_images(
             setup.encoder, content, styles, self.layers("content_layers"),
             self.layers("style_layers"), memory_format=setup.memory_format,
@@ -288,7 +288,8 @@ class BatchRun:
             **self._weights())
         cache[size] = shared.style_targets
         objectives = [shared.select(config) for config in self.configs]
-        return BatchObjective(objectives) if tiling is None else TiledBatch(objectives, tiling)
+        return BatchObjective(objectives) if tiling is None else TiledBatch(objectives, tiling,
+                                                                            self.client)
 
     def _tiling(self, setup: RunSetup, shape: tuple[int, int]) -> Tiling | None:
         """The tiles of a scale whose results are ``shape`` (None: no tiles, or one)."""

@@ -247,13 +247,19 @@ def _outcome(future, index: int) -> tuple:
     :class:`ClusterError` saying so if the cluster lost it."""
     try:
         return future.result()
-    except distributed.KilledWorker:
-        raise ClusterError(f"run {index + 1} was tried on {1 + _allowed_failures()} workers and "
-                           "each died running it (out of memory? give workers more memory, or "
-                           "run smaller); the runs finished before are kept") from None
-    except distributed.client.FutureCancelledError as error:
-        raise ClusterError(f"the cluster lost run {index + 1} ({error}); the runs finished "
-                           "before are kept") from None
+    except (distributed.KilledWorker, distributed.client.FutureCancelledError) as error:
+        raise lost_task(error, f"run {index + 1}", "the runs finished before are kept") \
+            from None
+
+
+def lost_task(error: BaseException, what: str, kept: str) -> ClusterError:
+    """The line for a task (``what``) the cluster lost, ``kept`` saying what is not lost:
+    its workers died running it (``KilledWorker``), or it was cancelled."""
+    if isinstance(error, distributed.KilledWorker):
+        return ClusterError(f"{what} was tried on {1 + _allowed_failures()} workers and each "
+                            "died running it (out of memory? give workers more memory, or run "
+                            f"smaller); {kept}")
+    return ClusterError(f"the cluster lost {what} ({error}); {kept}")
 
 
 def _allowed_failures() -> int:

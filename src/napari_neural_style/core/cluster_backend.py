@@ -21,3 +21,9 @@ def cluster_backend():
         raise ClusterError("running on a dask cluster needs dask.distributed: pip install "
                            "'napari-neural-style[cluster]'") from None
     return cluster
+
+
+def tiles_ran_on(client) -> str:
+    """Where a tiled run's tiles ran, for its record: this process, or ``client``'s
+    cluster."""
+    return "this process" if client is None else f"dask cluster {client.scheduler.address}"

@@ -50,13 +50,13 @@ class OutOfMemory(NeuralStyleError):
     """The device ran out of memory; the message says what was attempted and what would fit."""
 
 
-def out_of_memory(config, device, size: int, images: int = 1,
-                  recomputed: bool = False) -> OutOfMemory:
-    """What ran out on ``device`` at working ``size`` (``images`` optimized at once) for a
-    run of ``config`` (``recomputed``: lean there), and what needs less: lean memory, a
-    smaller size (the activations scale with the pixels: half the side, a quarter of the
-    memory), the CPU."""
-    advice = [] if recomputed else [setting("memory", "lean")]
+def out_of_memory(config, setup, size: int, images: int = 1) -> OutOfMemory:
+    """What ran out at working ``size`` (``images`` optimized at once) for a run of
+    ``config`` on ``setup``'s device (None: not set up yet), and what needs less: lean
+    memory where the scale did not recompute, a smaller size (the activations scale with
+    the pixels: half the side, a quarter of the memory), the CPU."""
+    device = setup.device if setup else config.device
+    advice = [] if setup and setup.encoder.recompute else [setting("memory", "lean")]
     advice.append(f"a smaller {setting('size', str(max(config.size // 2, 1)))}")
     if str(device) != "cpu":
         advice.append(setting("device", "cpu"))

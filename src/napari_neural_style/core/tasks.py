@@ -38,14 +38,16 @@ class Run:
 
     def __init__(self, config: Config, content: np.ndarray | None = None,
                  style: Styles = None, *, weights: Weights | None = None,
-                 temporal: Temporal | None = None, cache: dict | None = None, **images):
+                 temporal: Temporal | None = None, cache: dict | None = None, client=None,
+                 **images):
         """``images``: the other :class:`~.run_inputs.RunInputs` (``init_image``,
         ``labels``, ``style_labels``); ``weights`` already resolved, a frame's ``temporal``
         term and its movie's ``cache`` of style targets are handed on by callers above runs
-        (sweeps, frames)."""
+        (sweeps, frames); with a dask ``client`` the tiles of each tiled step run on its
+        cluster (the optimizer here)."""
         self.config = config
         self.batch = BatchRun([config], RunInputs(content, style, **images), weights=weights,
-                              temporal=temporal, cache=cache)
+                              temporal=temporal, cache=cache, client=client)
 
     def __iter__(self) -> Iterator[Step]:
         batches = iter(self.batch)

@@ -20,6 +20,8 @@ movie's temporal term) are computed on the whole image, which is in memory anywa
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import torch
 
 from .objective import Losses, Objective
@@ -44,8 +46,8 @@ class TiledObjective:
     def __call__(self, pixels: torch.Tensor) -> tuple[torch.Tensor, Losses]:
         image = pixels.detach()
         sums = [None] * len(self.keyed)
-        for tile in self.tiling.forward_only().tiles(*image.shape[-2:]):
-            parts = self._forward_parts(read(image, tile), tile, image)
+        for parts in self._map("tile_parts", image,
+                               self.tiling.forward_only().tiles(*image.shape[-2:])):
             sums = [_add(a, b) for a, b in zip(sums, parts, strict=True)]
         statistics = [_leaf(statistic) for statistic in sums]
         with torch.enable_grad():
@@ -63,6 +65,31 @@ class TiledObjective:
             values[term.name] = term.values({}, pixels)
             total = total + term.weighted(values[term.name])
         return total, Losses.of(total, values)
+
+    def _map(self, work: str, image: torch.Tensor, tiles: list[Tile], *args) -> Iterator:
+        """``self.<work>(image, tile, *args)`` for each of ``tiles``, in their order (the
+        sums' order, so the result does not depend on where the tiles ran)."""
+        return (getattr(self, work)(image, tile, *args) for tile in tiles)
+
+    def tile_parts(self, image: torch.Tensor, tile: Tile) -> list:
+        """Pass 1 on one tile: each statistic's part from its interior, without gradients."""
+        return self._forward_parts(read(image, tile), tile, image)
+
+    def tile_gradient(self, image: torch.Tensor, tile: Tile,
+                      slopes: list[list[torch.Tensor | None]]) -> torch.Tensor | None:
+        """Pass 2 on one tile: the gradient of its surrogate ``<dL/dS, S_tile>`` with respect
+        to its input, halo included (None: no statistic has a position in it)."""
+        with torch.enable_grad():
+            crop = read(image, tile).clone().requires_grad_(True)
+            parts = self._parts(self._features(crop), tile, image)
+            surrogate = sum((slope * leaf).sum()
+                            for part, own in zip(parts, slopes, strict=True)
+                            if part is not None
+                            for slope, leaf in zip(own, _leaves(part), strict=True)
+                            if slope is not None)
+            if not isinstance(surrogate, torch.Tensor):
+                return None
+            return torch.autograd.grad(surrogate, crop)[0]
 
     def _features(self, crop: torch.Tensor) -> dict[str, torch.Tensor]:
         return self.objective.encoder(crop.contiguous(memory_format=self.objective.memory_format))
@@ -107,21 +134,13 @@ class TiledObjective:
 
     def _gradient(self, image: torch.Tensor, tiles: list[Tile],
                   slopes: list[list[torch.Tensor | None]]) -> torch.Tensor:
-        """The image's gradient, tile by tile: each tile's surrogate ``<dL/dS, S_tile>``
+        """The image's gradient: the tiles' (:meth:`tile_gradient`) added where they read
         (``slopes``: ``dL/dS`` for each tensor of each statistic)."""
         gradient = torch.zeros_like(image, dtype=torch.float32)
-        with torch.enable_grad():
-            for tile in tiles:
-                crop = read(image, tile).clone().requires_grad_(True)
-                parts = self._parts(self._features(crop), tile, image)
-                surrogate = sum((slope * leaf).sum()
-                                for part, own in zip(parts, slopes, strict=True)
-                                if part is not None
-                                for slope, leaf in zip(own, _leaves(part), strict=True)
-                                if slope is not None)
-                if isinstance(surrogate, torch.Tensor):
-                    (tile_gradient,) = torch.autograd.grad(surrogate, crop)
-                    gradient[..., tile.input_rows, tile.input_cols] += tile_gradient
+        for tile, found in zip(tiles, self._map("tile_gradient", image, tiles, slopes),
+                               strict=True):
+            if found is not None:
+                gradient[..., tile.input_rows, tile.input_cols] += found.to(gradient.device)
         return gradient.to(image.dtype)
 
 
@@ -195,10 +214,17 @@ def _leaf(statistic):
 
 class TiledBatch:
     """Objectives evaluated image by image, each tile by tile (:class:`TiledObjective`): what
-    :class:`~.objective.BatchObjective` is for untiled images."""
+    :class:`~.objective.BatchObjective` is for untiled images; with ``client``, each step's
+    tiles run on its dask cluster (:mod:`.cluster_tiles`)."""
 
-    def __init__(self, objectives: list[Objective], tiling: Tiling):
-        self.tiled = [TiledObjective(objective, tiling) for objective in objectives]
+    def __init__(self, objectives: list[Objective], tiling: Tiling, client=None):
+        if client is None:
+            self.tiled = [TiledObjective(objective, tiling) for objective in objectives]
+        else:  # each step's tiles as tasks on a dask cluster
+            from .cluster_tiles import ClusterTiledObjective
+
+            self.tiled = [ClusterTiledObjective(objective, tiling, client)
+                          for objective in objectives]
 
     def __call__(self, pixels: list[torch.Tensor]) -> list[tuple[torch.Tensor, Losses]]:
         return [tiled(image) for tiled, image in zip(self.tiled, pixels, strict=True)]
