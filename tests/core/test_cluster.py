@@ -11,6 +11,7 @@ import threading
 import time
 from dataclasses import replace
 
+import dask
 import numpy as np
 import psutil
 import pytest
@@ -25,6 +26,7 @@ from napari_neural_style.core.sweeps import Sweep
 
 distributed = pytest.importorskip("distributed")
 cluster = cluster_backend()
+KEEP_REPLICAS = cluster.KEEP_REPLICAS
 
 BASE = Config("reconstruct", "conv_2", weights="random", device="cpu", size=48, steps=10,
               precision="fp32", init="noise")
@@ -45,8 +47,9 @@ IN_PROCESS = textwrap.dedent("""
 
 @pytest.fixture(scope="module")
 def client():
-    local = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                     dashboard_address=None)
+    with dask.config.set(KEEP_REPLICAS):  # as cluster.connect starts one
+        local = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                         dashboard_address=None)
     with distributed.Client(local, set_as_default=False) as connected:
         yield connected
     local.close()
@@ -251,6 +254,14 @@ def test_the_command_line_sends_a_tiled_runs_tiles_to_the_cluster(tmp_path, phot
     assert record["tiling"]["96"]["tiles"] == 9
     assert record["tiling"]["96"]["tiles_ran_on"].startswith("dask cluster tcp://")
     assert "dask cluster local:2: 2 workers" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_a_local_cluster_keeps_every_copy_of_what_was_sent_to_every_worker():
+    """dask's active memory manager drops all but one copy between a tiled run's steps."""
+    with cluster.connected("local:1") as client:
+        assert not client.run_on_scheduler(
+            lambda dask_scheduler: dask_scheduler.extensions["amm"].running)
 
 
 @pytest.mark.slow

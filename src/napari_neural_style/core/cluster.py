@@ -33,6 +33,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 
+import dask
 import distributed
 import numpy as np
 
@@ -48,6 +49,10 @@ STOP_CHECK_SECONDS = 0.5
 HEARTBEAT_SECONDS = 0.25
 #: how long Stop waits for running tasks to hand back their results so far
 STOP_WAIT_SECONDS = 60.0
+#: the scheduler's setting that keeps every copy of data sent to every worker: its active
+#: memory manager otherwise drops all but one between a tiled run's steps (each step then
+#: fetches the network and targets again) and a worker's death can take the last one
+KEEP_REPLICAS = {"distributed.scheduler.active-memory-manager.start": False}
 
 
 def local_workers(address: str) -> int | None:
@@ -70,8 +75,9 @@ def connect(address: str, timeout: float = 10.0):
     if workers is not None:
         # a failed task comes back to the caller as its own error: the workers' log of it
         # (a traceback per task) would only bury that one line
-        cluster = distributed.LocalCluster(n_workers=workers, threads_per_worker=1,
-                                           processes=True, silence_logs=logging.CRITICAL)
+        with dask.config.set(KEEP_REPLICAS):
+            cluster = distributed.LocalCluster(n_workers=workers, threads_per_worker=1,
+                                               processes=True, silence_logs=logging.CRITICAL)
         return distributed.Client(cluster, set_as_default=False)
     try:
         return distributed.Client(address, timeout=timeout, set_as_default=False)
