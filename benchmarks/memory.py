@@ -23,6 +23,8 @@ from common import in_fresh_process, say
 CHILD = """
 import json, resource, sys, time
 from napari_neural_style.core.config import Config
+from napari_neural_style.core.estimate import recomputes
+from napari_neural_style.core.geometry import working_shape
 from napari_neural_style.core.tasks import Run
 from napari_neural_style.core.samples import load_sample
 size, steps, memory, pooling = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4]
@@ -35,7 +37,8 @@ if size:
     result = run.complete()
     info = {"seconds": time.perf_counter() - start, "steps": result.steps_done,
             "precision": result.precision, "scales": list(run.scale_sizes()),
-            "lean": [size for size in run.scale_sizes() if run.config.recomputes_at(size)]}
+            "lean": [size for size in run.scale_sizes() if recomputes(
+                run.config, *working_shape(*run.output_shape, size))]}
 else:
     info = {}
 import torch
