@@ -76,3 +76,20 @@ def tiff_declaring(path, width: int, height: int) -> None:
     for offset, value in offsets.items():
         data[offset:offset + 4] = struct.pack(f"{order}I", value)
     path.write_bytes(bytes(data))
+
+
+def centred_half(image):
+    """What a pyramid's next level should be, written another way: along each axis the image
+    mirror-padded by one pixel, convolved with [1, 2, 1] / 4, every other pixel from the
+    first kept."""
+    import numpy as np
+
+    values = np.asarray(image, np.float64)
+    for axis in (0, 1):
+        padding = [(1, 1) if other == axis else (0, 0) for other in range(values.ndim)]
+        padded = np.pad(values, padding, mode="reflect")
+        length = values.shape[axis]
+        left, middle, right = (np.take(padded, range(start, start + length), axis=axis)
+                               for start in (0, 1, 2))
+        values = np.take((left + 2 * middle + right) / 4, range(0, length, 2), axis=axis)
+    return values

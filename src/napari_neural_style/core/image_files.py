@@ -4,8 +4,9 @@ writer use this too).
 A result written here carries its provenance (``Result.provenance()``, or a layer's
 ``metadata["neural_style"]``) as JSON: in a TIFF's image description (an OME-TIFF's image
 ``Description``), in a PNG's text chunk.  :func:`read_provenance` gives it back, so a saved
-result can be reproduced.  A name ending in ``.ome.tif`` gives a tiled, pyramidal OME-TIFF,
-which viewers (napari with this plugin, QuPath, OMERO) open level by level.
+result can be reproduced.  A name ending in ``.ome.tif`` (or a pyramid's levels written to a
+``.tif``) gives a tiled, pyramidal OME-TIFF, which viewers (napari with this plugin, QuPath,
+OMERO) open level by level.
 """
 
 from __future__ import annotations
@@ -21,13 +22,14 @@ import numpy as np
 
 from . import machine
 from .errors import InputError, OutputError
+from .pyramid import levels_to, pyramid
 
 #: the keys under which files carry the provenance, and the napari layer's attributes
 PROVENANCE_KEY = "napari_neural_style"
 LAYER_KEY = "napari_layer"
 TIFF_SUFFIXES = (".tif", ".tiff")
 OME_SUFFIXES = (".ome.tif", ".ome.tiff")
-#: the side of an OME-TIFF's tiles, and of its coarsest level at most
+#: the side of an OME-TIFF's tiles
 OME_TILE = 512
 #: past this many bytes a TIFF needs 64-bit offsets (BigTIFF); a margin for the tags
 BIGTIFF_BYTES = 2**32 - 2**25
@@ -197,11 +199,13 @@ def _check_size(path: Path, shape: tuple[int, ...], item_bytes: int) -> None:
                          "TIFF (read at the working size strip by strip) or a smaller image")
 
 
-def write_image(path: str | Path, image: np.ndarray, provenance: dict | None = None,
-                layer: dict | None = None) -> Path:
+def write_image(path: str | Path, image: np.ndarray | list[np.ndarray],
+                provenance: dict | None = None, layer: dict | None = None) -> Path:
     """Write an image: to a TIFF as float32 if float (any shape napari shows: ``(H, W, 3)``, a
     stack of them, signed values too), else in its own integer type; to other formats
-    through Pillow, 8-bit (float data taken as [0, 1]).  ``provenance`` goes inside, and
+    through Pillow, 8-bit (float data taken as [0, 1]).  A list of levels (a multiscale
+    layer's, finest first) goes to a TIFF as they are, as an OME-TIFF pyramid; to other
+    formats, its finest.  ``provenance`` goes inside, and
     ``layer``, the napari layer's name and placement, when saved from napari.  It is written
     beside ``path`` first and renamed when whole: a write that fails (a full disk) leaves
     nothing half-written under ``path``, and a file there before stays as it was."""
@@ -211,14 +215,17 @@ def write_image(path: str | Path, image: np.ndarray, provenance: dict | None = N
               if value is not None}
     text = json.dumps(record) if record else None
     machine.written_whole(path, lambda partial: _write_as(path.name.lower(), partial,
-                                                          np.asarray(image), text))
+                                                          image, text))
     return path
 
 
-def _write_as(name: str, path: Path, image: np.ndarray, text: str | None) -> None:
-    """Write ``image`` to ``path`` in the format a file called ``name`` has."""
-    if name.endswith(OME_SUFFIXES):
-        _write_pyramid(path, image, text)
+def _write_as(name: str, path: Path, image: np.ndarray | list[np.ndarray],
+              text: str | None) -> None:
+    """Write ``image`` (or levels) to ``path`` in the format a file called ``name`` has."""
+    levels = list(image) if isinstance(image, list | tuple) else None
+    image = np.asarray(levels[0] if levels else image)
+    if name.endswith(OME_SUFFIXES) or (levels and Path(name).suffix in TIFF_SUFFIXES):
+        _write_pyramid(path, levels or pyramid(image, levels_to(image.shape)), text)
     elif Path(name).suffix in TIFF_SUFFIXES:
         import tifffile
 
@@ -239,21 +246,18 @@ def _write_as(name: str, path: Path, image: np.ndarray, text: str | None) -> Non
                                      **({"pnginfo": info} if info else {}))
 
 
-def _write_pyramid(path: Path, image: np.ndarray, text: str | None) -> None:
-    """A tiled OME-TIFF of ``image`` (``(H, W)`` or ``(H, W, C)``), float32 if float, with a
-    pyramid: each level the mean of the one above over blocks of two by two pixels, down to
-    one tile.  Written tile by tile, each tile converted as it goes (no whole converted
-    copy); BigTIFF when the levels pass :data:`BIGTIFF_BYTES`; ``text`` is the OME image's
-    ``Description``."""
+def _write_pyramid(path: Path, levels: list[np.ndarray], text: str | None) -> None:
+    """A tiled OME-TIFF of ``levels`` (each ``(H, W)`` or ``(H, W, C)``, finest first: by
+    default :func:`.pyramid.pyramid`'s down to one tile), float32 if float.  Written tile by
+    tile, each tile converted as it goes (no whole converted copy); BigTIFF when the levels
+    pass :data:`BIGTIFF_BYTES`; ``text`` is the OME image's ``Description``."""
     import tifffile
 
+    image = np.asarray(levels[0])
     if image.ndim not in (2, 3):
         raise OutputError(f"cannot write {path}: an OME-TIFF pyramid holds one image, not "
                           f"an array of shape {image.shape}; write a stack as .tif")
     dtype = np.dtype(np.float32) if image.dtype.kind in "fb" else image.dtype
-    levels = [image]
-    while max(levels[-1].shape[:2]) > OME_TILE:
-        levels.append(_halved(levels[-1], dtype))
     rgb = image.ndim == 3 and image.shape[2] == 3
     nbytes = sum(level.size for level in levels) * dtype.itemsize
     metadata = {"axes": "YXS" if image.ndim == 3 else "YX"}
@@ -272,17 +276,6 @@ def _tiles(image: np.ndarray, dtype: np.dtype):
     for top in range(0, image.shape[0], OME_TILE):
         for left in range(0, image.shape[1], OME_TILE):
             yield np.asarray(image[top:top + OME_TILE, left:left + OME_TILE], dtype=dtype)
-
-
-def _halved(image: np.ndarray, dtype: np.dtype) -> np.ndarray:
-    """The mean of each block of two by two pixels (an odd last row or column left out);
-    integers rounded."""
-    rows, cols = image.shape[0] // 2 * 2, image.shape[1] // 2 * 2
-    mean = image[0:rows:2, 0:cols:2].astype(np.float32)
-    for dy, dx in ((0, 1), (1, 0), (1, 1)):  # in place: no temporary of the level's size
-        np.add(mean, image[dy:rows:2, dx:cols:2], out=mean, casting="unsafe")
-    mean /= 4
-    return mean if dtype.kind == "f" else np.round(mean).astype(dtype)
 
 
 def image_suffixes() -> tuple[str, ...]:

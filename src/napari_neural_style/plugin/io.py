@@ -3,7 +3,8 @@
 The writer saves an image layer as a float32 TIFF (any result, a sweep's stack, signed
 differences) or an 8-bit PNG (what napari's own PNG writer refuses for float data), with the
 layer's ``metadata["neural_style"]`` and its name and placement inside; a name ending in
-``.ome.tif`` gives a tiled, pyramidal OME-TIFF.  The reader claims only files that carry them,
+``.ome.tif`` gives a tiled, pyramidal OME-TIFF, and so does a multiscale layer saved to a
+TIFF: its levels as they are.  The reader claims only files that carry them,
 and opens them as the layer they were: provenance, overlay and all; a pyramid as a multiscale
 layer.
 """
@@ -36,8 +37,8 @@ def write_layer(path: str, data, attributes: dict) -> list[str]:
                          "(.tif), or save one slice")
     layer = {key: _plain(attributes[key]) for key in KEPT if key in attributes}
     provenance = attributes.get("metadata", {}).get(METADATA_KEY)
-    finest = data[0] if attributes.get("multiscale") else data  # the file makes its own levels
-    return [str(write_image(path, np.asarray(finest), provenance, layer))]
+    image = list(data) if attributes.get("multiscale") else np.asarray(data)
+    return [str(write_image(path, image, provenance, layer))]
 
 
 def _plain(value):
