@@ -226,6 +226,30 @@ def test_a_worker_killed_mid_step_costs_a_retry_of_its_tiles_not_the_run(client,
     assert not there.cancelled and np.array_equal(there.image, here.image)
 
 
+@pytest.mark.slow
+def test_stop_ends_a_step_whose_tiles_are_on_the_cluster(client, photo, texture):
+    """Stop set before a step's tiles come back: their tasks are cancelled, the step is not
+    taken, and the steps before it are the result."""
+    from helpers import stop_when
+    from napari_neural_style.core.tasks import Run
+
+    config = replace(TILED, steps=12)
+    with one_thread():
+        between = Run(config, photo, texture)
+        stop_when(between, lambda step: step.step == 2)
+        stop = threading.Event()
+        run = Run(config, photo, texture, client=client, stop=stop)
+        steps = []
+        for step in run:  # not closed: only the event stops it
+            steps.append(step.step)
+            if step.step == 2:
+                stop.set()
+        there = run.result()
+    assert steps == [0, 1, 2] and there.cancelled and there.steps_done == 2
+    assert np.array_equal(there.image, between.result().image)
+    assert not any(client.processing().values())
+
+
 def _kill_a_busy_worker(client) -> None:
     """Kill the process of the first worker seen running a task (its nanny starts another)."""
     deadline = time.monotonic() + 60

@@ -245,3 +245,38 @@ def test_a_tiles_interior_hands_its_gradient_back_in_the_maps_layout():
     gram_matrix(expected[..., rows, cols].contiguous()).square().sum().backward()
     assert found.grad.stride() == maps.stride()
     torch.testing.assert_close(found.grad, expected.grad)
+
+
+def test_stop_is_heard_between_two_tiles_of_a_step_and_keeps_the_steps_before(monkeypatch):
+    """Stop set while a step's tiles run ends the run at the next tile: that step is not
+    taken, and the result is the image after the steps before it, as a stop between steps
+    gives."""
+    import threading
+
+    from helpers import stop_when
+    from napari_neural_style.core.config import Config
+    from napari_neural_style.core.tasks import Run
+
+    content, style = (np.moveaxis(_image(seed, 64, 64)[0].numpy(), 0, -1) for seed in (0, 1))
+    config = Config.for_task("transfer", size=64, steps=6, tile=32, weights="random",
+                             device="cpu", precision="fp32", scales=(1.0,))
+    between = Run(config, content, style)
+    stop_when(between, lambda step: step.step == 2)
+    expected = between.result()
+
+    stop, tiles_done = threading.Event(), []
+    gradient = TiledObjective.tile_gradient
+
+    def counted(self, *args):
+        tiles_done.append(None)
+        if len(tiles_done) == 4 * 3 + 2:  # the second tile of the fourth step's pass 2
+            stop.set()
+        return gradient(self, *args)
+
+    monkeypatch.setattr(TiledObjective, "tile_gradient", counted)
+    within = Run(config, content, style, stop=stop)
+    steps = [step.step for step in within]
+    result = within.result()
+    assert steps == [0, 1, 2] and len(tiles_done) == 4 * 3 + 2
+    assert result.cancelled and result.steps_done == 2
+    np.testing.assert_array_equal(result.image, expected.image)

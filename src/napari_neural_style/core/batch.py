@@ -41,7 +41,7 @@ from .starts import first_start, next_start
 from .stopping import scale_done
 from .terms import TERMS, Temporal
 from .tile_grid import Tiling
-from .tiling import TiledBatch
+from .tiling import StepStopped, TiledBatch
 from .vgg import VGGEncoder
 from .vgg_layers import min_image_side
 from .weights import Weights, resolve_weights
@@ -99,7 +99,7 @@ class BatchRun:
 
     def __init__(self, configs: list[Config], inputs: RunInputs | None = None, *,
                  weights: Weights | None = None, temporal: Temporal | None = None,
-                 cache: dict | None = None, client=None):
+                 cache: dict | None = None, client=None, stop=None):
         if not configs:
             raise InputError("a batch needs at least one configuration")
         for field_name in SHARED:
@@ -114,10 +114,10 @@ class BatchRun:
         #: the label image over the content that ``Config.regions`` refers to, and per style
         #: image its own label image (or None)
         self.labels, self.style_labels = checked.labels, checked.style_labels
-        #: a frame's pull towards the previous frame's result (core/frames.py), at the
-        #: working size, style targets by scale size shared with other frames, and the dask
-        #: client a tiled scale's tiles run on (core/cluster_tiles.py)
-        self.temporal, self.cache, self.client = temporal, cache, client
+        #: a frame's pull to the previous frame's result (core/frames.py), style targets by
+        #: scale size shared with other frames, the dask client a tiled scale's tiles run on
+        #: (core/cluster_tiles.py), and the event that stops a tiled step between tiles
+        self.temporal, self.cache, self.client, self.stop = temporal, cache, client, stop
         #: resolved on the first iteration unless given (a sweep hands them on)
         self.weights = weights
         self.sizes = self.scale_sizes()
@@ -146,8 +146,7 @@ class BatchRun:
 
     @property
     def source(self) -> torch.Tensor:
-        """The image results overlay, at the working size: the content, else the (first)
-        style."""
+        """What results overlay at the working size: the content, else the (first) style."""
         return self.content if self.content is not None else self.styles[0]
 
     @property
@@ -185,6 +184,8 @@ class BatchRun:
             for number, size in enumerate(self.sizes):
                 previous = yield from self._scale(setup, number, size, previous, start)
             stopped_by = "converged" if self.sizes[-1] in self.converged else ""
+        except StepStopped:  # Stop, heard within a step: the steps before it are the result
+            pass
         except KeyboardInterrupt:
             stopped_by = "interrupt"
             raise
@@ -288,8 +289,8 @@ class BatchRun:
             **self._weights())
         cache[size] = shared.style_targets
         objectives = [shared.select(config) for config in self.configs]
-        return BatchObjective(objectives) if tiling is None else TiledBatch(objectives, tiling,
-                                                                            self.client)
+        return BatchObjective(objectives) if tiling is None else \
+            TiledBatch(objectives, tiling, self.client, self.stop)
 
     def _tiling(self, setup: RunSetup, shape: tuple[int, int]) -> Tiling | None:
         """The tiles of a scale whose results are ``shape`` (None: no tiles, or one)."""

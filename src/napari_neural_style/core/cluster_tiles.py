@@ -14,6 +14,7 @@ Like :mod:`.cluster`, imported only when a cluster is asked for.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 
 import distributed
@@ -24,15 +25,18 @@ from .objective import Objective
 from .tile_grid import Tile, Tiling
 from .tiling import TiledObjective
 
+#: how often (seconds) Stop is looked at while a tile's task is awaited
+STOP_POLL = 0.25
+
 
 class ClusterTiledObjective(TiledObjective):
     """:class:`~.tiling.TiledObjective` whose tiles run on ``client``'s workers, each with
     one torch thread: the same loss and gradient, bit for bit, as the tiles run here in a
     process with one torch thread (the tiles' parts and gradients are added here, in the
-    tiles' order)."""
+    tiles' order).  Stop is heard while a tile is awaited."""
 
-    def __init__(self, objective: Objective, tiling: Tiling, client):
-        super().__init__(objective, tiling)
+    def __init__(self, objective: Objective, tiling: Tiling, client, stop=None):
+        super().__init__(objective, tiling, stop)
         self.client = client
         self._on_workers = None  # a TiledObjective on every worker, sent at the first step
         self._sent: tuple[torch.Tensor, object] | None = None  # the image, and its future
@@ -49,9 +53,19 @@ class ClusterTiledObjective(TiledObjective):
                                       Pickled(args), pure=False) for tile in tiles]
         try:
             for number, future in enumerate(futures):
+                self._await(future)
                 yield _result(future, number, len(futures))
         finally:
             self.client.cancel(futures)
+
+
+    def _await(self, future) -> None:
+        """Wait until ``future`` is settled, Stop heard every :data:`STOP_POLL` seconds."""
+        settled = threading.Event()
+        future.add_done_callback(lambda _: settled.set())
+        self.check_stop()
+        while not settled.wait(STOP_POLL):
+            self.check_stop()
 
 
 class Pickled:

@@ -39,15 +39,17 @@ class Run:
     def __init__(self, config: Config, content: np.ndarray | None = None,
                  style: Styles = None, *, weights: Weights | None = None,
                  temporal: Temporal | None = None, cache: dict | None = None, client=None,
-                 **images):
+                 stop=None, **images):
         """``images``: the other :class:`~.run_inputs.RunInputs` (``init_image``,
         ``labels``, ``style_labels``); ``weights`` already resolved, a frame's ``temporal``
         term and its movie's ``cache`` of style targets are handed on by callers above runs
         (sweeps, frames); with a dask ``client`` the tiles of each tiled step run on its
-        cluster (the optimizer here)."""
+        cluster (the optimizer here); ``stop`` (a ``threading.Event``), once set, ends a
+        tiled step at its next tile, the steps before it kept (as closing the iteration
+        does between steps)."""
         self.config = config
         self.batch = BatchRun([config], RunInputs(content, style, **images), weights=weights,
-                              temporal=temporal, cache=cache, client=client)
+                              temporal=temporal, cache=cache, client=client, stop=stop)
 
     def __iter__(self) -> Iterator[Step]:
         batches = iter(self.batch)

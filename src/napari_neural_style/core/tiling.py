@@ -30,13 +30,20 @@ from .tile_grid import Tile, Tiling, empty
 from .tiled_targets import read
 
 
+class StepStopped(Exception):
+    """Stop was heard between two tiles of a step: the step is not taken."""
+
+
 class TiledObjective:
     """``objective`` evaluated on ``tiling``'s tiles: the same ``(total, Losses)`` as the
-    objective on the whole image, the total's gradient the whole image's."""
+    objective on the whole image, the total's gradient the whole image's.  With ``stop``
+    (a ``threading.Event``), a step set to stop ends at the next tile (:class:`StepStopped`),
+    before the image moves."""
 
-    def __init__(self, objective: Objective, tiling: Tiling):
+    def __init__(self, objective: Objective, tiling: Tiling, stop=None):
         self.objective = objective
         self.tiling = tiling
+        self.stop = stop
         self.layer_terms = [term for term in objective.terms if isinstance(term, LayerTerm)]
         self.pixel_terms = [term for term in objective.terms
                             if not isinstance(term, LayerTerm)]
@@ -69,7 +76,14 @@ class TiledObjective:
     def _map(self, work: str, image: torch.Tensor, tiles: list[Tile], *args) -> Iterator:
         """``self.<work>(image, tile, *args)`` for each of ``tiles``, in their order (the
         sums' order, so the result does not depend on where the tiles ran)."""
-        return (getattr(self, work)(image, tile, *args) for tile in tiles)
+        for tile in tiles:
+            self.check_stop()
+            yield getattr(self, work)(image, tile, *args)
+
+    def check_stop(self) -> None:
+        """Raise :class:`StepStopped` if Stop was asked for."""
+        if self.stop is not None and self.stop.is_set():
+            raise StepStopped
 
     def tile_parts(self, image: torch.Tensor, tile: Tile) -> list:
         """Pass 1 on one tile: each statistic's part from its interior, without gradients."""
@@ -215,15 +229,16 @@ def _leaf(statistic):
 class TiledBatch:
     """Objectives evaluated image by image, each tile by tile (:class:`TiledObjective`): what
     :class:`~.objective.BatchObjective` is for untiled images; with ``client``, each step's
-    tiles run on its dask cluster (:mod:`.cluster_tiles`)."""
+    tiles run on its dask cluster (:mod:`.cluster_tiles`); ``stop`` as
+    :class:`TiledObjective`'s."""
 
-    def __init__(self, objectives: list[Objective], tiling: Tiling, client=None):
+    def __init__(self, objectives: list[Objective], tiling: Tiling, client=None, stop=None):
         if client is None:
-            self.tiled = [TiledObjective(objective, tiling) for objective in objectives]
+            self.tiled = [TiledObjective(objective, tiling, stop) for objective in objectives]
         else:  # each step's tiles as tasks on a dask cluster
             from .cluster_tiles import ClusterTiledObjective
 
-            self.tiled = [ClusterTiledObjective(objective, tiling, client)
+            self.tiled = [ClusterTiledObjective(objective, tiling, client, stop)
                           for objective in objectives]
 
     def __call__(self, pixels: list[torch.Tensor]) -> list[tuple[torch.Tensor, Losses]]:
