@@ -168,6 +168,8 @@ def test_multiscale_layer_uses_a_level_near_the_working_size(qtbot, make_napari_
     how = layer.metadata[METADATA_KEY]["inputs"]["content"]["how"]
     assert how.startswith("level 2 of 3")
     np.testing.assert_allclose(np.array(layer.scale) * 96, [384, 384], rtol=0.01)
+    # napari draws a level's first pixel over the finest level's first
+    np.testing.assert_allclose(layer.translate, [0, 0])
 
 
 def test_closing_the_viewer_mid_run_ends_cleanly(qtbot, make_napari_viewer, photo, texture):

@@ -1,9 +1,11 @@
 """What a run reads from napari: the 2D image a layer shows now, as shown, and where it sits.
 
 n-D layers give the slice shown by ``viewer.dims``; multiscale layers the coarsest level that
-still covers the working size.  The values are taken as displayed: the layer's contrast limits
-and gamma applied, and a single-channel layer's colormap (or grey), so a 12-bit image shown
-with limits (0, 4095) reaches the network as bright as it looks.  The copy is taken on the
+still covers the working size; a lazy (dask, zarr) image twice the working size or more is
+first averaged over blocks chunk by chunk, so the whole layer never enters memory.  The
+values are taken as displayed: the layer's contrast limits and gamma applied, and a
+single-channel layer's colormap (or grey), so a 12-bit image shown with limits (0, 4095)
+reaches the network as bright as it looks.  The copy is taken on the
 main thread, so the worker never touches a layer, and the layer is never modified.
 """
 
@@ -28,6 +30,7 @@ class Snapshot:
     display: str  # how its values were mapped to what the network sees
     scale: tuple[float, float]  # world units per pixel of ``data`` (y, x)
     translate: tuple[float, float]  # world position of data[0, 0] (y, x)
+    levels: int = 1  # how many levels the layer has (multiscale layers)
 
     def placement(self, size: int, downsampling: int = 1,
                   stacked: bool = False) -> dict[str, tuple[float, ...]]:
@@ -87,7 +90,18 @@ def snapshot(layer, world_point: tuple[float, ...], size: int,
     if len(levels) > 1:
         notes.append(f"level {level_index} of {len(levels)} "
                      f"({data.shape[leading]}x{data.shape[leading + 1]} px)")
-    shown = np.array(data[index] if index else data)
+    level_scale = tuple(
+        float(layer.scale[axis]) * _level_factor(levels, level_index, axis)
+        for axis in range(layer.ndim - 2, layer.ndim))
+    # napari draws a level's first pixel where the finest level's is
+    translate = tuple(float(value) for value in layer.translate[-2:])
+    # label values are never averaged
+    shown, block = _taken(data[index] if index else data, 0 if colours == "labels" else size)
+    if block > 1:
+        notes.append(f"averaged over blocks of {block}x{block} px, chunk by chunk")
+        translate = tuple(t + s * (block - 1) / 2 for t, s in
+                          zip(translate, level_scale, strict=True))
+        level_scale = tuple(s * block for s in level_scale)
     image, display = (shown, "label values") if colours == "labels" else \
         as_displayed(shown, layer, colours)
     _check_shown_image(image, layer)
@@ -95,14 +109,24 @@ def snapshot(layer, world_point: tuple[float, ...], size: int,
     if factor > 1:
         notes.append(f"{image.shape[0]}x{image.shape[1]} px upsampled {factor:.3g}x to the "
                      f"working size {size} px")
-    level_scale = tuple(
-        float(layer.scale[axis]) * _level_factor(levels, level_index, axis)
-        for axis in range(layer.ndim - 2, layer.ndim))
-    translate = tuple(float(value) for value in layer.translate[-2:])
-    translate = tuple(t + (ls - s) / 2 for t, ls, s in
-                      zip(translate, level_scale, (float(v) for v in layer.scale[-2:]),
-                          strict=True))
-    return Snapshot(image, layer.name, "; ".join(notes), display, level_scale, translate)
+    return Snapshot(image, layer.name, "; ".join(notes), display, level_scale, translate,
+                    len(levels))
+
+
+def _taken(data, size: int) -> tuple[np.ndarray, int]:
+    """``data`` (a 2D picture, maybe RGB) in memory, and the side of the blocks it was
+    averaged over: a lazy array (dask, zarr) at least twice ``size`` on its longest side is
+    averaged over blocks of ``longest // size`` pixels chunk by chunk (a pixel left over at
+    the far edges is dropped); anything else is copied as it is."""
+    block = max(data.shape[:2]) // size if size else 1
+    if isinstance(data, np.ndarray) or block < 2:
+        return np.array(data), 1
+    import dask.array as da
+
+    lazy = da.asarray(data)
+    reduced = da.coarsen(np.mean, lazy.astype(np.float32), {0: block, 1: block},
+                         trim_excess=True)
+    return reduced.compute(), block
 
 
 @dataclass(frozen=True)
@@ -281,9 +305,13 @@ class Inputs:
     def notes(self) -> list[str]:
         return [taken.note for taken in self.taken.values() if taken.note]
 
+    def result_shape(self, size: int) -> tuple[int, int]:
+        """``(H, W)`` of the results at working ``size``."""
+        return working_shape(*self.source.data.shape[:2], size)
+
     def blank(self, size: int) -> np.ndarray:
         """A black RGB image of the results' shape at working ``size`` (a placeholder)."""
-        return np.zeros((*working_shape(*self.source.data.shape[:2], size), 3), np.float32)
+        return np.zeros((*self.result_shape(size), 3), np.float32)
 
     def data(self, role: str) -> np.ndarray | None:
         return self.taken[role].data if role in self.taken else None

@@ -3,11 +3,14 @@
 Each owns a :class:`~.form.RunForm`.  Parameters and a copy of the input images are taken on
 the main thread, the engine runs in a ``thread_worker`` (see :mod:`.worker`), and what it
 yields comes back as one result layer that appears at once, updates live (its loss history
-too, for the loss curves), and carries the run's provenance when done.
+too, for the loss curves), and carries the run's provenance when done.  A large result, or
+one over a multiscale content, is a multiscale layer (:mod:`.result_levels`), live at a
+coarse level.
 """
 
 from __future__ import annotations
 
+import numpy as np
 from magicgui.widgets import Container, Label, PushButton
 from napari.layers import Image
 from napari.utils.notifications import show_warning
@@ -18,14 +21,15 @@ from ..core.config import Config
 from ..core.errors import NeuralStyleError, reword
 from ..core.estimate import cached_calibration, estimate
 from ..core.result import recorded_config
-from .base import METADATA_KEY, Job, PluginWidget, same
+from .base import METADATA_KEY, Job, PluginWidget, cluster_field, same
 from .folds import Fold
 from .form import RunForm
 from .inputs import Inputs
 from .messages import in_widget_words
 from .preview import Preview
+from .result_levels import ResultLevels
 from .settings import remember
-from .worker import Update, calibrate, optimize
+from .worker import Update, calibrate, optimize_in_levels
 
 
 class TaskWidget(PluginWidget):
@@ -39,6 +43,7 @@ class TaskWidget(PluginWidget):
         super().__init__(napari_viewer)
         self._inputs: Inputs | None = None
         self._last_update: Update | None = None
+        self._levels = ResultLevels((1, 1), 1, 0)  # of the run started last
         self.preview: Preview | None = None
         self.form = RunForm(self.task, self.input_choices, self.labels_layers)
         self.from_result = PushButton(
@@ -58,10 +63,13 @@ class TaskWidget(PluginWidget):
                     "then the estimate follows every change")
         self.estimate_button.changed.connect(self.calibrate)
         tools = Fold("Tools", [self.preview.switch, self.from_result, self.copy_command])
+        self.cluster = cluster_field("the tiles of each step of a run that goes tile by tile "
+                                     "(a run in one piece runs here)")
         run = Container(name="run_row", layout="horizontal",
                         widgets=[self.run_button, self.stop_button])
         self.extend([*self.parts(self.form.basics), *self.form.folds, tools,
-                     self.estimate, self.estimate_button, run, self.status])
+                     *self.parts([self.cluster]), self.estimate, self.estimate_button, run,
+                     self.status])
         self.follow(self.form.pickers, (self.form.regions.labels,))
         self.preview.watch()
         for widget in self.form.widgets:
@@ -99,9 +107,11 @@ class TaskWidget(PluginWidget):
         inputs = self._inputs = self.form.snapshot(self.viewer, config.size, self.title)
         self.preview.cancel()  # the run gets the CPU; the preview resumes at the next change
         self._last_update = None
+        self._levels = ResultLevels.of(inputs.result_shape(config.size), inputs.source.levels)
         self._placeholder(config, inputs)
         remember(self.form.remembered())
-        return Job(optimize, (config, inputs.images),
+        return Job(optimize_in_levels, (config, inputs.images, self._levels.count,
+                                        self._levels.live, self.cluster.value.strip()),
                    self._on_update, self._on_result,
                    "starting (loading weights and computing targets)...",
                    total=config.total_steps(*inputs.shapes) + 1)
@@ -160,11 +170,13 @@ class TaskWidget(PluginWidget):
         """The result layer, shown at once and filled as the run goes.  It is this widget's
         own output before it enters the layer list, so no picker ever offers it."""
         # hidden until its first image: a black rectangle would hide the content meanwhile
-        layer = Image(inputs.blank(config.size), rgb=True, visible=False,
-                      contrast_limits=(0, 1), name=f"{inputs.result_name(config)} (running)",
+        live = self._levels.live
+        layer = Image(np.zeros((*self._levels.level_shape(live), 3), np.float32), rgb=True,
+                      visible=False, contrast_limits=(0, 1),
+                      name=f"{inputs.result_name(config)} (running)",
                       metadata={METADATA_KEY: {"status": "running", "task": config.task,
                                                "history": []}},
-                      **inputs.source.placement(config.size))
+                      **self._levels.placement(inputs.source.placement(config.size), live))
         self.result_layer = layer  # the layer itself: the viewer napari gives plugins wraps it
         self.viewer.add_layer(layer)
 
@@ -187,12 +199,19 @@ class TaskWidget(PluginWidget):
                 if first:
                     self.result_layer.visible = True
 
-    def _on_result(self, result) -> None:
+    def _on_result(self, finished: tuple) -> None:
+        result, levels = finished
         if not self._layer_alive():
             show_warning(f"{self.title}: the result layer was removed; result not shown")
             return
         layer = self.result_layer
-        layer.data = result.image
+        if len(levels) > 1:  # the finest level's placement, and every level
+            layer.multiscale = True
+            layer.data = levels
+            placement = self._inputs.source.placement(result.config.size)
+            layer.scale, layer.translate = placement["scale"], placement["translate"]
+        else:
+            layer.data = result.image
         layer.metadata = {**layer.metadata,
                           METADATA_KEY: provenance(result, self._inputs)}
         name = self._inputs.result_name(result.config)

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..core.config import Config
+from ..core.pyramid import pyramid, reduced
 
 
 @contextlib.contextmanager
@@ -108,16 +109,21 @@ class Update:
 
 def optimize(
     config: Config, images: dict[str, np.ndarray | None], stop: threading.Event,
-    image_interval: float = 0.25,
+    image_interval: float = 0.25, live_halvings: int = 0, cluster: str = "",
 ) -> Generator[Update, None, object]:
-    """Yield an :class:`Update` per step (an image every ``image_interval`` seconds); return
-    the ``core.result.Result``, also when memory ran out after a step (its ``stopped_by``
-    says so).  ``images``: the content, style and start images, as ``Run`` takes them."""
+    """Yield an :class:`Update` per step (an image every ``image_interval`` seconds, halved
+    ``live_halvings`` times: a pyramid's coarse level); return the ``core.result.Result``,
+    also when memory ran out after a step (its ``stopped_by`` says so).  ``images``: the
+    content, style and start images, as ``Run`` takes them.  A run that goes tile by tile
+    hears ``stop`` between two tiles, and with a dask ``cluster`` (an address) sends each
+    step's tiles there."""
     with engine_work():
+        from ..core.cluster_backend import cluster_backend
         from ..core.errors import OutOfMemory
         from ..core.tasks import Run
 
-        run = Run(config, **images)
+        client = cluster_backend().shared_client(cluster) if cluster else None
+        run = Run(config, **images, client=client, stop=stop)
         steps = iter(run)
         last_image = -float("inf")
         try:
@@ -126,7 +132,8 @@ def optimize(
                 image = None
                 if step.step in (0, step.total) or now - last_image >= image_interval or \
                         stop.is_set():
-                    image, last_image = run.output_image(step), now
+                    image = reduced(run.output_image(step), live_halvings)
+                    last_image = now
                 yield Update(step.step, step.total, step.losses, step.elapsed, image)
                 if stop.is_set():
                     break
@@ -136,6 +143,16 @@ def optimize(
         with engine_turn():  # the last scale's quality numbers are computed as it closes
             steps.close()  # cancels the loop (if still going) and frees the network now
         return run.result()
+
+
+def optimize_in_levels(
+    config: Config, images: dict[str, np.ndarray | None], levels: int, live: int,
+    cluster: str, stop: threading.Event,
+) -> Generator[Update, None, tuple]:
+    """:func:`optimize`, its images at level ``live`` of the result's pyramid; returns the
+    result and its pyramid of ``levels`` levels (the first the result's own image)."""
+    result = yield from optimize(config, images, stop, live_halvings=live, cluster=cluster)
+    return result, pyramid(result.image, levels)
 
 
 @dataclass(frozen=True)
