@@ -161,16 +161,20 @@ def _dealt(durations: list[float], workers: int) -> float:
     return max(free)
 
 
-def tiled_step(config: Config, images: dict, client=None) -> tuple[float, float]:
-    """Seconds a step (from the second on) of a tiled run, and loopback bytes a step."""
+def tiled_step(config: Config, images: dict, client=None,
+               clock: TileClock | None = None) -> tuple[float, ...]:
+    """Seconds a step (from the second on) of a tiled run, and loopback bytes a step; with
+    ``clock``, also the seconds its tiles took a step over the same steps."""
     run = Run(config, **images, client=client)
-    elapsed, sent = [], []
+    elapsed, sent, in_tiles = [], [], []
     for step in run:
         elapsed.append(step.elapsed)
         sent.append(psutil.net_io_counters(pernic=True)["lo"].bytes_sent)
+        in_tiles.append(sum(clock.seconds.values()) if clock else 0.0)
     run.complete()
     steps = len(elapsed) - 2  # the first warms up; the last is the final evaluation
-    return (elapsed[-2] - elapsed[0]) / steps, (sent[-2] - sent[0]) / steps
+    found = ((elapsed[-2] - elapsed[0]) / steps, (sent[-2] - sent[0]) / steps)
+    return (*found, (in_tiles[-2] - in_tiles[0]) / steps) if clock else found
 
 
 def predicted_bytes(config: Config, workers: int, size: int | None = None,
@@ -201,9 +205,13 @@ def tiles(args: argparse.Namespace) -> None:
     found, clock = {}, TileClock()
     for threads in (1, cores):
         torch.set_num_threads(threads)
-        with clock.watching() if threads == 1 else contextlib.nullcontext():
+        if threads == 1:
+            with clock.watching():
+                seconds, moved, in_tiles = tiled_step(config, images, clock=clock)
+            found["in this process, 1 thread(s)"] = seconds, moved
+        else:
             found[f"in this process, {threads} thread(s)"] = tiled_step(config, images)
-    model = step_model(config, clock, found["in this process, 1 thread(s)"][0])
+    model = step_model(config, clock, seconds - in_tiles)
     torch.set_num_threads(1)  # this process only adds and steps
     for workers in (1, 2):
         with dask.config.set(KEEP_REPLICAS), distributed.LocalCluster(
@@ -227,15 +235,12 @@ def tiles(args: argparse.Namespace) -> None:
                     args.bandwidth * 1e9 / 8, args.gpu_ratio)
 
 
-def step_model(config: Config, clock: TileClock, step_seconds: float) -> StepModel:
-    """The model's terms from the in-process run ``clock`` watched: every evaluation ran
-    pass 1, every step but the final evaluation pass 2; the client's share of a step is what
-    its tiles leave of ``step_seconds``."""
-    tiles_seconds = clock.seconds["tile_parts"] / (config.steps + 1) + \
-        clock.seconds["tile_gradient"] / config.steps
+def step_model(config: Config, clock: TileClock, client_seconds: float) -> StepModel:
+    """The model's terms from the in-process run ``clock`` watched, and the seconds a step
+    spent outside its tiles."""
     return StepModel(clock.seconds["tile_parts"] / clock.pixels["tile_parts"],
                      clock.seconds["tile_gradient"] / clock.pixels["tile_gradient"],
-                     max(step_seconds - tiles_seconds, 0.0) / config.size**2)
+                     client_seconds / config.size**2)
 
 
 def model_table(model: StepModel, sizes: list[int], bandwidth: float, gpu_ratio: float) -> None:

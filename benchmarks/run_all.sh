@@ -24,3 +24,4 @@ python estimate.py
 xvfb-run -a python ui_latency.py
 xvfb-run -a -s "-screen 0 1600x1000x24" python preview.py
 xvfb-run -a -s "-screen 0 1600x1000x24" python napari_speed.py
+xvfb-run -a -s "-screen 0 1600x1000x24" python napari_memory.py

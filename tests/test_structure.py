@@ -14,9 +14,9 @@ import pytest
 PACKAGE = Path(__file__).parents[1] / "src" / "napari_neural_style"
 #: core modules importable without torch (the widgets read these on napari's main thread)
 TORCH_FREE = ("cluster_backend", "command_line", "config", "device", "errors", "estimate",
-              "frame_settings", "geometry", "image_files", "machine", "presets", "result",
-              "samples", "stopping", "sweep_spec", "text_fields", "tile_grid", "validation",
-              "vgg_layers", "weight_kinds")
+              "frame_settings", "geometry", "image_files", "machine", "presets", "pyramid",
+              "result", "samples", "stopping", "sweep_spec", "text_fields", "tile_grid",
+              "validation", "vgg_layers", "weight_kinds")
 #: the one plugin module that runs the engine (in worker threads)
 DOOR = "worker.py"
 

@@ -17,7 +17,7 @@ CONTENT_SCALE, CONTENT_TRANSLATE = (0.5, 0.5), (10.0, -4.0)
 @pytest.fixture
 def pyramid_viewer(make_napari_viewer, photo, texture):
     """A 2-level multiscale content (128 and 64 px), placed off the origin, and a style."""
-    viewer = make_napari_viewer()
+    viewer = make_napari_viewer(show=True)  # drawn: napari picks the level on display
     finest = np.repeat(np.repeat(photo, 4, 0), 4, 1)[::3, ::3]  # 128 px
     viewer.add_image([finest, finest[::2, ::2]], name="slide", multiscale=True, rgb=True,
                      scale=CONTENT_SCALE, translate=CONTENT_TRANSLATE)
@@ -39,6 +39,8 @@ def content_world(pixel: float) -> np.ndarray:
 def test_a_multiscale_content_gives_a_multiscale_result_over_it(qtbot, pyramid_viewer,
                                                                 tmp_path):
     viewer = pyramid_viewer
+    viewer.scene.camera.zoom = 0.05  # zoomed out: napari shows the coarse level (64 px)
+    qtbot.waitUntil(lambda: viewer.layers["slide"].data_level == 1, timeout=10_000)
     widget = dock(viewer, "transfer", size=96, steps=3)
     widget.content.value, widget.style.value = viewer.layers["slide"], viewer.layers["coffee"]
     seen = []
@@ -145,3 +147,18 @@ def test_the_cluster_field_sends_a_tiled_runs_tiles_to_the_cluster(qtbot, viewer
     assert record["status"] == "done"
     assert record["tiling"] and all(scale["tiles_ran_on"].startswith("dask cluster tcp://")
                                     for scale in record["tiling"].values())
+
+
+def test_a_lazy_labels_layer_is_sampled_not_averaged():
+    import dask.array as da
+    from napari.layers import Labels
+
+    from napari_neural_style.plugin.inputs import snapshot
+
+    painted = np.zeros((400, 400), np.int32)
+    painted[:, 200:] = 3
+    layer = Labels(da.from_array(painted, chunks=100), name="regions", translate=(2, 2))
+    taken = snapshot(layer, (0, 0), 100, colours="labels")
+    assert taken.data.shape == (100, 100) and set(np.unique(taken.data)) == {0, 3}
+    assert "every 4th pixel" in taken.note
+    assert taken.scale == (4.0, 4.0) and taken.translate == (2.0, 2.0)

@@ -92,12 +92,17 @@ class _Gram(torch.autograd.Function):
 FLOAT_CHUNK = 1 << 23
 
 
-def float_rows(features: torch.Tensor) -> Iterator[torch.Tensor]:
+def float_rows(features: torch.Tensor, mask: torch.Tensor | None = None
+               ) -> Iterator[torch.Tensor]:
     """``(N, C, H, W)`` features as float32 blocks of rows, each about :data:`FLOAT_CHUNK`
-    elements, converted as they are taken: a sum over positions adds the blocks' sums,
-    holding one float32 block at a time."""
+    elements, converted as they are taken (and weighted by the same rows of a ``(N, 1, H,
+    W)`` ``mask``): a sum over positions adds the blocks' sums, holding one float32 block at
+    a time."""
     rows = max(1, FLOAT_CHUNK // max(1, features.shape[1] * features.shape[-1]))
-    return (block.float() for block in features.split(rows, dim=-2))
+    if mask is None:
+        return (block.float() for block in features.split(rows, dim=-2))
+    return (block.float() * weights for block, weights in
+            zip(features.split(rows, dim=-2), mask.float().split(rows, dim=-2), strict=True))
 
 
 def _outer_sum(features: torch.Tensor) -> torch.Tensor:
@@ -158,13 +163,12 @@ class Moments:
         moments of Gatys et al. 2017: a binary mask gives the region's own moments).  With
         ``total``, the sums are divided by it instead (the whole image's ``sum m``, or its
         positions): a tile's part of the whole image's moments."""
+        sums = sum(block.sum(dim=(0, 2, 3)) for block in float_rows(features, mask))
         if mask is None:
-            sums = sum(block.sum(dim=(0, 2, 3)) for block in float_rows(features))
             positions = features.shape[-2] * features.shape[-1] if total is None else total
             return cls(sums / positions, second_moment(features, None, total))
         divisor = mask.sum() if total is None else total
-        return cls((features.float() * mask).sum(dim=(0, 2, 3)) / divisor,
-                   second_moment(features, mask, total))
+        return cls(sums / divisor, second_moment(features, mask, total))
 
     @property
     def covariance(self) -> torch.Tensor:

@@ -4,8 +4,8 @@ napari draws pixel ``i`` of a multiscale layer's level ``k`` centred on pixel ``
 its finest level (``f`` the level's downsampling), with the layer's one ``scale`` and
 ``translate``.  So each level here is centred there too: a pixel is the mean of the
 pixels around the finer one it sits on, weighted ``[1, 2, 1] / 4`` along each axis, the
-edge mirrored.  A 2 x 2 block mean would sit half a pixel of the level off where napari
-shows it.
+edge mirrored.  A block mean over two by two pixels would sit half a pixel of the level
+off where napari shows it.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ BAND = 64
 
 def halved(image: np.ndarray) -> np.ndarray:
     """The next level of ``image`` (``(H, W)`` or ``(H, W, C)``): ``ceil(H / 2)`` by
-    ``ceil(W / 2)`` pixels, pixel ``i`` = ``(x[2i - 1] + 2 x[2i] + x[2i + 1]) / 4`` along
+    ``ceil(W / 2)`` pixels, pixel ``i`` = ``(x[2i - 1] + 2 * x[2i] + x[2i + 1]) / 4`` along
     each axis (the edge mirrored); float32 for float images, integers rounded.  Made
     :data:`BAND` rows at a time: no temporary of the image's size."""
     image = np.asarray(image)

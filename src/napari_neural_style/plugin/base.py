@@ -85,8 +85,9 @@ class PluginWidget(Container):
         self.run_button = PushButton(name="run_button", text=self.run_text,
                                      tooltip="start; the result layer updates as it goes")
         self.stop_button = PushButton(name="stop_button", text="Stop", enabled=False,
-                                      tooltip="stop after the current step, keeping the "
-                                              "result so far (marked cancelled)")
+                                      tooltip="stop after the current step (a run that "
+                                              "goes tile by tile: at the next tile), keeping "
+                                              "the result so far (marked cancelled)")
         self.status = wrapping_label("status", "ready", label="status")
         self.run_button.changed.connect(self.start)
         self.stop_button.changed.connect(self.stop)

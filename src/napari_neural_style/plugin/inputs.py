@@ -95,13 +95,9 @@ def snapshot(layer, world_point: tuple[float, ...], size: int,
         for axis in range(layer.ndim - 2, layer.ndim))
     # napari draws a level's first pixel where the finest level's is
     translate = tuple(float(value) for value in layer.translate[-2:])
-    # label values are never averaged
-    shown, block = _taken(data[index] if index else data, 0 if colours == "labels" else size)
-    if block > 1:
-        notes.append(f"averaged over blocks of {block}x{block} px, chunk by chunk")
-        translate = tuple(t + s * (block - 1) / 2 for t, s in
-                          zip(translate, level_scale, strict=True))
-        level_scale = tuple(s * block for s in level_scale)
+    shown, note, level_scale, translate = _taken(data[index] if index else data, size,
+                                                 colours == "labels", level_scale, translate)
+    notes += [note] if note else []
     image, display = (shown, "label values") if colours == "labels" else \
         as_displayed(shown, layer, colours)
     _check_shown_image(image, layer)
@@ -113,20 +109,27 @@ def snapshot(layer, world_point: tuple[float, ...], size: int,
                     len(levels))
 
 
-def _taken(data, size: int) -> tuple[np.ndarray, int]:
-    """``data`` (a 2D picture, maybe RGB) in memory, and the side of the blocks it was
-    averaged over: a lazy array (dask, zarr) at least twice ``size`` on its longest side is
-    averaged over blocks of ``longest // size`` pixels chunk by chunk (a pixel left over at
-    the far edges is dropped); anything else is copied as it is."""
-    block = max(data.shape[:2]) // size if size else 1
+def _taken(data, size: int, labels: bool, scale: tuple[float, float],
+           translate: tuple[float, float]) -> tuple[np.ndarray, str, tuple, tuple]:
+    """``data`` (a 2D picture, maybe RGB, placed at ``scale`` and ``translate``) in memory,
+    how it was taken, and where it lies: a lazy array (dask, zarr) at least twice ``size``
+    on its longest side is averaged over blocks of ``longest // size`` pixels chunk by chunk
+    (a pixel left over at the far edges dropped), or for ``labels`` (whose values are not
+    averaged) sampled at every block's first pixel; anything else is copied as it is."""
+    block = max(data.shape[:2]) // size
     if isinstance(data, np.ndarray) or block < 2:
-        return np.array(data), 1
+        return np.array(data), "", scale, translate
     import dask.array as da
 
     lazy = da.asarray(data)
-    reduced = da.coarsen(np.mean, lazy.astype(np.float32), {0: block, 1: block},
-                         trim_excess=True)
-    return reduced.compute(), block
+    if labels:
+        taken, note, shift = lazy[::block, ::block], f"every {block}th pixel", 0.0
+    else:
+        taken = da.coarsen(np.mean, lazy.astype(np.float32), {0: block, 1: block},
+                           trim_excess=True)
+        note, shift = f"averaged over blocks of {block}x{block} px", (block - 1) / 2
+    return (taken.compute(), f"{note}, chunk by chunk", tuple(s * block for s in scale),
+            tuple(t + s * shift for t, s in zip(translate, scale, strict=True)))
 
 
 @dataclass(frozen=True)

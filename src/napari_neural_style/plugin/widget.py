@@ -62,14 +62,14 @@ class TaskWidget(PluginWidget):
             tooltip="measure this machine once (a probe of about 30 s, kept for next time); "
                     "then the estimate follows every change")
         self.estimate_button.changed.connect(self.calibrate)
-        tools = Fold("Tools", [self.preview.switch, self.from_result, self.copy_command])
         self.cluster = cluster_field("the tiles of each step of a run that goes tile by tile "
                                      "(a run in one piece runs here)")
+        tools = Fold("Tools", [self.preview.switch, self.from_result, self.copy_command,
+                               self.cluster])
         run = Container(name="run_row", layout="horizontal",
                         widgets=[self.run_button, self.stop_button])
         self.extend([*self.parts(self.form.basics), *self.form.folds, tools,
-                     *self.parts([self.cluster]), self.estimate, self.estimate_button, run,
-                     self.status])
+                     self.estimate, self.estimate_button, run, self.status])
         self.follow(self.form.pickers, (self.form.regions.labels,))
         self.preview.watch()
         for widget in self.form.widgets:
