@@ -58,7 +58,6 @@ class ClusterTiledObjective(TiledObjective):
         finally:
             self.client.cancel(futures)
 
-
     def _await(self, future) -> None:
         """Wait until ``future`` is settled, Stop heard every :data:`STOP_POLL` seconds."""
         settled = threading.Event()

@@ -5,8 +5,8 @@ still covers the working size; a lazy (dask, zarr) image twice the working size 
 first averaged over blocks chunk by chunk, so the whole layer never enters memory.  The
 values are taken as displayed: the layer's contrast limits and gamma applied, and a
 single-channel layer's colormap (or grey), so a 12-bit image shown with limits (0, 4095)
-reaches the network as bright as it looks.  The copy is taken on the
-main thread, so the worker never touches a layer, and the layer is never modified.
+reaches the network as bright as it looks.  The copy is taken on the main thread, so the
+worker never touches a layer, and the layer is never modified.
 """
 
 from __future__ import annotations
