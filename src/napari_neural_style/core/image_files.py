@@ -206,8 +206,9 @@ def write_image(path: str | Path, image: np.ndarray | list[np.ndarray],
     through Pillow, 8-bit (float data taken as [0, 1]).  A list of levels (a multiscale
     layer's, finest first) goes to a TIFF as they are, as an OME-TIFF pyramid; to other
     formats, its finest.  ``provenance`` goes inside, and ``layer``, the napari layer's name
-    and placement, when saved from napari.  It is written beside ``path`` first and renamed when whole: a write that fails (a full disk) leaves
-    nothing half-written under ``path``, and a file there before stays as it was."""
+    and placement, when saved from napari.  It is written beside ``path`` first and renamed
+    when whole: a write that fails (a full disk) leaves nothing half-written under ``path``,
+    and a file there before stays as it was."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     record = {key: value for key, value in ((PROVENANCE_KEY, provenance), (LAYER_KEY, layer))
