@@ -265,19 +265,25 @@ def _kill_a_busy_worker(client) -> None:
 def test_the_command_line_sends_a_tiled_runs_tiles_to_the_cluster(tmp_path, photo, texture,
                                                                    capsys):
     from napari_neural_style.cli import main
-    from napari_neural_style.core.image_files import write_image
+    from napari_neural_style.core.image_files import read_image, write_image
 
     write_image(tmp_path / "content.png", photo)
     write_image(tmp_path / "style.png", texture)
-    code = main(["transfer", str(tmp_path / "content.png"), str(tmp_path / "style.png"),
-                 "-o", str(tmp_path / "out.tif"), "--weights", "random", "--size", "96",
-                 "--steps", "2", "--tile", "32", "--scales", "1", "--dask", "local:2",
-                 "--json", str(tmp_path / "out.json")])
-    assert code == 0, capsys.readouterr().err
+    command = ["transfer", str(tmp_path / "content.png"), str(tmp_path / "style.png"),
+               "--weights", "random", "--size", "96", "--steps", "2", "--tile", "32",
+               "--scales", "1", "--precision", "fp32"]
+    with one_thread():  # as each worker: the same image, bit for bit
+        code = main([*command, "-o", str(tmp_path / "out.tif"), "--dask", "local:2",
+                     "--json", str(tmp_path / "out.json")])
+        said = capsys.readouterr().err
+        assert code == 0, said
+        assert main([*command, "-o", str(tmp_path / "here.tif")]) == 0
     record = json.loads((tmp_path / "out.json").read_text())
     assert record["tiling"]["96"]["tiles"] == 9
     assert record["tiling"]["96"]["tiles_ran_on"].startswith("dask cluster tcp://")
-    assert "dask cluster local:2: 2 workers" in capsys.readouterr().err
+    assert "dask cluster local:2: 2 workers" in said
+    np.testing.assert_array_equal(read_image(tmp_path / "out.tif"),
+                                  read_image(tmp_path / "here.tif"))
 
 
 @pytest.mark.slow
