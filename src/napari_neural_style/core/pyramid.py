@@ -27,16 +27,15 @@ def halved(image: np.ndarray) -> np.ndarray:
     height = image.shape[0]
     out = np.empty(((height + 1) // 2, (image.shape[1] + 1) // 2, *image.shape[2:]),
                    np.float32)
+    columns = np.arange(out.shape[1]) * 2
+    left, right = (_mirrored(columns + offset, image.shape[1]) for offset in (-1, 1))
     for top in range(0, len(out), BAND):
         rows = np.arange(top, min(top + BAND, len(out))) * 2
         band = image[rows].astype(np.float32)
         band *= 2
         band += image[_mirrored(rows - 1, height)]
         band += image[_mirrored(rows + 1, height)]
-        columns = np.arange(out.shape[1]) * 2
-        width = image.shape[1]
-        out[top:top + len(rows)] = (2 * band[:, columns] + band[:, _mirrored(columns - 1, width)]
-                                    + band[:, _mirrored(columns + 1, width)]) / 16
+        out[top:top + len(rows)] = (2 * band[:, columns] + band[:, left] + band[:, right]) / 16
     return out if image.dtype.kind == "f" else np.round(out).astype(image.dtype)
 
 
@@ -56,12 +55,21 @@ def pyramid(image: np.ndarray, count: int) -> list[np.ndarray]:
     return levels
 
 
+def level_shape(shape: tuple[int, ...], level: int) -> tuple[int, int]:
+    """``(H, W)`` of level ``level`` of a pyramid of an image of ``shape`` (``(H, W,
+    ...)``): each level :func:`halved`, rounding up."""
+    height, width = shape[0], shape[1]
+    for _ in range(level):
+        height, width = (height + 1) // 2, (width + 1) // 2
+    return height, width
+
+
 def levels_to(shape: tuple[int, ...], side: int = COARSEST_SIDE) -> int:
     """How many levels a pyramid of an image of ``shape`` (``(H, W, ...)``) has when it is
     halved until its longest side is at most ``side``."""
-    count, height, width = 1, shape[0], shape[1]
-    while max(height, width) > side:
-        count, height, width = count + 1, (height + 1) // 2, (width + 1) // 2
+    count = 1
+    while max(level_shape(shape, count - 1)) > side:
+        count += 1
     return count
 
 

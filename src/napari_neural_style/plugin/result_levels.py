@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..core.pyramid import levels_to
+from ..core.pyramid import level_shape, levels_to
 
 #: results longer than this (px) are shown as a pyramid, as are the results of a
 #: multiscale input
@@ -35,22 +35,11 @@ class ResultLevels:
             return cls(shape, 1, 0)
         count = max(levels_to(shape), source_levels, 2)
         fitting = [level for level in range(1, count)
-                   if max(cls._level_shape(shape, level)) <= LIVE_SIDE]
+                   if max(level_shape(shape, level)) <= LIVE_SIDE]
         return cls(shape, count, fitting[0] if fitting else count - 1)
 
-    @property
-    def multiscale(self) -> bool:
-        return self.count > 1
-
     def level_shape(self, level: int) -> tuple[int, int]:
-        return self._level_shape(self.shape, level)
-
-    @staticmethod
-    def _level_shape(shape: tuple[int, int], level: int) -> tuple[int, int]:
-        height, width = shape
-        for _ in range(level):
-            height, width = (height + 1) // 2, (width + 1) // 2
-        return height, width
+        return level_shape(self.shape, level)
 
     def placement(self, finest: dict[str, tuple], level: int) -> dict[str, tuple]:
         """``scale`` and ``translate`` that lay ``level`` alone where napari draws it in the
