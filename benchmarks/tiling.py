@@ -12,7 +12,8 @@
 * time: seconds per step, untiled and tiled, each recomputing activations or not as the
   engine does (and tiled as the untiled does, where they differ), with the tiled step's
   split: the halo (the tiles' input area over the image's), pass 1 (forward only) and
-  pass 2 (forward and backward);
+  pass 2 (forward and backward); beside it the tiled step with every map kept whole (as
+  before the maps were cut to the margin the layers after them read);
 * seams: in the tiled result, the mean absolute difference between neighbouring pixels
   across tile borders over that across the network's other stride-grid lines (every
   result, tiled or not, differs there: the poolings' phase) and over that of all other
@@ -68,12 +69,13 @@ def exact(args: argparse.Namespace) -> None:
         f"difference {np.abs(tiled.image - untiled.image).max():.4f}")
 
 
-def _objective(size: int, tile: int):
+def _objective(size: int, tile: int, precision: str):
     """The seed transfer's objective at ``size`` px on a run's network, the tiles the engine
     takes at ``tile`` px, whether it recomputes activations untiled and tiled, and the
     starting image."""
     content, style = sample_pair(size)
-    config = Config.for_task("transfer", size=size, steps=1, **SEED)
+    config = Config.for_task("transfer", size=size, steps=1,
+                             **{**SEED, "precision": precision})
     run = Run(config, content, style)
     steps = iter(run.batch)
     next(steps)  # set up: the network, the targets
@@ -101,7 +103,8 @@ def _seconds(evaluate, pixels: torch.Tensor, steps: int) -> float:
 
 
 def timing(args: argparse.Namespace) -> None:
-    objective, tiling, pixels, (whole_lean, tiled_lean) = _objective(args.size, args.tile)
+    objective, tiling, pixels, (whole_lean, tiled_lean) = _objective(args.size, args.tile,
+                                                                     args.precision)
     tiled = TiledObjective(objective, tiling)
     objective.encoder.recompute = whole_lean
     whole = _seconds(objective, pixels, args.steps)
@@ -116,6 +119,8 @@ def timing(args: argparse.Namespace) -> None:
         start = time.perf_counter()
         tiled(pixels)
         forward = time.perf_counter() - start
+    whole_maps = _seconds(TiledObjective(objective, replace(tiling, margins=())), pixels,
+                          args.steps)
     modes = {True: "lean", False: "fast"}
     same = ""
     if tiled_lean != whole_lean:  # the cost of the tiles alone, each recomputing as untiled
@@ -125,7 +130,9 @@ def timing(args: argparse.Namespace) -> None:
     say(f"time: {args.size} px, tile {tiling.size} (halo {tiling.halo}, {len(tiles)} tiles; "
         f"first pass on tiles of {tiling.forward or tiling.size}): untiled "
         f"({modes[whole_lean]}) {whole:.2f} s/step, tiled ({modes[tiled_lean]}) "
-        f"{in_tiles:.2f} s/step: {in_tiles / whole:.2f}x{same}; the second pass's tiles read "
+        f"{in_tiles:.2f} s/step: {in_tiles / whole:.2f}x{same}; each map kept whole (no "
+        f"cut to what the layers after it read) {whole_maps:.2f} s/step: "
+        f"{whole_maps / whole:.2f}x; the second pass's tiles read "
         f"{area / (height * width):.2f}x the image's pixels, pass 1 (forward only) "
         f"{forward:.2f} s, pass 2 {in_tiles - forward:.2f} s "
         f"({time.perf_counter() - split:.0f} s measuring)")
@@ -257,7 +264,7 @@ def main() -> None:
                         default=[4096], help="memory: the sizes, each in a fresh process")
     parser.add_argument("--memory-limit", type=int, default=None)
     parser.add_argument("--optimizer", default="lbfgs")
-    parser.add_argument("--precision", default="fp32")
+    parser.add_argument("--precision", default="fp32", help="time, memory: fp32, bf16, auto")
     parser.add_argument("--save", help="seams: the tiled and the naive images, to this .npz")
     args = parser.parse_args()
     for part in args.parts.split(","):

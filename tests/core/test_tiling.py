@@ -9,7 +9,7 @@ import torch
 from napari_neural_style.core.objective import Objective
 from napari_neural_style.core.regions import RegionPlan, region_masks
 from napari_neural_style.core.terms import Temporal
-from napari_neural_style.core.tile_grid import Tiling, receptive_field
+from napari_neural_style.core.tile_grid import Tiling, margins, receptive_field
 from napari_neural_style.core.tiling import TiledObjective
 from napari_neural_style.core.vgg import VGGEncoder
 from napari_neural_style.core.weights import random_weights
@@ -71,6 +71,39 @@ def test_tiles_cover_the_image_once_on_the_stride_grid():
         covered[tile.rows, tile.cols] += 1
         assert tile.rows.start % 16 == 0 and tile.input_rows.start % 16 == 0
     assert (covered == 1).all()
+
+
+def test_each_map_keeps_the_margin_the_layers_after_it_reach():
+    """conv_16's interior needs 118 px of the input (the convolutions' reach: 2 x 1 + 2 x 2
+    + 4 x 4 + 4 x 8 + 4 x 16 px), less at each layer after; a blur pooling reaches one
+    position of its input further, counted as two to keep the pooling's phase."""
+    found = margins(("conv_16",))
+    assert len(found) == 35 and found[-1] == 0
+    assert (found[0], found[16], found[18], found[19], found[27]) == (117, 96, 96, 88, 64)
+    blur = margins(("conv_16",), "blur")
+    assert blur[0] == 117 + 2 * (1 + 2 + 4 + 8)  # more than the 144 px read: kept whole
+    assert margins(("conv_2", "conv_4")) == margins(("conv_4",))
+
+
+def test_a_tile_keeps_only_what_the_layers_after_it_read():
+    tiling = Tiling.for_layers(512, SEED_CONTENT + SEED_STYLE, "max")
+    middle = tiling.tiles(1536, 1536)[4]  # halo on every side
+    crops = tiling.crops(middle, 1536, 1536)
+    rows, cols = crops[34]  # conv_16: the interior alone, 512 / 16 positions
+    assert (rows.stop - rows.start, cols.stop - cols.start) == (32, 32)
+    assert rows == cols == slice(1, 33)  # its convolution's input kept one more a side
+    assert crops[0] == (slice(11, 757), slice(11, 757))  # 128 px of halo read, 117 kept
+    assert 1 not in crops  # a ReLU keeps its convolution's map
+    own, whole, _ = tiling.box(middle, "conv_16", 1536, 1536)
+    assert own == (slice(0, 32), slice(0, 32)) and whole == (slice(32, 64), slice(32, 64))
+    assert Tiling(512, 128, 16).crops(middle, 1536, 1536) == {}  # no margins: whole maps
+
+
+def test_blur_pooling_tiled_is_blur_pooling():
+    names = ("conv_4", "conv_9")
+    objective = Objective.from_images(_encoder(names, "blur"), _image(0, 80, 90),
+                                      [_image(1, 64, 64)], ("conv_9",), names, **LAYOUT)
+    _assert_same(objective, _image(3, 80, 90), 32)
 
 
 @pytest.mark.parametrize("style_loss", ["gram", "meancov"])
@@ -235,12 +268,12 @@ def test_a_tiles_interior_hands_its_gradient_back_in_the_maps_layout():
     """Autograd's slicing gives the default layout back, and adding that to a channels_last
     map's other gradient was a third of a tiled step's backward pass."""
     from napari_neural_style.core.losses import gram_matrix
-    from napari_neural_style.core.tiling import _Interior
+    from napari_neural_style.core.vgg import Cropped
 
     maps = torch.randn(1, 8, 12, 10).contiguous(memory_format=torch.channels_last)
     rows, cols = slice(2, 9), slice(3, 7)
     found = maps.clone().requires_grad_(True)
-    gram_matrix(_Interior.apply(found, rows, cols)).square().sum().backward()
+    gram_matrix(Cropped.apply(found, rows, cols)).square().sum().backward()
     expected = maps.clone().requires_grad_(True)
     gram_matrix(expected[..., rows, cols].contiguous()).square().sum().backward()
     assert found.grad.stride() == maps.stride()

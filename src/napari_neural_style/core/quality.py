@@ -95,7 +95,8 @@ def _summed_parts(encoder: VGGEncoder, tiling: Tiling, pixels: torch.Tensor,
     for tile in tiling.tiles(height, width):
         batch = torch.cat([read(image, tile) for image in (pixels, content)
                            if image is not None])
-        encoder.reduced(batch.contiguous(memory_format=memory_format), partial(add, tile))
+        encoder.reduced(batch.contiguous(memory_format=memory_format), partial(add, tile),
+                        tiling.crops(tile, height, width))
     return sums
 
 

@@ -31,7 +31,7 @@ def tiled_maps(encoder, image: torch.Tensor, tiling: Tiling, names: tuple[str, .
 
     for tile in tiling.forward_only().tiles(height, width):
         encoder.reduced(read(image, tile).contiguous(memory_format=memory_format),
-                        partial(add, tile))
+                        partial(add, tile), tiling.crops(tile, height, width))
     return maps
 
 
@@ -67,7 +67,7 @@ def tiled_moments(encoder, image: torch.Tensor, tiling: Tiling, names: tuple[str
 
     for tile in tiling.forward_only().tiles(height, width):
         encoder.reduced(read(image, tile).contiguous(memory_format=memory_format),
-                        partial(add, tile))
+                        partial(add, tile), tiling.crops(tile, height, width))
     return sums
 
 

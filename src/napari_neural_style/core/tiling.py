@@ -28,6 +28,7 @@ from .objective import Losses, Objective
 from .terms import LayerTerm
 from .tile_grid import Tile, Tiling, empty
 from .tiled_targets import read
+from .vgg import cropped
 
 
 class StepStopped(Exception):
@@ -95,7 +96,7 @@ class TiledObjective:
         to its input, halo included (None: no statistic has a position in it)."""
         with torch.enable_grad():
             crop = read(image, tile).clone().requires_grad_(True)
-            parts = self._parts(self._features(crop), tile, image)
+            parts = self._parts(self._features(crop, tile, image), tile, image)
             surrogate = sum((slope * leaf).sum()
                             for part, own in zip(parts, slopes, strict=True)
                             if part is not None
@@ -105,15 +106,18 @@ class TiledObjective:
                 return None
             return torch.autograd.grad(surrogate, crop)[0]
 
-    def _features(self, crop: torch.Tensor) -> dict[str, torch.Tensor]:
-        return self.objective.encoder(crop.contiguous(memory_format=self.objective.memory_format))
+    def _features(self, crop: torch.Tensor, tile: Tile,
+                  image: torch.Tensor) -> dict[str, torch.Tensor]:
+        return self.objective.encoder(crop.contiguous(memory_format=self.objective.memory_format),
+                                      crops=self.tiling.crops(tile, *image.shape[-2:]))
 
     def _forward_parts(self, crop: torch.Tensor, tile: Tile, image: torch.Tensor) -> list:
         """:meth:`_parts` without gradients, in a pass that holds one layer's maps at a time."""
         parts: dict[int, object] = {}
         self.objective.encoder.reduced(
             crop.contiguous(memory_format=self.objective.memory_format),
-            lambda name, features: parts.update(self._layer_parts(name, features, tile, image)))
+            lambda name, features: parts.update(self._layer_parts(name, features, tile, image)),
+            self.tiling.crops(tile, *image.shape[-2:]))
         return [parts[index] for index in range(len(self.keyed))]
 
     def _parts(self, features: dict[str, torch.Tensor], tile: Tile,
@@ -134,7 +138,7 @@ class TiledObjective:
             if key == name:
                 own, whole, positions = self.tiling.box(tile, key, *image.shape[-2:])
                 parts[index] = None if empty(own) else term.part(
-                    key, _Interior.apply(features, *own), whole, positions)
+                    key, cropped(features, own), whole, positions)
         return parts
 
     def _scores(self, statistics: list, pixels: torch.Tensor) -> tuple[torch.Tensor, dict]:
@@ -156,26 +160,6 @@ class TiledObjective:
             if found is not None:
                 gradient[..., tile.input_rows, tile.input_cols] += found.to(gradient.device)
         return gradient.to(image.dtype)
-
-
-class _Interior(torch.autograd.Function):
-    """``features[..., rows, cols]``, whose gradient comes back laid out as ``features``
-    are: autograd's own slicing hands it back in the default layout, and adding that to the
-    layer's other gradient (channels_last on the CPU) is a strided add as slow as a
-    convolution's backward."""
-
-    @staticmethod
-    def forward(ctx, features: torch.Tensor, rows: slice, cols: slice) -> torch.Tensor:
-        ctx.layout = features.shape, features.stride(), features.dtype, features.device
-        ctx.box = rows, cols
-        return features[..., rows, cols]
-
-    @staticmethod
-    def backward(ctx, upstream: torch.Tensor) -> tuple:
-        shape, stride, dtype, device = ctx.layout
-        gradient = torch.empty_strided(shape, stride, dtype=dtype, device=device).zero_()
-        gradient[..., ctx.box[0], ctx.box[1]] = upstream
-        return gradient, None, None
 
 
 class _KnownGradient(torch.autograd.Function):

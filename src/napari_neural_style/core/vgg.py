@@ -23,6 +23,8 @@ from .vgg_layers import LAYERS, deepest, layer
 from .weights import Weights, conv_shapes
 
 T = TypeVar("T")
+#: rows and columns to keep of a module's output, by ``features`` index
+Crops = dict[int, tuple[slice, slice]]
 
 
 def _modules(last: int, pooling: str) -> list[nn.Module]:
@@ -167,18 +169,20 @@ class VGGEncoder(nn.Module):
         #: then (``Config.memory``): less memory, one more forward pass per step
         self.recompute = False
 
-    def forward(self, images: torch.Tensor,
-                depths: list[int] | None = None) -> dict[str, torch.Tensor]:
+    def forward(self, images: torch.Tensor, depths: list[int] | None = None,
+                crops: Crops | None = None) -> dict[str, torch.Tensor]:
         """Tapped features of ``images``.  With ``depths`` (one ``features`` index per image,
         deepest first), image ``i`` leaves the batch after layer ``depths[i]``: a tap then
-        holds only the images still in the batch there."""
+        holds only the images still in the batch there.  With ``crops`` (rows and columns
+        by ``features`` index, :meth:`~.tile_grid.Tiling.crops`), that module's output is
+        cut to them before the next runs."""
         prepared = self.prepared(images)
         recompute = self.recompute and torch.is_grad_enabled()
         taps: list[dict[str, torch.Tensor]] = []  # per network
         for body in self.bodies:
             x, own = prepared, {}
             for block, tapped in zip(self.blocks, self.tapped, strict=True):
-                run = partial(self._block, body, block, depths)
+                run = partial(self._block, body, block, depths, crops or {})
                 outputs = _recomputed(run, x) if recompute else run(x)
                 x = outputs[-1]
                 # the taps come first; the output may follow
@@ -187,19 +191,19 @@ class VGGEncoder(nn.Module):
             taps.append(own)
         return self._joined(taps)
 
-    def reduced(self, images: torch.Tensor,
-                reduce: Callable[[str, torch.Tensor], T]) -> dict[str, T]:
+    def reduced(self, images: torch.Tensor, reduce: Callable[[str, torch.Tensor], T],
+                crops: Crops | None = None) -> dict[str, T]:
         """``{name: reduce(name, features)}`` for each tapped layer, in network order, without
         gradients: each tap is reduced as soon as it is made and let go before the next
         layer runs, so the pass holds one layer's maps at a time (a full ``forward`` holds
-        every tap at once).
+        every tap at once).  ``crops`` as :meth:`forward`'s.
 
         ReLUs run in place here: ``reduce`` must not keep the features it is given.
         """
         found: dict[str, T] = {}
         with torch.no_grad(), self._autocast(images):
             prepared = self.prepared(images)
-            streams = [self._stream(body, prepared) for body in self.bodies]
+            streams = [self._stream(body, prepared, crops or {}) for body in self.bodies]
             del prepared  # each stream lets go of it after its first layer
             # not zip: it keeps its last tuple, and with it a tap, while the next layers run
             while (taps := [next(stream, None) for stream in streams])[0] is not None:
@@ -208,10 +212,11 @@ class VGGEncoder(nn.Module):
                 del taps
         return found
 
-    def _stream(self, body: nn.Sequential,
-                x: torch.Tensor) -> Iterator[tuple[str, torch.Tensor]]:
+    def _stream(self, body: nn.Sequential, x: torch.Tensor,
+                crops: Crops) -> Iterator[tuple[str, torch.Tensor]]:
         for index, module in enumerate(body):
-            x = torch.relu_(x) if isinstance(module, nn.ReLU) else module(x)
+            x = torch.relu_(x) if isinstance(module, nn.ReLU) else cropped(module(x),
+                                                                           crops.get(index))
             for name in self.taps.get(index, ()):
                 yield name, x
 
@@ -234,14 +239,14 @@ class VGGEncoder(nn.Module):
                               enabled=self.autocast is not None)
 
     def _block(self, body: nn.Sequential, indices: list[int], depths: list[int] | None,
-               x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+               crops: Crops, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
         """The block's taps in network order, then its output unless that is the last tap."""
         found = []
         with self._autocast(x):
             for index in indices:
                 if depths is not None:
                     x = x[:sum(depth >= index for depth in depths)]
-                x = body[index](x)
+                x = cropped(body[index](x), crops.get(index))
                 if index in self.taps:
                     found.append(x)
         return tuple(found) if indices[-1] in self.taps else (*found, x)
@@ -271,6 +276,36 @@ def _recomputed(run: Callable[[torch.Tensor], tuple[torch.Tensor, ...]],
     positions = itertools.count()
     with torch.autograd.graph.saved_tensors_hooks(lambda _: next(positions), unpack):
         return run(x)
+
+
+def cropped(features: torch.Tensor, box: tuple[slice, slice] | None) -> torch.Tensor:
+    """``features[..., rows, cols]`` (``box``; None: all), its gradient laid out as
+    ``features`` are (:class:`Cropped`)."""
+    if box is None:
+        return features
+    if features.requires_grad and torch.is_grad_enabled():
+        return Cropped.apply(features, *box)
+    return features[..., box[0], box[1]]
+
+
+class Cropped(torch.autograd.Function):
+    """``features[..., rows, cols]``, whose gradient comes back laid out as ``features``
+    are: autograd's own slicing hands it back in the default layout, and using that beside
+    the layer's channels_last gradients on the CPU is a strided copy as slow as a
+    convolution's backward."""
+
+    @staticmethod
+    def forward(ctx, features: torch.Tensor, rows: slice, cols: slice) -> torch.Tensor:
+        ctx.layout = features.shape, features.stride(), features.dtype, features.device
+        ctx.box = rows, cols
+        return features[..., rows, cols]
+
+    @staticmethod
+    def backward(ctx, upstream: torch.Tensor) -> tuple:
+        shape, stride, dtype, device = ctx.layout
+        gradient = torch.empty_strided(shape, stride, dtype=dtype, device=device).zero_()
+        gradient[..., ctx.box[0], ctx.box[1]] = upstream
+        return gradient, None, None
 
 
 def _concatenated(features: list[torch.Tensor]) -> torch.Tensor:
