@@ -3,7 +3,9 @@
 # project importable (about four minutes on an H200): per-step time and step overhead at 512
 # and 1024 px, fp32 / bf16 / fp16 at 1024 px, cuDNN's autotuner on / off at 512 px, and the
 # 512 px time to quality (issue 15, goal 6) twice: with the reference computed in the same
-# process, then read back, so the contender starts in a process that ran nothing before.
+# process, then read back, so the contender starts in a process that ran nothing before;
+# last, tiled transfers at 8192 and 16384 px (2 steps each: seconds a step, CUDA memory),
+# not yet timed on a GPU.
 # Stops at once, saying so, where CUDA is not available.  The GPU tests are separate:
 # python -m pytest tests/core/test_gpu.py
 set -euo pipefail
@@ -16,3 +18,5 @@ python precision.py --device cuda --size 1024 --steps 30
 python cudnn_autotune.py --sizes 512
 python time_to_quality.py --device cuda --size 512 --keep-reference=new
 python time_to_quality.py --device cuda --size 512 --keep-reference
+python tiling.py --parts memory --sizes 8192,16384 --steps 2 --tile auto --precision auto \
+    --device cuda

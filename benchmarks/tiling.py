@@ -4,7 +4,7 @@
     python benchmarks/tiling.py --parts time [--size 2048 --tile 1024 --steps 3]
     python benchmarks/tiling.py --parts seams [--size 2048 --tile 512 --steps 10]
     python benchmarks/tiling.py --parts memory [--sizes 512,4096 --tile auto --steps 3
-        --memory-limit MB --optimizer adam --precision auto]
+        --memory-limit MB --optimizer adam --precision auto --device cuda]
 
 * exact: the seed transfer (content conv_9, style conv_2,4,8,16, weights 1 and 0.5, from the
   content image, one scale, float32) run untiled and tiled: the final losses and the largest
@@ -23,7 +23,8 @@
 * memory: a transfer at each of ``--sizes`` (one scale, ``--steps`` full-size steps), each in
   a fresh process: its peak resident memory over a process that only imports the engine,
   against what ``--estimate`` says for it (calibrated here first, if not cached), its seconds
-  a step, and its cost a pixel against the first size's (tiled where larger than the tile).
+  a step, and its cost a pixel against the first size's (tiled where larger than the tile);
+  on a GPU (``--device cuda``), the run's own peak of CUDA memory too.
 
 The untrained network (``random-single``): its figures stand for any VGG-19's arithmetic.
 """
@@ -206,7 +207,8 @@ if config is not None:
     result = run.complete()
     step = (elapsed[-1] - elapsed[0]) / (len(elapsed) - 1) if len(elapsed) > 1 else elapsed[0]
     info = {"seconds": result.seconds + result.setup_seconds, "step": step,
-            "setup": result.setup_seconds, "tiling": result.tiling}
+            "setup": result.setup_seconds, "tiling": result.tiling,
+            "peak_memory": result.peak_memory}
 import torch
 info["peak_rss_mb"] = peak_resident_memory_mb()
 print(json.dumps(info))
@@ -230,7 +232,7 @@ def memory(args: argparse.Namespace) -> None:
         config = Config.for_task(
             "transfer", size=size, steps=args.steps, tile=args.tile, init="content",
             memory_limit=args.memory_limit, optimizer=args.optimizer,
-            **{**SEED, "precision": args.precision})
+            **{**SEED, "precision": args.precision, "device": args.device})
         calibration = cached_calibration(config) or calibrate(config)
         expected = estimate(config, calibration, *shapes)
         found = in_fresh_process(["-c", CHILD, json.dumps(asdict(config))])
@@ -247,7 +249,12 @@ def memory(args: argparse.Namespace) -> None:
             f"{expected.seconds:.0f} s (ran {found['seconds']:.0f} s: "
             f"{expected.seconds / found['seconds']:.2f}x); {found['step']:.1f} s a step, "
             f"{per_pixel / first[1]:.2f}x {first[0]} px's a pixel; setup {found['setup']:.0f} "
-            f"s; record {found['tiling']}")
+            f"s; record {found['tiling']}{_device_peak(found['peak_memory'])}")
+
+
+def _device_peak(peak: dict) -> str:
+    """A GPU run's own peak (its resident memory is the host's, not the device's)."""
+    return f"; {peak['of']}: peak {peak['mb']:.0f} MB" if "CUDA" in peak.get("of", "") else ""
 
 
 PARTS = {"exact": exact, "time": timing, "seams": seams, "memory": memory}
@@ -265,6 +272,7 @@ def main() -> None:
     parser.add_argument("--memory-limit", type=int, default=None)
     parser.add_argument("--optimizer", default="lbfgs")
     parser.add_argument("--precision", default="fp32", help="time, memory: fp32, bf16, auto")
+    parser.add_argument("--device", default="cpu", help="memory: cpu, cuda")
     parser.add_argument("--save", help="seams: the tiled and the naive images, to this .npz")
     args = parser.parse_args()
     for part in args.parts.split(","):

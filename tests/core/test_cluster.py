@@ -312,7 +312,36 @@ def test_without_dask_distributed_the_error_says_how_to_install_it(monkeypatch):
 
 
 def test_a_cuda_run_asks_for_a_gpu_and_a_cpu_run_for_nothing():
-    assert cluster._resources(replace(BASE, device="cuda")) == {"GPU": 1}
-    assert cluster._resources(replace(BASE, device="cuda:1")) == {"GPU": 1}
-    assert cluster._resources(BASE) is None
-    assert cluster._resources(replace(BASE, device="auto")) is None
+    assert cluster.gpu_resources("cuda") == {"GPU": 1}
+    assert cluster.gpu_resources("cuda:1") == {"GPU": 1}
+    assert cluster.gpu_resources(BASE.device) is None
+    assert cluster.gpu_resources("auto") is None
+
+
+def test_a_cuda_run_on_workers_without_a_gpu_is_one_line_not_a_wait(client):
+    """Tasks that ask for a GPU no worker has would wait for ever: the run says so first
+    (whole runs and a tiled run's tiles alike); workers started with a GPU take them."""
+    import torch
+
+    from napari_neural_style.core.cluster_tiles import ClusterTiledObjective
+    from napari_neural_style.core.objective import Objective
+    from napari_neural_style.core.tile_grid import Tiling
+    from napari_neural_style.core.vgg import VGGEncoder
+    from napari_neural_style.core.weights import random_weights
+
+    assert cluster.task_resources(client, "cpu") is None
+    with pytest.raises(ClusterError, match=r"none of the cluster's 2 has one.*--resources GPU=1"):
+        cluster.task_resources(client, "cuda")
+    with pytest.raises(ClusterError, match="needs workers with a GPU"):
+        list(cluster.run_tasks(client, [(replace(BASE, device="cuda"), {})], print))
+    encoder = VGGEncoder(random_weights(0, "random-single"), ("conv_2",), "avg")
+    objective = Objective.from_images(encoder, None, [torch.rand(1, 3, 32, 32)], (),
+                                      ("conv_2",))
+    tiled = ClusterTiledObjective(objective, Tiling.for_layers(16, ("conv_2",), "avg"), client)
+    tiled.device = torch.device("cuda")  # as a run on a GPU: the check comes before any tile
+    with pytest.raises(ClusterError, match="needs workers with a GPU"):
+        tiled(torch.rand(1, 3, 48, 48))
+    with distributed.LocalCluster(n_workers=1, processes=False, resources={"GPU": 1},
+                                  dashboard_address=None) as gpus, \
+            distributed.Client(gpus, set_as_default=False) as with_gpus:
+        assert cluster.task_resources(with_gpus, "cuda:0") == {"GPU": 1}

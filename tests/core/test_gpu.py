@@ -133,3 +133,20 @@ def test_stopping_and_running_out_of_cuda_memory_keep_the_result(photo, texture,
     with pytest.raises(OutOfMemory, match="out of memory on cuda"):
         run.complete()
     assert run.result().steps_done == 2 and np.isfinite(run.result().image).all()
+
+
+def test_a_tiled_cuda_run_sends_its_tiles_to_workers_with_a_gpu(photo, texture):
+    """Each tile's task asks for the worker's GPU and runs there; the image goes out and the
+    parts and gradients come back on the CPU: the run follows the tiled run here."""
+    distributed = pytest.importorskip("distributed")
+    config = Config.for_task("transfer", steps=4, scales=(1.0,), tile=32, device=GPU,
+                             **SEED_RUN)
+    here = Run(config, photo, texture).complete()
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
+                                  resources={"GPU": 1}, dashboard_address=None) as gpus, \
+            distributed.Client(gpus, set_as_default=False) as client:
+        there = Run(config, photo, texture, client=client).complete()
+        executed = client.run(lambda dask_worker: dask_worker.state.executed_count)
+    assert there.tiling[64]["tiles_ran_on"].startswith("dask cluster")
+    assert sum(executed.values()) >= there.tiling[64]["tiles"] * config.steps  # pass 2 alone
+    assert there.history[-1]["total"] == pytest.approx(here.history[-1]["total"], rel=1e-3)

@@ -94,6 +94,8 @@ def test_a_tile_keeps_only_what_the_layers_after_it_read():
     assert rows == cols == slice(1, 33)  # its convolution's input kept one more a side
     assert crops[0] == (slice(11, 757), slice(11, 757))  # 128 px of halo read, 117 kept
     assert 1 not in crops  # a ReLU keeps its convolution's map
+    sides = tiling.map_sides(middle, 1536, 1536)  # as made: what the estimate counts
+    assert sides[0] == (768, 768) and sides[2] == (746, 746) and sides[34] == (34, 34)
     own, whole, _ = tiling.box(middle, "conv_16", 1536, 1536)
     assert own == (slice(0, 32), slice(0, 32)) and whole == (slice(32, 64), slice(32, 64))
     assert Tiling(512, 128, 16).crops(middle, 1536, 1536) == {}  # no margins: whole maps

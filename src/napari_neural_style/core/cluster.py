@@ -223,10 +223,11 @@ def run_tasks(client, jobs: list[tuple[Config, dict]],
         event[1]["index"], (event[1]["step"], event[1]["total"])))
     # held until the end: data the client lets go of is forgotten once no task needs it,
     # and a task that must run again (its worker died) needs it again
+    resources = [task_resources(client, config.device) for config, _ in jobs]
     scattered = _scattered(client, jobs)
     futures = {client.submit(run_task, config, images, stop.name, photographed, index,
                              pure=False, key=f"{config.task}-{index}-{uuid.uuid4().hex}",
-                             resources=_resources(config)): index
+                             resources=resources[index]): index
                for index, (config, images) in enumerate(scattered)}
     pending = set(futures)
     try:
@@ -289,9 +290,24 @@ def _stop(client, stop, running: list, keep: Callable) -> None:
     client.cancel(running)
 
 
-def _resources(config: Config) -> dict | None:
+def gpu_resources(device) -> dict | None:
     """A GPU for a task whose device is CUDA (a worker started with ``--resources GPU=1``)."""
-    return {"GPU": 1} if str(config.device).startswith("cuda") else None
+    return {"GPU": 1} if str(device).startswith("cuda") else None
+
+
+def task_resources(client, device) -> dict | None:
+    """:func:`gpu_resources`, once ``client``'s cluster is known to run them: a CUDA task on
+    workers none of which has a ``GPU`` would wait for ever, so that is a one-line
+    :class:`ClusterError` (a cluster whose workers have yet to join is waited for)."""
+    wanted = gpu_resources(device)
+    workers = client.scheduler_info().get("workers", {}).values()
+    if wanted and workers and not any("GPU" in worker.get("resources", {})
+                                      for worker in workers):
+        raise ClusterError(f"a run on {device} needs workers with a GPU, and none of the "
+                           f"cluster's {len(workers)} has one: start each with `dask worker "
+                           "<scheduler> --nthreads 1 --resources GPU=1` on a GPU's machine, or "
+                           "run on the CPU (--device cpu)")
+    return wanted
 
 
 def _scattered(client, jobs: list[tuple[Config, dict]]) -> list[tuple[Config, dict]]:

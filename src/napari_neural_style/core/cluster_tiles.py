@@ -3,11 +3,14 @@
 The optimizer's state and the sums stay here; a step sends the image to every worker once
 and each tile as a task, twice: pass 1 brings back each tile's parts of the statistics
 (matrices of channels by channels), pass 2, sent with the loss's slopes with respect to
-them, each tile's gradient (its input's pixels, halo included).  The
-objective (the network, the content's targets, the style's) goes to every worker once per
-scale.  Everything is sent to every worker: scattered data has no recipe to make it again,
-so a copy must outlive any one worker, whose tiles the scheduler then runs on another
-(up to ``distributed.scheduler.allowed-failures`` times).
+them, each tile's gradient (its input's pixels, halo included). The objective (the network,
+the content's targets, the style's) goes to every worker once per scale, on the run's
+device: a CUDA run's tiles ask for a ``GPU`` resource (workers started with ``--resources
+GPU=1``, one tile on each GPU at a time) and run on the worker's GPU; the image travels on
+the CPU, and the parts and gradients come back on it. Everything is sent to every worker:
+scattered data has no recipe to make it again, so a copy must outlive any one worker, whose
+tiles the scheduler then runs on another (up to ``distributed.scheduler.allowed-failures``
+times).
 
 Like :mod:`.cluster`, imported only when a cluster is asked for.
 """
@@ -20,10 +23,10 @@ from collections.abc import Iterator
 import distributed
 import torch
 
-from .cluster import PLUGIN_NAME, WorkerWeights, lost_task
+from .cluster import PLUGIN_NAME, WorkerWeights, lost_task, task_resources
 from .objective import Objective
 from .tile_grid import Tile, Tiling
-from .tiling import TiledObjective
+from .tiling import TiledObjective, moved
 
 #: how often (seconds) Stop is looked at while a tile's task is awaited
 STOP_POLL = 0.25
@@ -39,10 +42,12 @@ class ClusterTiledObjective(TiledObjective):
         super().__init__(objective, tiling, stop)
         self.client = client
         self._on_workers = None  # a TiledObjective on every worker, sent at the first step
+        self._resources = None  # what each tile's task asks a worker for
         self._sent: tuple[torch.Tensor, object] | None = None  # the image, and its future
 
     def _map(self, work: str, image: torch.Tensor, tiles: list[Tile], *args) -> Iterator:
         if self._on_workers is None:
+            self._resources = task_resources(self.client, self.device)
             self.client.register_plugin(WorkerWeights(), name=PLUGIN_NAME)
             self._on_workers = self.client.scatter(TiledObjective(self.objective, self.tiling),
                                                    broadcast=True, hash=False)
@@ -50,11 +55,12 @@ class ClusterTiledObjective(TiledObjective):
             self._sent = image, self.client.scatter(Pickled(image.cpu()), broadcast=True,
                                                     hash=False)
         futures = [self.client.submit(_tile_work, self._on_workers, self._sent[1], tile, work,
-                                      Pickled(args), pure=False) for tile in tiles]
+                                      Pickled(args), pure=False,
+                                      resources=self._resources) for tile in tiles]
         try:
             for number, future in enumerate(futures):
                 self._await(future)
-                yield _result(future, number, len(futures))
+                yield moved(_result(future, number, len(futures)), self.device)
         finally:
             self.client.cancel(futures)
 
@@ -77,8 +83,8 @@ class Pickled:
 
 def _tile_work(tiled: TiledObjective, image: Pickled, tile: Tile, work: str,
                args: Pickled) -> Pickled:
-    """On a worker: ``tiled.<work>(image, tile, *args)``."""
-    return Pickled(getattr(tiled, work)(image.value, tile, *args.value))
+    """On a worker: ``tiled.<work>(image, tile, *args)``, back on the CPU."""
+    return Pickled(moved(getattr(tiled, work)(image.value, tile, *args.value), "cpu"))
 
 
 def _result(future, number: int, count: int):

@@ -37,11 +37,12 @@ PROBE_STEPS = 6
 
 
 def network_cost(layer_name: str, height: int, width: int, lean: bool = False,
-                 networks: int = 1) -> tuple[float, float]:
+                 networks: int = 1, sides: dict | None = None) -> tuple[float, float]:
     """``(F, A)``: multiply-adds (forward, in G) of the convolutions up to ``layer_name`` on an
     ``height x width`` image, and the elements (in M) of the feature maps the backward pass
     keeps, for ``networks`` VGG-19s side by side (an untrained ensemble: each costs as
-    much)."""
+    much).  ``sides``: a tile's maps as they are made, by ``features`` index
+    (:meth:`~.tile_grid.Tiling.map_sides`), where each is cut to what the next layers read."""
     last = deepest([layer_name]).index
     work, kept, blocks = 0.0, 0.0, {}
     channels_in = 3
@@ -49,7 +50,9 @@ def network_cost(layer_name: str, height: int, width: int, lean: bool = False,
         if conv.index > last:
             break
         channels = BLOCK_CHANNELS[conv.pools_before]
-        pixels = (height >> conv.pools_before) * (width >> conv.pools_before)
+        rows, cols = (sides or {}).get(conv.index, (height >> conv.pools_before,
+                                                    width >> conv.pools_before))
+        pixels = rows * cols
         work += 9 * channels_in * channels * pixels
         kept += channels * pixels
         blocks.setdefault(conv.pools_before, [channels_in * pixels, 0])[1] += channels * pixels
@@ -170,7 +173,8 @@ def _step_cost(config: Config, calibration: Calibration, height: int, width: int
     for tiles, share in ((tiling.tiles(height, width), 1.0),
                          (tiling.forward_only().tiles(height, width), TILED_FORWARD)):
         for tile in tiles:
-            work, maps = network_cost(deepest_layer, *_input_shape(tile), lean, config.networks)
+            work, maps = network_cost(deepest_layer, *_input_shape(tile), lean, config.networks,
+                                      tiling.map_sides(tile, height, width))
             seconds += share * calibration.step(work, lean)
             kept = max(kept, maps) if share == 1.0 else kept
     return seconds, calibration.memory(kept) + state_mb(config, height, width)

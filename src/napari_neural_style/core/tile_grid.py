@@ -6,6 +6,7 @@ network on them."""
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
 from .vgg_layers import LAYERS, deepest, layer
@@ -118,18 +119,27 @@ class Tiling:
         """For each module whose map ``tile`` need not keep whole, the rows and columns of
         it to keep, in the map's own positions: the interior and its margin
         (:func:`margins`).  The layers after it then compute no halo they do not need."""
+        return {index: tuple(slice(low - first, high - first) for (low, high), (first, _)
+                             in zip(kept, made, strict=True))
+                for index, made, kept in self._maps(tile, height, width) if kept != made}
+
+    def map_sides(self, tile: Tile, height: int, width: int) -> dict[int, tuple[int, int]]:
+        """Each module's map on ``tile`` as it is made (before :meth:`crops` cuts it): rows
+        and columns, by ``features`` index (up to the deepest layer of :attr:`margins`)."""
+        return {index: tuple(end - first for first, end in made)
+                for index, made, _ in self._maps(tile, height, width)}
+
+    def _maps(self, tile: Tile, height: int, width: int) -> Iterator[tuple[int, list, list]]:
+        """Each module's index, its map as made and as kept: per axis ``(first, end)`` in
+        the whole map's positions."""
         axes = ((tile.rows, tile.input_rows, height), (tile.cols, tile.input_cols, width))
-        maps = [(inputs.start, inputs.stop) for _, inputs, _ in axes]  # each axis's map
-        crops = {}
+        made = [(inputs.start, inputs.stop) for _, inputs, _ in axes]
         for index in range(len(self.margins)):
             if LAYERS[index].kind == "pool":
-                maps = [(first // 2, end // 2) for first, end in maps]
+                made = [(first // 2, end // 2) for first, end in made]
             kept = [self._kept(span, inputs, length, index) for span, inputs, length in axes]
-            if kept != maps:
-                crops[index] = tuple(slice(low - first, high - first) for (low, high), (first, _)
-                                     in zip(kept, maps, strict=True))
-                maps = kept
-        return crops
+            yield index, made, kept
+            made = kept
 
     def _kept(self, span: slice, inputs: slice, length: int, index: int) -> tuple[int, int]:
         """The part of module ``index``'s map a tile keeps along one axis, in the whole

@@ -45,6 +45,8 @@ class TiledObjective:
         self.objective = objective
         self.tiling = tiling
         self.stop = stop
+        #: where the network runs (a tile read of an image elsewhere is moved here)
+        self.device = objective.encoder.mean.device
         self.layer_terms = [term for term in objective.terms if isinstance(term, LayerTerm)]
         self.pixel_terms = [term for term in objective.terms
                             if not isinstance(term, LayerTerm)]
@@ -88,14 +90,14 @@ class TiledObjective:
 
     def tile_parts(self, image: torch.Tensor, tile: Tile) -> list:
         """Pass 1 on one tile: each statistic's part from its interior, without gradients."""
-        return self._forward_parts(read(image, tile), tile, image)
+        return self._forward_parts(read(image, tile).to(self.device), tile, image)
 
     def tile_gradient(self, image: torch.Tensor, tile: Tile,
                       slopes: list[list[torch.Tensor | None]]) -> torch.Tensor | None:
         """Pass 2 on one tile: the gradient of its surrogate ``<dL/dS, S_tile>`` with respect
         to its input, halo included (None: no statistic has a position in it)."""
         with torch.enable_grad():
-            crop = read(image, tile).clone().requires_grad_(True)
+            crop = read(image, tile).to(self.device, copy=True).requires_grad_(True)
             parts = self._parts(self._features(crop, tile, image), tile, image)
             surrogate = sum((slope * leaf).sum()
                             for part, own in zip(parts, slopes, strict=True)
@@ -195,6 +197,15 @@ def _rebuilt(statistic, make):
         return type(statistic)(_rebuilt(each, make) for each in statistic)
     return type(statistic)(**{name: _rebuilt(value, make)
                               for name, value in vars(statistic).items()})
+
+
+def moved(value, device):
+    """``value`` (a statistic's part, a gradient, a list of them, or None) on ``device``."""
+    if value is None:
+        return None
+    if isinstance(value, list):
+        return [moved(each, device) for each in value]
+    return _rebuilt(value, lambda leaf: leaf.to(device))
 
 
 def _add(first, second):
