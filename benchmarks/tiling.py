@@ -5,6 +5,8 @@
     python benchmarks/tiling.py --parts seams [--size 2048 --tile 512 --steps 10]
     python benchmarks/tiling.py --parts memory [--sizes 512,4096 --tile auto --steps 3
         --memory-limit MB --optimizer adam --precision auto --device cuda]
+    python benchmarks/tiling.py --parts network [--sides 512,1024,1280,1792,2304 --steps 3
+        --precision auto]
 
 * exact: the seed transfer (content conv_9, style conv_2,4,8,16, weights 1 and 0.5, from the
   content image, one scale, float32) run untiled and tiled: the final losses and the largest
@@ -22,9 +24,13 @@
   Gram matrices at conv_16 spread (their relative distance to the whole image's);
 * memory: a transfer at each of ``--sizes`` (one scale, ``--steps`` full-size steps), each in
   a fresh process: its peak resident memory over a process that only imports the engine,
-  against what ``--estimate`` says for it (calibrated here first, if not cached), its seconds
+  against what ``--estimate`` says for it (calibrated here first, if not cached), its time
+  from start to result (the quality pass included) against the estimate's, its seconds
   a step, and its cost a pixel against the first size's (tiled where larger than the tile);
-  on a GPU (``--device cuda``), the run's own peak of CUDA memory too.
+  on a GPU (``--device cuda``), the run's own peak of CUDA memory too;
+* network: the run's network forward and backward on one input of each of ``--sides`` px
+  (median of ``--steps``), seconds a megapixel against the first side's: what a pixel costs
+  untiled at each tile input's size, the floor under a tiled step's cost a pixel.
 
 The untrained network (``random-single``): its figures stand for any VGG-19's arithmetic.
 """
@@ -45,6 +51,7 @@ from napari_neural_style.core.estimate import recomputes, tiling_for
 from napari_neural_style.core.tasks import Run
 from napari_neural_style.core.tile_grid import Tiling
 from napari_neural_style.core.tiling import TiledObjective
+from napari_neural_style.core.vgg_layers import deepest
 
 SEED = dict(weights="random-single", device="cpu", precision="fp32", scales=(1.0,))
 
@@ -200,13 +207,15 @@ info = {}
 if config is not None:
     from napari_neural_style.core.tasks import Run
     from napari_neural_style.core.samples import load_sample
-    run = Run(config, content=load_sample("astronaut"), style=load_sample("hubble_deep_field"))
+    content, style = load_sample("astronaut"), load_sample("hubble_deep_field")
+    start = time.perf_counter()
+    run = Run(config, content=content, style=style)
     # each step's time from the optimizer's start (the last, the result's losses, is a
     # forward); a step from the second on (the first warms the kernels up)
     elapsed = [step.elapsed for step in run][:-1]
-    result = run.complete()
+    result = run.complete()  # the quality pass too: the whole wait
     step = (elapsed[-1] - elapsed[0]) / (len(elapsed) - 1) if len(elapsed) > 1 else elapsed[0]
-    info = {"seconds": result.seconds + result.setup_seconds, "step": step,
+    info = {"seconds": time.perf_counter() - start, "step": step,
             "setup": result.setup_seconds, "tiling": result.tiling,
             "peak_memory": result.peak_memory}
 import torch
@@ -246,10 +255,30 @@ def memory(args: argparse.Namespace) -> None:
             f"{args.memory_limit} MB), {args.steps} steps, one scale: peak RSS {over:.0f} MB "
             f"over the import ({baseline['peak_rss_mb']:.0f} MB); --estimate says "
             f"{expected.peak_mb:.0f} MB ({expected.peak_mb / over:.2f}x) and "
-            f"{expected.seconds:.0f} s (ran {found['seconds']:.0f} s: "
+            f"{expected.seconds:.0f} s (ran {found['seconds']:.0f} s, the quality pass included: "
             f"{expected.seconds / found['seconds']:.2f}x); {found['step']:.1f} s a step, "
             f"{per_pixel / first[1]:.2f}x {first[0]} px's a pixel; setup {found['setup']:.0f} "
             f"s; record {found['tiling']}{_device_peak(found['peak_memory'])}")
+
+
+def network(args: argparse.Namespace) -> None:
+    objective, *_ = _objective(512, 256, args.precision)
+    encoder, layout = objective.encoder, objective.memory_format
+    first = None
+    for side in args.sides:
+        times = []
+        for _ in range(args.steps):
+            pixels = torch.rand(1, 3, side, side).contiguous(memory_format=layout)
+            pixels.requires_grad_(True)
+            start = time.perf_counter()
+            total = sum(features.float().mean() for features in encoder(pixels).values())
+            torch.autograd.grad(total, pixels)
+            times.append(time.perf_counter() - start)
+        per_pixel = float(np.median(times)) / (side * side / 1e6)
+        first = first or (side, per_pixel)
+        say(f"network: {side} px input ({args.precision}), forward and backward to "
+            f"{deepest(encoder.layer_names).name}: {np.median(times):.2f} s, {per_pixel:.2f} s a "
+            f"megapixel, {per_pixel / first[1]:.2f}x {first[0]} px's")
 
 
 def _device_peak(peak: dict) -> str:
@@ -257,7 +286,7 @@ def _device_peak(peak: dict) -> str:
     return f"; {peak['of']}: peak {peak['mb']:.0f} MB" if "CUDA" in peak.get("of", "") else ""
 
 
-PARTS = {"exact": exact, "time": timing, "seams": seams, "memory": memory}
+PARTS = {"exact": exact, "time": timing, "seams": seams, "memory": memory, "network": network}
 
 
 def main() -> None:
@@ -269,9 +298,12 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--sizes", type=lambda text: [int(each) for each in text.split(",")],
                         default=[4096], help="memory: the sizes, each in a fresh process")
+    parser.add_argument("--sides", type=lambda text: [int(each) for each in text.split(",")],
+                        default=[512, 1024, 1280, 1792, 2304], help="network: input sides")
     parser.add_argument("--memory-limit", type=int, default=None)
     parser.add_argument("--optimizer", default="lbfgs")
-    parser.add_argument("--precision", default="fp32", help="time, memory: fp32, bf16, auto")
+    parser.add_argument("--precision", default="fp32",
+                        help="time, memory, network: fp32, bf16, auto")
     parser.add_argument("--device", default="cpu", help="memory: cpu, cuda")
     parser.add_argument("--save", help="seams: the tiled and the naive images, to this .npz")
     args = parser.parse_args()
