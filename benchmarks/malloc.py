@@ -1,34 +1,42 @@
-"""glibc's malloc thresholds: per-step time and peak memory of a transfer, default vs roomy.
+"""glibc's malloc settings: per-step time and peak memory of a transfer, default vs tuned.
 
 Each size runs in fresh processes, alternating: (a) glibc's defaults, (b) ``mallopt`` with a
-128 MiB trim threshold and a 32 MiB mmap threshold (what dask workers get, core/cluster.py).
-With the defaults, glibc serves large blocks by ``mmap`` until a freed one raises its
-threshold, and gives memory back often; every fresh mapping's pages fault in (and are zeroed)
-again.  Seed transfer from the content image, single scale, fp32, ``--steps`` steps after a
-warm-up step.  Prints (b) / (a) for time per step and for peak RSS.
+128 MiB trim threshold and a 32 MiB mmap threshold (what dask workers get, core/cluster.py),
+(c) no ``mmap`` at all and freed memory kept (every block from the heap, reused).  With the
+defaults, glibc serves large blocks by ``mmap`` until a freed one raises its threshold (at
+most to 32 MiB), and gives memory back often; every fresh mapping's pages fault in (and are
+zeroed) again, and a feature map above 32 MiB (a 64-channel map from about 360 px in bf16)
+is always a fresh mapping.  Seed transfer from the content image, single scale, ``--steps``
+steps after a warm-up step, in ``--precision``, tiled at ``--tile`` px if given.  Prints (b)
+/ (a) and (c) / (a) for time per step and for peak RSS.
 
     python benchmarks/malloc.py [--sizes 64,256,512] [--steps 10] [--rounds 2]
+        [--precision fp32] [--tile PX]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 
 from common import in_fresh_process, say
 
+MODES = {"default": {}, "roomy": {-1: 128 << 20, -3: 32 << 20},
+         "heap": {-1: 1 << 40, -4: 0}}  # M_TRIM_THRESHOLD -1, M_MMAP_THRESHOLD -3, M_MMAP_MAX -4
+
 CHILD = """
 import ctypes, json, resource, sys, time
-size, steps, roomy = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3] == "1"
-if roomy:
-    libc = ctypes.CDLL("libc.so.6")
-    libc.mallopt(-1, 128 << 20)
-    libc.mallopt(-3, 32 << 20)
+size, steps, settings, extra = int(sys.argv[1]), int(sys.argv[2]), json.loads(sys.argv[3]), \
+    json.loads(sys.argv[4])
+libc = ctypes.CDLL("libc.so.6")
+for parameter, value in settings.items():
+    libc.mallopt(int(parameter), ctypes.c_int(min(value, 2**31 - 1)))
 from napari_neural_style.core.config import Config
 from napari_neural_style.core.tasks import Run
 from napari_neural_style.core.samples import load_sample
 run = Run(Config.for_task("transfer", size=size, steps=steps + 1, weights="random-single",
-                          device="cpu", scales="1", precision="fp32"),
+                          device="cpu", scales="1", **extra),
           content=load_sample("astronaut"), style=load_sample("hubble_deep_field"))
 times = []
 last = None
@@ -47,20 +55,25 @@ def main() -> None:
     parser.add_argument("--sizes", default="64,256,512")
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--precision", default="fp32")
+    parser.add_argument("--tile", type=int, default=None)
     args = parser.parse_args()
+    extra = json.dumps({"precision": args.precision, "tile": args.tile})
     for size in map(int, args.sizes.split(",")):
-        found = {"0": [], "1": []}
+        found = {mode: [] for mode in MODES}
         for _ in range(args.rounds):
-            for roomy in found:
-                found[roomy].append(in_fresh_process(["-c", CHILD, str(size),
-                                                      str(args.steps), roomy]))
-        step = {key: statistics.median(run["step"] for run in runs)
-                for key, runs in found.items()}
-        peak = {key: statistics.median(run["peak_rss_mb"] for run in runs)
-                for key, runs in found.items()}
-        say(f"{size} px: step {step['0']:.3f} s default, {step['1']:.3f} s roomy: "
-            f"{step['1'] / step['0']:.3f}; peak {peak['0']:.0f} MB vs {peak['1']:.0f} MB: "
-            f"{peak['1'] / peak['0']:.3f}")
+            for mode, settings in MODES.items():
+                found[mode].append(in_fresh_process(["-c", CHILD, str(size), str(args.steps),
+                                                     json.dumps(settings), extra]))
+        step = {mode: statistics.median(run["step"] for run in runs)
+                for mode, runs in found.items()}
+        peak = {mode: statistics.median(run["peak_rss_mb"] for run in runs)
+                for mode, runs in found.items()}
+        say(f"{size} px ({args.precision}, tile {args.tile}): step {step['default']:.3f} s "
+            f"default, {step['roomy']:.3f} s roomy, {step['heap']:.3f} s heap: "
+            f"{step['roomy'] / step['default']:.3f}, {step['heap'] / step['default']:.3f}; "
+            f"peak {peak['default']:.0f} / {peak['roomy']:.0f} / {peak['heap']:.0f} MB: "
+            f"{peak['roomy'] / peak['default']:.3f}, {peak['heap'] / peak['default']:.3f}")
 
 
 if __name__ == "__main__":
