@@ -132,6 +132,19 @@ def test_a_tiled_run_holds_one_tile_and_the_image_sized_state(monkeypatch):
                                                 scales=(1.0,)), CALIBRATION, square, square)
 
 
+def test_a_tiled_runs_work_after_its_steps_is_the_probes_over_its_two_passes(monkeypatch):
+    monkeypatch.setattr(machine, "available_memory_mb", lambda: None)
+    square = (4096, 4096, 3)
+
+    def seconds(steps: int, extra: float, tile: int) -> float:
+        config = Config.for_task("transfer", size=4096, steps=steps, tile=tile, scales=(1.0,))
+        return estimate(config, replace(CALIBRATION, extra_steps=extra), square, square).seconds
+
+    for tile, passes in ((0, 1.0), (1024, 1.5)):  # untiled, a step is one pass
+        step = seconds(11, 5.0, tile) - seconds(10, 5.0, tile)
+        assert seconds(10, 8.0, tile) - seconds(10, 5.0, tile) == pytest.approx(3 * step / passes)
+
+
 def test_a_memory_limit_chooses_the_tiles_and_the_lbfgs_history(monkeypatch):
     from napari_neural_style.core.estimate import (
         MIN_HISTORY,

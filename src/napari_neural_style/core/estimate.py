@@ -142,18 +142,18 @@ def _estimate(config: Config, calibration: Calibration, shapes) -> Estimate:
         lean = recomputes(config, height, width)
         step, memory = _step_cost(config, calibration, height, width, lean)
         steps, last = config.steps_at(index, len(sizes)), index == len(sizes) - 1
-        # a coarse scale: its targets; a tiled last scale: its targets and final losses (two
-        # forward passes), and the quality pass (two images forward: half a tiled step)
-        extra = 1.0 if not last else 1.5 if runs_tiled(config, height, width) else \
-            calibration.extra_steps
+        # a coarse scale: its targets; the last: the probe's measured extra work (targets,
+        # final losses, quality pass: forward passes), over a tiled step's two passes
+        extra = 1.0 if not last else calibration.extra_steps / (
+            1 + TILED_FORWARD if runs_tiled(config, height, width) else 1)
         seconds += (steps + extra) * step
         peak = max(peak, memory + optimizer_mb(config, steps, height, width))
     return Estimate(seconds, peak, at_most=config.tolerance > 0)
 
 
 #: a tiled step's first pass (forward only) over its second (forward and backward), on
-#: tiles of the same input
-TILED_FORWARD = 1 / 3
+#: tiles of the same input (measured: docs/performance.md, "Tiles")
+TILED_FORWARD = 0.5
 #: float32 copies of the image a tiled step keeps beside its tile and the optimizer's state:
 #: the optimizer's variable, its gradient, the image evaluated, the last step's, and a style
 #: at the working size (the quality pass measures the result against it)
