@@ -21,9 +21,17 @@ import json
 import statistics
 
 from common import in_fresh_process, say
+from napari_neural_style.core.cluster import (
+    M_MMAP_THRESHOLD,
+    M_TRIM_THRESHOLD,
+    MMAP_BYTES,
+    TRIM_BYTES,
+)
 
-MODES = {"default": {}, "roomy": {-1: 128 << 20, -3: 32 << 20},
-         "heap": {-1: 1 << 40, -4: 0}}  # M_TRIM_THRESHOLD -1, M_MMAP_THRESHOLD -3, M_MMAP_MAX -4
+#: glibc's ``mallopt`` parameter for the most blocks served by ``mmap``
+M_MMAP_MAX = -4
+MODES = {"default": {}, "roomy": {M_TRIM_THRESHOLD: TRIM_BYTES, M_MMAP_THRESHOLD: MMAP_BYTES},
+         "heap": {M_TRIM_THRESHOLD: 1 << 40, M_MMAP_MAX: 0}}
 
 CHILD = """
 import ctypes, json, resource, sys, time

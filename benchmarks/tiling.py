@@ -274,10 +274,11 @@ def network(args: argparse.Namespace) -> None:
             total = sum(features.float().mean() for features in encoder(pixels).values())
             torch.autograd.grad(total, pixels)
             times.append(time.perf_counter() - start)
-        per_pixel = float(np.median(times)) / (side * side / 1e6)
+        seconds = float(np.median(times))
+        per_pixel = seconds / (side * side / 1e6)
         first = first or (side, per_pixel)
         say(f"network: {side} px input ({args.precision}), forward and backward to "
-            f"{deepest(encoder.layer_names).name}: {np.median(times):.2f} s, {per_pixel:.2f} s a "
+            f"{deepest(encoder.layer_names).name}: {seconds:.2f} s, {per_pixel:.2f} s a "
             f"megapixel, {per_pixel / first[1]:.2f}x {first[0]} px's")
 
 
