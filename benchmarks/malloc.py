@@ -2,7 +2,8 @@
 
 Each size runs in fresh processes, alternating: (a) glibc's defaults, (b) ``mallopt`` with a
 128 MiB trim threshold and a 32 MiB mmap threshold (what dask workers get, core/cluster.py),
-(c) no ``mmap`` at all and freed memory kept (every block from the heap, reused).  With the
+(c) the engine's ``memory="reuse"`` (core/device.py: ``reused_memory``; during the steps
+no ``mmap`` at all and freed memory kept: every block from the heap, reused).  With the
 defaults, glibc serves large blocks by ``mmap`` until a freed one raises its threshold (at
 most to 32 MiB), and gives memory back often; every fresh mapping's pages fault in (and are
 zeroed) again, and a feature map above 32 MiB (a 64-channel map from about 360 px in bf16)
@@ -21,17 +22,13 @@ import json
 import statistics
 
 from common import in_fresh_process, say
-from napari_neural_style.core.cluster import (
-    M_MMAP_THRESHOLD,
-    M_TRIM_THRESHOLD,
-    MMAP_BYTES,
-    TRIM_BYTES,
-)
+from napari_neural_style.core.cluster import MMAP_BYTES, TRIM_BYTES
+from napari_neural_style.core.device import M_MMAP_THRESHOLD, M_TRIM_THRESHOLD
 
-#: glibc's ``mallopt`` parameter for the most blocks served by ``mmap``
-M_MMAP_MAX = -4
-MODES = {"default": {}, "roomy": {M_TRIM_THRESHOLD: TRIM_BYTES, M_MMAP_THRESHOLD: MMAP_BYTES},
-         "heap": {M_TRIM_THRESHOLD: 1 << 40, M_MMAP_MAX: 0}}
+#: each setting's ``mallopt`` values and the engine's memory mode
+MODES = {"default": ({}, "fast"),
+         "roomy": ({M_TRIM_THRESHOLD: TRIM_BYTES, M_MMAP_THRESHOLD: MMAP_BYTES}, "fast"),
+         "reuse": ({}, "reuse")}
 
 CHILD = """
 import ctypes, json, resource, sys, time
@@ -39,7 +36,7 @@ size, steps, settings, extra = int(sys.argv[1]), int(sys.argv[2]), json.loads(sy
     json.loads(sys.argv[4])
 libc = ctypes.CDLL("libc.so.6")
 for parameter, value in settings.items():
-    libc.mallopt(int(parameter), ctypes.c_int(min(value, 2**31 - 1)))
+    libc.mallopt(int(parameter), value)
 from napari_neural_style.core.config import Config
 from napari_neural_style.core.tasks import Run
 from napari_neural_style.core.samples import load_sample
@@ -66,22 +63,22 @@ def main() -> None:
     parser.add_argument("--precision", default="fp32")
     parser.add_argument("--tile", type=int, default=None)
     args = parser.parse_args()
-    extra = json.dumps({"precision": args.precision, "tile": args.tile})
     for size in map(int, args.sizes.split(",")):
         found = {mode: [] for mode in MODES}
         for _ in range(args.rounds):
-            for mode, settings in MODES.items():
+            for mode, (settings, memory) in MODES.items():
+                extra = {"precision": args.precision, "tile": args.tile, "memory": memory}
                 found[mode].append(in_fresh_process(["-c", CHILD, str(size), str(args.steps),
-                                                     json.dumps(settings), extra]))
+                                                     json.dumps(settings), json.dumps(extra)]))
         step = {mode: statistics.median(run["step"] for run in runs)
                 for mode, runs in found.items()}
         peak = {mode: statistics.median(run["peak_rss_mb"] for run in runs)
                 for mode, runs in found.items()}
         say(f"{size} px ({args.precision}, tile {args.tile}): step {step['default']:.3f} s "
-            f"default, {step['roomy']:.3f} s roomy, {step['heap']:.3f} s heap: "
-            f"{step['roomy'] / step['default']:.3f}, {step['heap'] / step['default']:.3f}; "
-            f"peak {peak['default']:.0f} / {peak['roomy']:.0f} / {peak['heap']:.0f} MB: "
-            f"{peak['roomy'] / peak['default']:.3f}, {peak['heap'] / peak['default']:.3f}")
+            f"default, {step['roomy']:.3f} s roomy, {step['reuse']:.3f} s reuse: "
+            f"{step['roomy'] / step['default']:.3f}, {step['reuse'] / step['default']:.3f}; "
+            f"peak {peak['default']:.0f} / {peak['roomy']:.0f} / {peak['reuse']:.0f} MB: "
+            f"{peak['roomy'] / peak['default']:.3f}, {peak['reuse'] / peak['default']:.3f}")
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@
     python benchmarks/tiling.py --parts time [--size 2048 --tile 1024 --steps 3]
     python benchmarks/tiling.py --parts seams [--size 2048 --tile 512 --steps 10]
     python benchmarks/tiling.py --parts memory [--sizes 512,4096 --tile auto --steps 3
-        --memory-limit MB --optimizer adam --precision auto --device cuda]
+        --memory-limit MB --optimizer adam --memory reuse --precision auto --device cuda]
     python benchmarks/tiling.py --parts network [--sides 512,1024,1280,1792,2304 --steps 3
         --precision auto]
 
@@ -240,7 +240,7 @@ def memory(args: argparse.Namespace) -> None:
     for size in args.sizes:
         config = Config.for_task(
             "transfer", size=size, steps=args.steps, tile=args.tile, init="content",
-            memory_limit=args.memory_limit, optimizer=args.optimizer,
+            memory_limit=args.memory_limit, optimizer=args.optimizer, memory=args.memory,
             **{**SEED, "precision": args.precision, "device": args.device})
         calibration = cached_calibration(config) or calibrate(config)
         expected = estimate(config, calibration, *shapes)
@@ -251,7 +251,8 @@ def memory(args: argparse.Namespace) -> None:
         over = found["peak_rss_mb"] - baseline["peak_rss_mb"]
         per_pixel = found["step"] / size**2
         first = first or (size, per_pixel)
-        say(f"memory: {size} px ({args.optimizer}, {args.precision}, tile {args.tile}, limit "
+        say(f"memory: {size} px ({args.optimizer}, {args.precision}, memory {args.memory}, "
+            f"tile {args.tile}, limit "
             f"{args.memory_limit} MB), {args.steps} steps, one scale: peak RSS {over:.0f} MB "
             f"over the import ({baseline['peak_rss_mb']:.0f} MB); --estimate says "
             f"{expected.peak_mb:.0f} MB ({expected.peak_mb / over:.2f}x) and "
@@ -303,6 +304,7 @@ def main() -> None:
                         default=[512, 1024, 1280, 1792, 2304], help="network: input sides")
     parser.add_argument("--memory-limit", type=int, default=None)
     parser.add_argument("--optimizer", default="lbfgs")
+    parser.add_argument("--memory", default="auto", help="memory: the engine's memory mode")
     parser.add_argument("--precision", default="fp32",
                         help="time, memory, network: fp32, bf16, auto")
     parser.add_argument("--device", default="cpu", help="memory: cpu, cuda")

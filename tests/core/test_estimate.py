@@ -214,3 +214,25 @@ def test_a_size_whose_image_sized_state_alone_passes_memory_is_refused_before_re
     write_image(tmp_path / "s.png", texture / 255)
     assert main(["transfer", str(tmp_path / "c.png"), str(tmp_path / "s.png"), "-o",
                  str(tmp_path / "o.png"), "--size", "60000", "--weights", "random"]) == 2
+
+
+def test_reused_memory_costs_less_time_and_more_memory_and_takes_smaller_tiles(monkeypatch):
+    from napari_neural_style.core.estimate import REUSE_MAPS, REUSE_TIME, tile_for
+
+    monkeypatch.setattr(machine, "available_memory_mb", lambda: None)
+    for size, tile in ((512, None), (4096, 1024)):  # untiled and tiled alike
+        square = (size, size, 3)
+        fast, reuse = (estimate(Config.for_task("transfer", size=size, steps=20, tile=tile,
+                                                scales=(1.0,), memory=memory),
+                                CALIBRATION, square, square) for memory in ("fast", "reuse"))
+        setup = CALIBRATION.setup_seconds
+        assert reuse.seconds - setup == pytest.approx(REUSE_TIME * (fast.seconds - setup))
+        assert fast.peak_mb < reuse.peak_mb < REUSE_MAPS * fast.peak_mb
+    # on a GPU nothing changes: CUDA's allocator caches its blocks already
+    on_gpu = {memory: estimate(Config.for_task("transfer", size=512, steps=20, device="cuda",
+                                               memory=memory), CALIBRATION, SQUARE)
+              for memory in ("fast", "reuse")}
+    assert on_gpu["fast"] == on_gpu["reuse"]
+    # under one budget the heap's room for the maps leaves smaller tiles
+    limited = Config.for_task("transfer", memory_limit=8000, memory="fast")
+    assert tile_for(replace(limited, memory="reuse"), 4096, 4096) < tile_for(limited, 4096, 4096)

@@ -26,6 +26,7 @@ from .device import (
     release_freed_memory,
     resolve_device,
     resolve_precision,
+    reused_memory,
 )
 from .errors import InputError, NeuralStyleError, out_of_memory
 from .estimate import lbfgs_pairs, recomputes, runs_tiled, tiling_for
@@ -90,12 +91,10 @@ class BatchRun:
 
     The configs must share the settings of :data:`SHARED`; they may differ in task, layers,
     loss weights, seed, init, optimizer, learning rate and parametrization.  Targets are
-    computed once for all (one forward pass per input image), every step is one forward and
-    backward pass for the whole batch, and each image keeps its own optimizer (in its own
-    parametrization), so it ends where it would have alone.
-    Iterating yields the list of :class:`~.optimize.Step` s per step; closing the iterator
-    cancels, and :meth:`results` then reports the partial images as cancelled.
-    """
+    computed once for all, every step is one forward and backward pass for the whole batch,
+    and each image keeps its own optimizer (and parametrization): it ends where it would
+    alone.  Iterating yields the list of :class:`~.optimize.Step` s per step; closing the
+    iterator cancels, and :meth:`results` then reports the partial images as cancelled."""
 
     def __init__(self, configs: list[Config], inputs: RunInputs | None = None, *,
                  weights: Weights | None = None, temporal: Temporal | None = None,
@@ -247,7 +246,8 @@ class BatchRun:
                 [config.optimizer for config in self.configs],
                 [config.learning_rate for config in self.configs], lbfgs_pairs(first, *shape),
                 first.pixel_range == "bounded",
-                [config.resolved_parametrization for config in self.configs])) as scale:
+                [config.resolved_parametrization for config in self.configs])) as scale, \
+                reused_memory(first.memory == "reuse" and setup.device.type == "cpu"):
             for steps in scale:
                 if lean and setup.device.type == "cpu":
                     # lean trades time for memory: what glibc's heap keeps of a step's freed

@@ -38,7 +38,7 @@ import distributed
 import numpy as np
 
 from .config import Config
-from .device import glibc
+from .device import M_MMAP_THRESHOLD, M_TRIM_THRESHOLD, glibc
 from .errors import ClusterError
 
 PLUGIN_NAME = "napari-neural-style"
@@ -156,9 +156,8 @@ class WorkerWeights(distributed.WorkerPlugin):
             return self._weights[key]
 
 
-#: glibc ``mallopt`` parameters, and the values the worker gets (freed memory given back to
-#: the system only above the first, blocks below the second from the heap)
-M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
+#: the values a worker gets of glibc's ``M_TRIM_THRESHOLD`` and ``M_MMAP_THRESHOLD`` (freed
+#: memory given back to the system only above the first, blocks below the second from the heap)
 TRIM_BYTES, MMAP_BYTES = 128 << 20, 32 << 20
 
 

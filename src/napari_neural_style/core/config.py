@@ -50,7 +50,7 @@ WEIGHTS_FORMATS = ("auto", "torchvision", "caffe")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 #: what the optimizer steps in (core/parametrization.py)
 PARAMETRIZATIONS = ("auto", "rgb", "decorrelated")
-MEMORY_MODES = ("auto", "fast", "lean")
+MEMORY_MODES = ("auto", "fast", "lean", "reuse")
 #: where a run starts; "image": any image given beside the inputs (init_image, --init PATH)
 INITS = ("content", "noise", "style", "image")
 #: the style statistic matched (core/losses.py: STYLE_TARGETS)
@@ -60,8 +60,7 @@ STYLE_SIZES = ("working", "own")  # from the working size, or pixels as the cont
 REGION_MASKS = ("simple", "inside")
 #: whose colours a transfer takes (core/colour.py)
 COLOURS = ("style", "luminance", "match", "original")
-#: working size (longest side) from which ``memory="auto"`` recomputes activations where the
-#: memory available is unknown: below it the time lean costs buys little memory
+#: size from which ``memory="auto"`` recomputes where the memory available is unknown
 LEAN_FROM_SIZE = 2048
 MAX_STEPS = 100_000
 #: the smallest tile: the network's coarsest stride
@@ -71,8 +70,7 @@ MIN_MEMORY_LIMIT = 256
 #: Shortest side of an input image: below it there is no shape or texture to take features of
 MIN_SOURCE_SIDE = 4
 #: a run from the content image takes this fraction of ``steps`` at each coarse scale unless
-#: ``coarse_steps`` says otherwise: its coarse scales only move what the content's low
-#: frequencies let them, and full-size steps do the rest
+#: ``coarse_steps`` says otherwise: coarse scales move only the content's low frequencies
 COARSE_FRACTION_FROM_CONTENT = 1 / 3
 #: where a widget shows a field: "run" (the task widgets' settings), "engine" (every widget
 #: that runs the network); None: not as a plain field (pickers, tables, or not at all)
@@ -193,7 +191,9 @@ class Config:
                             choices=PRECISIONS)
     memory: str = option(
         "auto", "memory", "fast keeps every activation for the backward pass; lean recomputes "
-        "them (less memory, more time a step); auto: lean where they would pass the memory "
+        "them (less memory, more time a step); reuse: as fast, and each step's freed memory "
+        "kept for the next instead of mapped afresh (less time, more memory; Linux, on the "
+        "command line and Python's main thread); auto: lean where they would pass the memory "
         f"limit (from {LEAN_FROM_SIZE} px where the memory is unknown)", choices=MEMORY_MODES)
     scales: tuple[float, ...] | None = option(
         None, "scales (coarse to fine)", "fractions of the working size to optimize at in "

@@ -10,7 +10,10 @@ import ctypes
 import platform
 import statistics
 import sys
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -216,6 +219,36 @@ def glibc() -> ctypes.CDLL | None:
     except OSError:  # not Linux, or not glibc
         return None
     return library if hasattr(library, "malloc_trim") else None
+
+
+#: glibc ``mallopt`` parameters: freed memory at the heap's top given back above the first,
+#: blocks from ``mmap`` above the second, at most the third of them
+M_TRIM_THRESHOLD, M_MMAP_THRESHOLD, M_MMAP_MAX = -1, -3, -4
+#: glibc's own values of the first and third, which :func:`reused_memory` puts back
+DEFAULT_TRIM_BYTES, DEFAULT_MMAP_MAX = 128 << 10, 65536
+
+
+@contextmanager
+def reused_memory(wanted: bool) -> Iterator[bool]:
+    """Within, where ``wanted`` (``memory="reuse"``), on glibc and in the main thread: every
+    block from glibc's heap, and nothing it frees given back, so each step's maps take the
+    pages the step before freed instead of fresh ones, which fault in and are zeroed again
+    (by default every block over its mmap threshold, which a feature map passes).  After:
+    glibc's defaults, and the heap's free pages given back.  Yields whether it is on: other
+    threads allocate from arenas of bounded size, which map a large block afresh whatever
+    is set."""
+    library = glibc()
+    on = wanted and library is not None and threading.current_thread() is threading.main_thread()
+    if on:
+        library.mallopt(M_MMAP_MAX, 0)
+        library.mallopt(M_TRIM_THRESHOLD, -1)  # read as an unsigned size: never
+    try:
+        yield on
+    finally:
+        if on:
+            library.mallopt(M_MMAP_MAX, DEFAULT_MMAP_MAX)
+            library.mallopt(M_TRIM_THRESHOLD, DEFAULT_TRIM_BYTES)
+            library.malloc_trim(0)
 
 
 def release_freed_memory(device: torch.device) -> None:

@@ -160,24 +160,37 @@ TILED_FORWARD = 0.5
 TILED_IMAGES = 5
 
 
+#: ``memory="reuse"`` (each step's freed memory kept for the next, on the CPU): a step's time
+#: and its maps' memory over ``fast``'s (measured: docs/performance.md, "Memory modes")
+REUSE_TIME, REUSE_MAPS = 0.85, 1.8
+
+
+def _reuse(config: Config) -> tuple[float, float]:
+    """A step's time and maps' memory over ``fast``'s: :data:`REUSE_TIME` and
+    :data:`REUSE_MAPS` where ``memory="reuse"`` runs on the CPU, else both 1."""
+    reuses = config.memory == "reuse" and config.device in ("auto", "cpu")
+    return (REUSE_TIME, REUSE_MAPS) if reuses else (1.0, 1.0)
+
+
 def _step_cost(config: Config, calibration: Calibration, height: int, width: int,
                lean: bool) -> tuple[float, float]:
     """Seconds and MB of one step at ``height`` x ``width``: of the whole image, or tile by
     tile (each tile's network in both passes; one tile's maps and the image-sized state)."""
     deepest_layer = deepest(config.layers).name
+    time, maps = _reuse(config)
     if not runs_tiled(config, height, width):
         work, kept = network_cost(deepest_layer, height, width, lean, config.networks)
-        return calibration.step(work, lean), calibration.memory(kept)
+        return time * calibration.step(work, lean), calibration.memory(maps * kept)
     tiling = tiling_for(config, height, width)
     seconds, kept = 0.0, 0.0
     for tiles, share in ((tiling.tiles(height, width), 1.0),
                          (tiling.forward_only().tiles(height, width), TILED_FORWARD)):
         for tile in tiles:
-            work, maps = network_cost(deepest_layer, *_input_shape(tile), lean, config.networks,
-                                      tiling.map_sides(tile, height, width))
+            work, tile_maps = network_cost(deepest_layer, *_input_shape(tile), lean,
+                                           config.networks, tiling.map_sides(tile, height, width))
             seconds += share * calibration.step(work, lean)
-            kept = max(kept, maps) if share == 1.0 else kept
-    return seconds, calibration.memory(kept) + state_mb(config, height, width)
+            kept = max(kept, tile_maps) if share == 1.0 else kept
+    return time * seconds, calibration.memory(maps * kept) + state_mb(config, height, width)
 
 
 def _tiling(config: Config, side: int, forward: int = 0) -> Tiling:
@@ -220,15 +233,17 @@ def state_mb(config: Config, height: int, width: int) -> float:
 
 def maps_mb(config: Config, height: int, width: int, lean: bool) -> float:
     """The float32 feature maps a step keeps on a ``height`` x ``width`` input, and their
-    gradients."""
+    gradients (with ``memory="reuse"``, what glibc's heap holds for them)."""
     _, kept = network_cost(deepest(config.layers).name, height, width, lean, config.networks)
-    return 2 * kept * 1e6 * 4 / 2**20
+    return 2 * kept * 1e6 * 4 / 2**20 * _reuse(config)[1]
 
 
 def forward_mb(config: Config, height: int, width: int) -> float:
     """The float32 maps a pass without gradients holds on a ``height`` x ``width`` input: at
-    the full-size block, the tapped map and two it works on."""
-    return 3 * config.networks * BLOCK_CHANNELS[0] * height * width * 4 / 2**20
+    the full-size block, the tapped map and two it works on (as :func:`maps_mb`, in glibc's
+    heap with ``memory="reuse"``)."""
+    return 3 * config.networks * BLOCK_CHANNELS[0] * height * width * 4 / 2**20 * _reuse(
+        config)[1]
 
 
 #: tile sides the default tiling tries, largest first: fewer tiles read less halo (a step
@@ -261,7 +276,8 @@ def tile_for(config: Config, height: int, width: int) -> int:
     if config.tile is not None:
         return config.tile
     budget, lean = memory_budget_mb(config), config.memory == "lean"
-    if budget is None or maps_mb(config, height, width, config.memory != "fast") <= budget:
+    if budget is None or maps_mb(config, height, width, config.memory in ("auto", "lean")) \
+            <= budget:
         return 0
     room = budget - state_mb(config, height, width) - _optimizer_images(
         config, MIN_HISTORY) * image_mb(height, width)
