@@ -35,6 +35,8 @@ def test_without_glibc_memory_tuning_is_skipped(no_glibc):
     assert device.glibc() is None
     cluster._roomy_malloc()  # a dask worker's start-up
     device.release_freed_memory(torch.device("cpu"))  # between a run's phases
+    with device.reused_memory(True) as on:  # memory="reuse": as fast
+        assert not on
 
 
 @pytest.fixture
