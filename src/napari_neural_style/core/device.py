@@ -234,7 +234,8 @@ def reused_memory(wanted: bool) -> Iterator[bool]:
     block from glibc's heap, and nothing it frees given back, so each step's maps take the
     pages the step before freed instead of fresh ones, which fault in and are zeroed again
     (by default every block over its mmap threshold, which a feature map passes).  After:
-    glibc's defaults, and the heap's free pages given back.  Yields whether it is on: other
+    glibc's default values (its thresholds then stay where they are instead of adapting),
+    and the heap's free pages given back.  Yields whether it is on: other
     threads allocate from arenas of bounded size, which map a large block afresh whatever
     is set."""
     library = glibc()

@@ -127,7 +127,7 @@ def estimate(config: Config, calibration: Calibration, *shapes: tuple[int, ...])
     found = _estimate(config, calibration, shapes)
     limited = config.memory_limit is not None
     room = float(config.memory_limit) if limited else machine.available_memory_mb()
-    if room is None or found.peak_mb <= room or config.device not in ("auto", "cpu"):
+    if room is None or found.peak_mb <= room or not _on_cpu(config):
         return found
     advice = _what_fits(config, calibration, shapes, room)
     over = f"the {room:.0f} MB limit" if limited else f"the {room:.0f} MB free"
@@ -160,15 +160,19 @@ TILED_FORWARD = 0.5
 TILED_IMAGES = 5
 
 
-#: ``memory="reuse"`` (each step's freed memory kept for the next, on the CPU): a step's time
-#: and its maps' memory over ``fast``'s (measured: docs/performance.md, "Memory modes")
+#: ``memory="reuse"``: a step's time and its maps' memory over ``fast``'s (docs/performance.md)
 REUSE_TIME, REUSE_MAPS = 0.85, 1.8
+
+
+def _on_cpu(config: Config) -> bool:
+    """Whether the run is planned on the CPU, in the machine's memory (``auto`` counts)."""
+    return config.device in ("auto", "cpu")
 
 
 def _reuse(config: Config) -> tuple[float, float]:
     """A step's time and maps' memory over ``fast``'s: :data:`REUSE_TIME` and
     :data:`REUSE_MAPS` where ``memory="reuse"`` runs on the CPU, else both 1."""
-    reuses = config.memory == "reuse" and config.device in ("auto", "cpu")
+    reuses = config.memory == "reuse" and _on_cpu(config)
     return (REUSE_TIME, REUSE_MAPS) if reuses else (1.0, 1.0)
 
 
@@ -334,7 +338,7 @@ def check_fits(config: Config, height: int, width: int) -> None:
     images a tiled step keeps, the content's target maps, the least optimizer's history)
     passes the memory available: no tile is small enough for it."""
     available = machine.available_memory_mb()
-    if available is None or config.device not in ("auto", "cpu"):
+    if available is None or not _on_cpu(config):
         return
     needed = state_mb(config, height, width) + \
         _optimizer_images(config, MIN_HISTORY) * image_mb(height, width)
